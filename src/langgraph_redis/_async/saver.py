@@ -1,0 +1,217 @@
+"""The checkpointer: LangGraph's ``BaseCheckpointSaver`` over plain Redis commands.
+
+Works on Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Cluster; needs no
+module. Each method builds a plan in ``_core.checkpoints`` and runs it; the round trips
+and atomicity of each call are documented there and in ``docs/design.md``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_redis._acompat import AsyncIterator
+from langgraph_redis._async._run import AnyAsyncClient, run
+from langgraph_redis._async.connection import connection_for
+from langgraph_redis._bridge import AsyncSaverBridge
+from langgraph_redis._core import checkpoints
+from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
+from langgraph_redis._core.plans import Plan, T
+from langgraph_redis._core.server import ServerInfo
+
+
+class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
+    """Checkpointer keeping every checkpoint of every thread in Redis or Valkey.
+
+    Args:
+        conn: A Redis URL (``redis://``, ``rediss://``, ``unix://``,
+            ``redis+sentinel://``) or an existing client. A URL's client is owned and
+            closed by :meth:`aclose`; a client passed in stays the caller's.
+        redis_url: Alias of ``conn`` for code written for langgraph-checkpoint-redis.
+        redis_client: Alias of ``conn`` (an existing client).
+        prefix: Key prefix, so several apps can share one database.
+        ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; applied inside the
+            same transaction as each write.
+        serde: Serializer (LangGraph's protocol); defaults to ``JsonPlusSerializer``.
+        pool_size: Upper bound on pooled connections (callers wait when all are busy).
+        **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
+    """
+
+    _plans: ModuleType = checkpoints
+
+    def __init__(
+        self,
+        conn: str | AnyAsyncClient | None = None,
+        *,
+        redis_url: str | None = None,
+        redis_client: AnyAsyncClient | None = None,
+        prefix: str = "lgr",
+        ttl: Mapping[str, Any] | None = None,
+        serde: SerializerProtocol | None = None,
+        pool_size: int | None = None,
+        **client_options: Any,
+    ) -> None:
+        super().__init__(serde=serde)
+        target = (
+            conn if conn is not None else (redis_client if redis_client is not None else redis_url)
+        )
+        if target is None:
+            raise ValueError(
+                "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
+            )
+        self._conn = connection_for(target, pool_size=pool_size, **client_options)
+        seconds, refresh = ttl_seconds(ttl)
+        self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls, conn_string: str, **options: Any
+    ) -> AsyncIterator[AsyncRedisSaver]:
+        """Open a saver for ``conn_string``; its connections close when the block ends.
+
+        The saver stays usable after the block: a later call opens a connection again,
+        as LangGraph's cross-thread-persistence guide expects.
+        """
+        saver = cls(conn_string, **options)
+        try:
+            yield saver
+        finally:
+            await saver.aclose()
+
+    async def __aenter__(self) -> AsyncRedisSaver:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections the saver opened; a client passed in is left open."""
+        await self._conn.aclose()
+
+    @property
+    def client(self) -> AnyAsyncClient:
+        """The redis-py client in use."""
+        return self._conn.client
+
+    async def asetup(self) -> ServerInfo:
+        """Probe the server once (version, cluster mode). Idempotent; no schema needed."""
+        self._remember_loop()  # sync: skip
+        return await self._conn.probe()
+
+    async def _run(self, plan: Plan[T]) -> T:
+        info = await self.asetup()
+        return await run(self._conn.client, plan, cluster=info.cluster)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Latest checkpoint of the thread (or the one named by ``checkpoint_id``).
+
+        One round trip (a server-side script); cost independent of thread length.
+        """
+        found: CheckpointTuple | None = await self._run(
+            self._plans.plan_get_tuple(self._cfg, config)
+        )
+        return found
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints newest first, filtered by metadata equality, ``before`` exclusive.
+
+        One round trip per page of 100 ids (two with a metadata filter); never SCAN.
+        ``limit`` None or negative returns everything.
+        """
+        query = list_query(config, filter=filter, before=before, limit=limit)
+        remaining = query.limit
+        if remaining == 0:
+            return
+        for thread_id, ns in await self._run(self._plans.plan_list_scopes(self._cfg, query)):
+            cursor: str | None = None
+            while True:
+                page, cursor = await self._run(
+                    self._plans.plan_list_page(self._cfg, query, thread_id, ns, cursor, remaining)
+                )
+                for item in page:
+                    yield item
+                if remaining is not None:
+                    remaining -= len(page)
+                    if remaining <= 0:
+                        return
+                if cursor is None:
+                    break
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint; only channels in ``new_versions`` are written.
+
+        One atomic round trip (MULTI/EXEC).
+        """
+        stored: RunnableConfig = await self._run(
+            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions)
+        )
+        return stored
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store pending writes of a task. One atomic, idempotent round trip."""
+        await self._run(self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, write and blob of a thread. One atomic script."""
+        await self._run(self._plans.plan_delete_thread(self._cfg, thread_id))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete checkpoints (and their writes) recorded under these run ids.
+
+        Two round trips: read the run indexes, then one atomic script per thread.
+        """
+        await self._run(self._plans.plan_delete_for_runs(self._cfg, run_ids))
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy all checkpoints, writes and blobs of a thread under a new thread id."""
+        await self._run(self._plans.plan_copy_thread(self._cfg, source_thread_id, target_thread_id))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Keep only the newest checkpoint per namespace, or delete the threads.
+
+        One round trip; each thread is pruned atomically by a script.
+        """
+        await self._run(self._plans.plan_prune(self._cfg, thread_ids, strategy))
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """Zero-padded counter plus a random tiebreak: versions sort as strings."""
+        if current is None:
+            current_v = 0
+        elif isinstance(current, int):
+            current_v = current
+        else:
+            current_v = int(str(current).split(".")[0])
+        return f"{current_v + 1:032}.{random.random():016}"

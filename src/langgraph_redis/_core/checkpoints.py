@@ -1,0 +1,735 @@
+"""Checkpointer plans for the full saver (every checkpoint kept).
+
+Round trips and atomicity, per call:
+
+- ``put``: one MULTI/EXEC. The checkpoint hash, the blobs of changed channels only (one
+  key per channel and version, written once), the index entry and the TTLs commit
+  together, so no reader ever sees a checkpoint without its blobs.
+- ``put_writes``: one MULTI/EXEC; regular writes use HSETNX (first write wins, as in
+  LangGraph's savers) and special channels (errors, interrupts) overwrite.
+- ``get_tuple``: one script call. Reading the latest id, the checkpoint, its writes and
+  the blobs it names are dependent reads; a script does them next to the data, so the
+  cost is O(log n + channels + writes), independent of thread length.
+- ``list``: one round trip per page of ids (plus one for metadata when filtering).
+- ``delete_thread``, ``delete_for_runs``, ``prune``: one script call per thread, each
+  atomic; the scripts delete from the thread's own key registry, never SCAN or KEYS.
+
+Everything here is I/O-free: functions return :class:`~langgraph_redis._core.plans.Batch`
+objects or generator plans for the runner in ``_async/_run.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_redis._core.keys import (
+    ThreadKeys,
+    check_prefix,
+    encode,
+    run_index,
+    thread_registry,
+)
+from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.serde import (
+    EMPTY,
+    FORMAT_VERSION,
+    CorruptDataError,
+    check_format,
+    dump_typed,
+    dump_write,
+    load_typed,
+    load_write,
+)
+
+# -- Lua -------------------------------------------------------------------------------
+# Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys
+# derived inside a script hash to the slot of the key passed in KEYS.
+
+LUA_ENCODE = r"""
+local function enc(s)
+  return (string.gsub(s, '[%%{}:%c]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+"""
+
+LUA_TTL = r"""
+local function touch(ttl, keys)
+  if ttl > 0 then
+    for _, k in ipairs(keys) do redis.call('EXPIRE', k, ttl) end
+  end
+end
+"""
+
+GET_TUPLE = Script(
+    "get_tuple",
+    LUA_ENCODE
+    + LUA_TTL
+    + r"""
+-- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl, keys to touch
+local cid = ARGV[1]
+if cid == '' then
+  local last = redis.call('ZRANGE', KEYS[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)
+  if #last == 0 then return false end
+  cid = last[1]
+end
+local tail = ARGV[3] .. ':' .. enc(cid)
+local cpkey = ARGV[2] .. 'cp:' .. tail
+local cp = redis.call('HGETALL', cpkey)
+if #cp == 0 then return false end
+local wkey = ARGV[2] .. 'w:' .. tail
+local writes = redis.call('HGETALL', wkey)
+local chans, bkeys = {}, {}
+for i = 1, #cp, 2 do
+  if string.sub(cp[i], 1, 2) == 'b:' then
+    table.insert(chans, string.sub(cp[i], 3))
+    table.insert(bkeys, cp[i + 1])
+  end
+end
+local vals = {}
+if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  touch(ttl, {cpkey, wkey, KEYS[1]})
+  touch(ttl, bkeys)
+  for i = 5, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
+end
+return {cid, cp, writes, chans, vals}
+""",
+)
+
+LUA_DROP = r"""
+-- Delete checkpoints (and their writes) of one namespace, then every blob of that
+-- namespace that no remaining checkpoint names.
+local function drop(base, registry, ens, ids)
+  local idx = base .. 'idx:' .. ens
+  for _, cid in ipairs(ids) do
+    local tail = ens .. ':' .. enc(cid)
+    redis.call('UNLINK', base .. 'cp:' .. tail, base .. 'w:' .. tail)
+    redis.call('SREM', registry, base .. 'cp:' .. tail, base .. 'w:' .. tail)
+    redis.call('ZREM', idx, cid)
+  end
+  local keep = {}
+  for _, cid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+    local cp = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(cid))
+    for i = 1, #cp, 2 do
+      if string.sub(cp[i], 1, 2) == 'b:' then keep[cp[i + 1]] = true end
+    end
+  end
+  local bset = base .. 'blobs:' .. ens
+  for _, b in ipairs(redis.call('SMEMBERS', bset)) do
+    if not keep[b] then
+      redis.call('UNLINK', b)
+      redis.call('SREM', bset, b)
+      redis.call('SREM', registry, b)
+    end
+  end
+end
+"""
+
+DROP_CHECKPOINTS = Script(
+    "drop_checkpoints",
+    LUA_ENCODE
+    + LUA_DROP
+    + r"""
+-- KEYS[1] thread key registry; ARGV: thread base, then (encoded ns, id) pairs
+local base = ARGV[1]
+local by_ns = {}
+for i = 2, #ARGV, 2 do
+  by_ns[ARGV[i]] = by_ns[ARGV[i]] or {}
+  table.insert(by_ns[ARGV[i]], ARGV[i + 1])
+end
+for ens, ids in pairs(by_ns) do drop(base, KEYS[1], ens, ids) end
+return 1
+""",
+)
+
+KEEP_LATEST = Script(
+    "keep_latest",
+    LUA_ENCODE
+    + LUA_DROP
+    + r"""
+-- KEYS[1] thread key registry, KEYS[2] thread namespace set; ARGV[1] thread base.
+-- Keeps the newest checkpoint of every namespace (with its writes and blobs).
+local base = ARGV[1]
+for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local ens = enc(ns)
+  local ids = redis.call('ZRANGE', base .. 'idx:' .. ens, 0, -1)
+  table.remove(ids)
+  drop(base, KEYS[1], ens, ids)
+end
+return 1
+""",
+)
+
+DELETE_THREAD = Script(
+    "delete_thread",
+    r"""
+-- KEYS[1] thread key registry: every key the thread owns, itself included.
+local keys = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #keys, 500 do
+  redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))
+end
+redis.call('UNLINK', KEYS[1])
+return #keys
+""",
+)
+
+SAVER_SCRIPTS = (GET_TUPLE, DROP_CHECKPOINTS, KEEP_LATEST, DELETE_THREAD)
+
+
+# -- options and config ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaverConfig:
+    """Per-saver settings every plan needs."""
+
+    serde: SerializerProtocol
+    prefix: str = "lgr"
+    ttl_seconds: int = 0
+    refresh_on_read: bool = False
+
+    def __post_init__(self) -> None:
+        check_prefix(self.prefix)
+
+    def keys(self, thread_id: str) -> ThreadKeys:
+        return ThreadKeys(self.prefix, thread_id)
+
+
+def ttl_seconds(ttl: Mapping[str, Any] | None) -> tuple[int, bool]:
+    """Read LangGraph's TTL config (``default_ttl`` in minutes, ``refresh_on_read``)."""
+    if not ttl:
+        return 0, False
+    unknown = set(ttl) - {"default_ttl", "refresh_on_read"}
+    if unknown:
+        raise ValueError(f"unknown checkpointer ttl options: {sorted(unknown)}")
+    minutes = ttl.get("default_ttl")
+    if minutes is not None and (not isinstance(minutes, (int, float)) or minutes <= 0):
+        raise ValueError(f"default_ttl must be a positive number of minutes, got {minutes!r}")
+    seconds = max(1, round(float(minutes) * 60)) if minutes else 0
+    return seconds, bool(ttl.get("refresh_on_read", False))
+
+
+def _configurable(config: RunnableConfig | None, what: str) -> dict[str, Any]:
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{what}: config must be a dict, got {type(config).__name__}")
+    conf = config.get("configurable")
+    if not isinstance(conf, Mapping):
+        raise ValueError(f'{what}: config needs a "configurable" dict with a "thread_id"')
+    return dict(conf)
+
+
+def _thread_id(conf: Mapping[str, Any], what: str) -> str:
+    tid = conf.get("thread_id")
+    if tid is None or tid == "":
+        raise ValueError(
+            f'{what}: config["configurable"]["thread_id"] is required '
+            '(e.g. {"configurable": {"thread_id": "1"}})'
+        )
+    return str(tid)
+
+
+def _ns(conf: Mapping[str, Any]) -> str:
+    ns = conf.get("checkpoint_ns") or ""
+    if not isinstance(ns, str):
+        raise ValueError(f"checkpoint_ns must be a string, got {type(ns).__name__}")
+    return ns
+
+
+def _checkpoint_id(conf: Mapping[str, Any]) -> str | None:
+    cid = conf.get("checkpoint_id") or conf.get("thread_ts")
+    return str(cid) if cid else None
+
+
+def target(config: RunnableConfig, what: str) -> tuple[str, str, str | None]:
+    """``(thread_id, checkpoint_ns, checkpoint_id)`` from a config, validated."""
+    conf = _configurable(config, what)
+    return _thread_id(conf, what), _ns(conf), _checkpoint_id(conf)
+
+
+def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _expire(keys: Iterable[str], seconds: int) -> list[Command]:
+    return [("EXPIRE", k, seconds) for k in keys] if seconds else []
+
+
+# -- put -------------------------------------------------------------------------------
+
+
+def put_commands(
+    cfg: SaverConfig,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> tuple[list[Op], list[Command], RunnableConfig]:
+    """Commands of one checkpoint write; shared by the full and shallow savers.
+
+    Serialization happens here, before any I/O, so a value the serializer rejects
+    raises ``ValueError`` and nothing is written.
+    """
+    thread_id, ns, parent_id = target(config, "put")
+    if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
+        raise ValueError("put: checkpoint must be a Checkpoint dict with an 'id'")
+    cid = str(checkpoint["id"])
+    keys = cfg.keys(thread_id)
+    stored = dict(checkpoint)
+    values = cast(dict[str, Any], stored.pop("channel_values", None) or {})
+    versions: Mapping[str, Any] = checkpoint.get("channel_versions") or {}
+
+    blobs: dict[str, bytes] = {}
+    for channel, version in new_versions.items():
+        blobs[keys.blob(ns, channel, str(version))] = (
+            dump_typed(cfg.serde, values[channel], f"channel {channel!r}")
+            if channel in values
+            else EMPTY
+        )
+    fields: dict[str, bytes | str] = {
+        "fmt": FORMAT_VERSION,
+        "c": dump_typed(cfg.serde, stored, "checkpoint"),
+        "m": dump_typed(cfg.serde, get_checkpoint_metadata(config, metadata), "metadata"),
+    }
+    if parent_id:
+        fields["p"] = parent_id
+    referenced = []
+    for channel, version in versions.items():
+        blob_key = keys.blob(ns, channel, str(version))
+        fields["b:" + channel] = blob_key
+        referenced.append(blob_key)
+
+    cp_key = keys.checkpoint(ns, cid)
+    cmds: list[Op] = [("UNLINK", cp_key), ("HSET", cp_key, *_flatten(fields))]
+    for blob_key, blob in blobs.items():
+        cmds.append(("SET", blob_key, blob))
+    owned = [cp_key, keys.index(ns), keys.namespaces, keys.blobs(ns), *blobs]
+    cmds += [
+        ("ZADD", keys.index(ns), 0, cid),
+        ("SADD", keys.namespaces, ns),
+        ("SADD", keys.registry, *owned),
+    ]
+    if blobs:
+        cmds.append(("SADD", keys.blobs(ns), *blobs))
+    # TTL is applied inside the same transaction (a failed EXPIRE after a committed write
+    # is how interrupt writes were lost in other savers). Blobs of unchanged channels are
+    # refreshed too: the newest checkpoint must never outlive a blob it names.
+    cmds += _expire(dict.fromkeys([*owned, keys.registry, *referenced]), cfg.ttl_seconds)
+
+    side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, thread_id)]
+    merged = get_checkpoint_metadata(config, metadata)
+    if run_id := merged.get("run_id"):
+        side.append(("SADD", run_index(cfg.prefix, str(run_id)), _run_member(thread_id, ns, cid)))
+    return cmds, side, _config(thread_id, ns, cid)
+
+
+def _flatten(fields: Mapping[str, bytes | str]) -> list[bytes | str]:
+    out: list[bytes | str] = []
+    for k, v in fields.items():
+        out += [k, v]
+    return out
+
+
+def _run_member(thread_id: str, ns: str, cid: str) -> str:
+    return "\0".join((thread_id, ns, cid))
+
+
+def plan_put(
+    cfg: SaverConfig,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> Batch[RunnableConfig]:
+    """One atomic round trip storing a checkpoint and its changed channel values."""
+    cmds, side, result = put_commands(cfg, config, checkpoint, metadata, new_versions)
+
+    def decode(replies: list[Any]) -> RunnableConfig:
+        check(replies)
+        return result
+
+    return batch(cmds, decode, atomic=True, side=side)
+
+
+# -- put_writes ------------------------------------------------------------------------
+
+
+def plan_put_writes(
+    cfg: SaverConfig,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str = "",
+) -> Batch[None]:
+    """One atomic round trip; idempotent, so a retried call never duplicates writes."""
+    thread_id, ns, cid = target(config, "put_writes")
+    if not cid:
+        raise ValueError('put_writes: config["configurable"]["checkpoint_id"] is required')
+    keys = cfg.keys(thread_id)
+    wkey = keys.writes(ns, cid)
+    cmds: list[Op] = []
+    for idx, (channel, value) in enumerate(writes):
+        slot = WRITES_IDX_MAP.get(channel, idx)
+        payload = dump_write(cfg.serde, channel, value, task_path)
+        # Regular writes keep the first value stored for (task, idx), like LangGraph's
+        # own savers; special channels (error, interrupt, resume) are replaced.
+        verb = "HSET" if slot < 0 else "HSETNX"
+        cmds.append((verb, wkey, f"{task_id}\0{slot}", payload))
+    if not cmds:
+        return batch([], lambda _: None)
+    cmds.append(("SADD", keys.registry, wkey))
+    cmds += _expire([wkey, keys.registry], cfg.ttl_seconds)
+
+    def decode(replies: list[Any]) -> None:
+        check(replies)
+
+    return batch(cmds, decode, atomic=True)
+
+
+# -- get_tuple -------------------------------------------------------------------------
+
+
+def _get_call(cfg: SaverConfig, thread_id: str, ns: str, cid: str | None) -> Op:
+    keys = cfg.keys(thread_id)
+    ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
+    touch = [keys.namespaces, keys.registry, keys.blobs(ns)] if ttl else []
+    return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, *touch])
+
+
+def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple | None:
+    """Turn the GET_TUPLE script reply into a ``CheckpointTuple`` (None if absent)."""
+    if reply is None:
+        return None
+    if isinstance(reply, BaseException):
+        raise reply
+    raw_cid, cp_flat, w_flat, chans, vals = reply
+    cid = _text(raw_cid)
+    cp = {_text(cp_flat[i]): cp_flat[i + 1] for i in range(0, len(cp_flat), 2)}
+    where = f"checkpoint {cid!r} of thread {thread_id!r}"
+    check_format(cp.get("fmt"), where)
+    try:
+        checkpoint = cast(Checkpoint, load_typed(cfg.serde, cp["c"], where))
+        metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], where))
+    except KeyError as exc:
+        raise CorruptDataError(f"{where}: missing field {exc}") from exc
+    channel_values: dict[str, Any] = {}
+    for chan, val in zip(chans, vals):
+        if val is not None and val != EMPTY:
+            channel_values[_text(chan)] = load_typed(cfg.serde, val, f"{where}, channel")
+    pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
+    for i in range(0, len(w_flat), 2):
+        task_id, _, slot = _text(w_flat[i]).rpartition("\0")
+        channel, value, task_path = load_write(cfg.serde, w_flat[i + 1])
+        pending.append((writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value)))
+    pending.sort(key=lambda item: item[0])
+    parent = cp.get("p")
+    return CheckpointTuple(
+        config=_config(thread_id, ns, cid),
+        checkpoint={**checkpoint, "channel_values": channel_values},
+        metadata=metadata,
+        parent_config=_config(thread_id, ns, _text(parent)) if parent else None,
+        pending_writes=[write for _, write in pending],
+    )
+
+
+def plan_get_tuple(cfg: SaverConfig, config: RunnableConfig) -> Batch[CheckpointTuple | None]:
+    """One script call: latest (or given) checkpoint, its blobs and pending writes."""
+    thread_id, ns, cid = target(config, "get_tuple")
+
+    def decode(replies: list[Any]) -> CheckpointTuple | None:
+        return decode_tuple(cfg, thread_id, ns, replies[0])
+
+    return batch([_get_call(cfg, thread_id, ns, cid)], decode)
+
+
+# -- list ------------------------------------------------------------------------------
+
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated ``list`` call."""
+
+    thread_id: str | None
+    ns: str | None
+    checkpoint_id: str | None
+    before: str | None
+    filter: Mapping[str, Any]
+    limit: int | None
+
+
+def list_query(
+    config: RunnableConfig | None,
+    *,
+    filter: Mapping[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> ListQuery:
+    """Validate ``list`` arguments. ``limit`` None or negative means no limit."""
+    if limit is not None and not isinstance(limit, int):
+        raise TypeError(f"list: limit must be an int or None, got {type(limit).__name__}")
+    if filter is not None and not isinstance(filter, Mapping):
+        raise TypeError("list: filter must be a dict of metadata key -> value")
+    before_id = _checkpoint_id(_configurable(before, "list(before=...)")) if before else None
+    thread_id = ns = cid = None
+    if config is not None:
+        conf = _configurable(config, "list")
+        thread_id = _thread_id(conf, "list") if conf.get("thread_id") is not None else None
+        raw_ns = conf.get("checkpoint_ns")
+        ns = None if raw_ns is None else _ns(conf)
+        cid = _checkpoint_id(conf)
+    return ListQuery(
+        thread_id,
+        ns,
+        cid,
+        before_id,
+        dict(filter or {}),
+        None if limit is None or limit < 0 else limit,
+    )
+
+
+def plan_list_scopes(
+    cfg: SaverConfig, query: ListQuery
+) -> Generator[Batch[Any], Any, list[tuple[str, str]]]:
+    """``(thread, namespace)`` pairs to walk, from the registries (never SCAN)."""
+    if query.thread_id is not None and query.ns is not None:
+        return [(query.thread_id, query.ns)]
+    if query.thread_id is not None:
+        thread_ids = [query.thread_id]
+    else:
+        raw = yield batch([("ZRANGE", thread_registry(cfg.prefix), 0, -1)], _first)
+        thread_ids = [_text(t) for t in raw]
+    if not thread_ids:
+        return []
+    members = yield batch([("SMEMBERS", cfg.keys(t).namespaces) for t in thread_ids], _replies)
+    return [
+        (tid, ns)
+        for tid, group in zip(thread_ids, members)
+        for ns in sorted(_text(m) for m in group)
+        if query.ns is None or ns == query.ns
+    ]
+
+
+def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+def plan_list_page(
+    cfg: SaverConfig,
+    query: ListQuery,
+    thread_id: str,
+    ns: str,
+    after: str | None,
+    want: int | None,
+) -> Generator[Batch[Any], Any, tuple[list[CheckpointTuple], str | None]]:
+    """One page of a scope, newest first: ``(tuples, cursor or None when done)``.
+
+    ``after`` is the last id already returned (exclusive); ``before`` is exclusive too.
+    """
+    keys = cfg.keys(thread_id)
+    if query.checkpoint_id is not None:
+        if after is not None:
+            return [], None
+        ids = [query.checkpoint_id]
+        if query.before is not None and query.checkpoint_id >= query.before:
+            ids = []
+        cursor = None
+    else:
+        bounds = [b for b in (after, query.before) if b is not None]
+        upper = "(" + min(bounds) if bounds else "+"
+        page = PAGE if want is None or query.filter else max(1, min(PAGE, want))
+        ids = [
+            _text(x)
+            for x in (
+                yield batch(
+                    [("ZRANGE", keys.index(ns), upper, "-", "BYLEX", "REV", "LIMIT", 0, page)],
+                    _first,
+                )
+            )
+        ]
+        cursor = ids[-1] if len(ids) == page else None
+    if ids and query.filter:
+        raws = yield batch([("HGET", keys.checkpoint(ns, i), "m") for i in ids], _replies)
+        kept = []
+        for cid, raw in zip(ids, raws):
+            if raw is None:
+                continue  # deleted or expired between the two round trips
+            meta = load_typed(cfg.serde, raw, f"metadata of checkpoint {cid!r}")
+            if _matches(meta, query.filter):
+                kept.append(cid)
+        ids = kept
+    if want is not None:
+        ids = ids[:want]
+    if not ids:
+        return [], cursor
+    replies = yield batch([_get_call(cfg, thread_id, ns, i) for i in ids], _replies)
+    tuples = [t for t in (decode_tuple(cfg, thread_id, ns, r) for r in replies) if t is not None]
+    return tuples, cursor
+
+
+def _first(replies: list[Any]) -> Any:
+    check(replies)
+    return replies[0]
+
+
+def _replies(replies: list[Any]) -> list[Any]:
+    check(replies)
+    return replies
+
+
+# -- delete, prune, copy ---------------------------------------------------------------
+
+
+def plan_delete_thread(cfg: SaverConfig, thread_id: str) -> Batch[None]:
+    """One atomic script call deleting every key the thread owns."""
+    keys = cfg.keys(str(thread_id))
+
+    def decode(replies: list[Any]) -> None:
+        check(replies)
+
+    return batch(
+        [DELETE_THREAD.call([keys.registry])],
+        decode,
+        side=[("ZREM", thread_registry(cfg.prefix), str(thread_id))],
+    )
+
+
+def plan_delete_for_runs(
+    cfg: SaverConfig, run_ids: Sequence[str]
+) -> Generator[Batch[Any], Any, None]:
+    """Read the run indexes, then one script per affected thread, all in one pipeline."""
+    run_ids = [str(r) for r in run_ids]
+    if not run_ids:
+        return
+    members = yield batch([("SMEMBERS", run_index(cfg.prefix, r)) for r in run_ids], _replies)
+    by_thread: dict[str, list[str]] = {}
+    for group in members:
+        for raw in group:
+            tid, ns, cid = _text(raw).split("\0")
+            by_thread.setdefault(tid, []).extend([encode(ns), cid])
+    calls: list[Op] = [
+        DROP_CHECKPOINTS.call([cfg.keys(tid).registry], [cfg.keys(tid).base, *pairs])
+        for tid, pairs in by_thread.items()
+    ]
+    calls += [("UNLINK", run_index(cfg.prefix, r)) for r in run_ids]
+    yield batch(calls, _replies)
+
+
+def plan_prune(cfg: SaverConfig, thread_ids: Sequence[str], strategy: str) -> Batch[None]:
+    """``keep_latest``: newest checkpoint per namespace survives; ``delete``: all goes."""
+    if strategy == "delete":
+        calls: list[Op] = [DELETE_THREAD.call([cfg.keys(str(t)).registry]) for t in thread_ids]
+        side = [("ZREM", thread_registry(cfg.prefix), *map(str, thread_ids))] if thread_ids else []
+        return batch(calls, _none, side=side)
+    if strategy != "keep_latest":
+        raise ValueError(f"prune: unknown strategy {strategy!r} (use 'keep_latest' or 'delete')")
+    return batch(
+        [
+            KEEP_LATEST.call(
+                [cfg.keys(str(t)).registry, cfg.keys(str(t)).namespaces], [cfg.keys(str(t)).base]
+            )
+            for t in thread_ids
+        ],
+        _none,
+    )
+
+
+def _none(replies: list[Any]) -> None:
+    check(replies)
+
+
+def plan_copy_thread(
+    cfg: SaverConfig, source: str, target_id: str
+) -> Generator[Batch[Any], Any, None]:
+    """Read the whole source thread, then write the copy in one atomic batch.
+
+    Blob key names are stored inside checkpoint hashes, so a copy cannot be a raw
+    DUMP/RESTORE: every name is rebuilt for the target's hash tag.
+    """
+    src, dst = cfg.keys(str(source)), cfg.keys(str(target_id))
+    nss = [_text(n) for n in (yield batch([("SMEMBERS", src.namespaces)], _first))]
+    if not nss:
+        return
+    id_lists = yield batch([("ZRANGE", src.index(ns), 0, -1) for ns in nss], _replies)
+    scope = [(ns, _text(cid)) for ns, ids in zip(nss, id_lists) for cid in ids]
+    raw = yield batch(
+        [
+            c
+            for ns, cid in scope
+            for c in (("HGETALL", src.checkpoint(ns, cid)), ("HGETALL", src.writes(ns, cid)))
+        ],
+        _replies,
+    )
+    blob_keys = sorted({_text(v) for h in raw[0::2] for f, v in _pairs(h) if f.startswith("b:")})
+    blob_vals = (yield batch([("GET", k) for k in blob_keys], _replies)) if blob_keys else []
+    blobs = dict(zip(blob_keys, blob_vals))
+    cmds: list[Op] = []
+    side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, dst.thread_id)]
+    owned: list[str] = [dst.namespaces]
+    for (ns, cid), cp_flat, w_flat in zip(scope, raw[0::2], raw[1::2]):
+        if not cp_flat:
+            continue
+        fields: dict[str, bytes | str] = {}
+        for f, v in _pairs(cp_flat):
+            if f.startswith("b:"):
+                new_key = dst.base + _text(v)[len(src.base) :]
+                if blobs.get(_text(v)) is not None:
+                    cmds.append(("SET", new_key, blobs[_text(v)]))
+                    cmds.append(("SADD", dst.blobs(ns), new_key))
+                    owned.append(new_key)
+                fields[f] = new_key
+            else:
+                fields[f] = v
+        cp_key = dst.checkpoint(ns, cid)
+        cmds += [("UNLINK", cp_key), ("HSET", cp_key, *_flatten(fields))]
+        cmds += [("ZADD", dst.index(ns), 0, cid), ("SADD", dst.namespaces, ns)]
+        owned += [cp_key, dst.index(ns), dst.blobs(ns)]
+        if w_flat:
+            wkey = dst.writes(ns, cid)
+            cmds += [("UNLINK", wkey), ("HSET", wkey, *[x for kv in _pairs(w_flat) for x in kv])]
+            owned.append(wkey)
+        meta = load_typed(
+            cfg.serde, fields["m"] if isinstance(fields["m"], bytes) else b"", "metadata"
+        )
+        if run_id := meta.get("run_id"):
+            side.append(
+                ("SADD", run_index(cfg.prefix, str(run_id)), _run_member(dst.thread_id, ns, cid))
+            )
+    if not cmds:
+        return
+    owned = list(dict.fromkeys(owned))
+    cmds.append(("SADD", dst.registry, *owned))
+    cmds += _expire([*owned, dst.registry], cfg.ttl_seconds)
+    yield batch(cmds, _replies, atomic=True, side=side)
+
+
+def _pairs(reply: Any) -> list[tuple[str, Any]]:
+    """HGETALL reply as pairs: redis-py gives a dict, a script gives a flat list."""
+    if isinstance(reply, Mapping):
+        return [(_text(k), v) for k, v in reply.items()]
+    return [(_text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]

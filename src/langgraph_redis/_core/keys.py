@@ -1,0 +1,90 @@
+"""Every checkpointer key format and its hash tag.
+
+Invariants:
+- All keys of one thread carry the same hash tag ``{<thread>}``, so every per-thread
+  call touches one Cluster slot and can run as one MULTI/EXEC or one script.
+- User-supplied parts (thread id, namespace, channel, version) are percent-encoded for
+  ``%``, ``{``, ``}``, ``:`` and control characters, so no input can close the hash tag
+  early, forge a separator or collide with another thread's keys.
+- Only two keys live outside a thread's slot: the thread registry (``list(None)``) and
+  one set per run id (``delete_for_runs``). They are indexes: a stale entry is skipped
+  by readers, and they are written before the data they point to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_SAFE = {c: f"%{ord(c):02X}" for c in "%{}:"}
+
+
+def encode(part: str) -> str:
+    """Percent-encode the characters that carry meaning inside our key names."""
+    out = []
+    for ch in part:
+        if ch in _SAFE:
+            out.append(_SAFE[ch])
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"%{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def check_prefix(prefix: str) -> str:
+    """A key prefix may not contain braces: they would move the Cluster hash tag."""
+    if not prefix or "{" in prefix or "}" in prefix:
+        raise ValueError(f"key prefix must be non-empty and contain no braces: {prefix!r}")
+    return prefix
+
+
+@dataclass(frozen=True)
+class ThreadKeys:
+    """Key names of one thread; ``base`` ends with ``:`` and holds the hash tag."""
+
+    prefix: str
+    thread_id: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{{{encode(self.thread_id)}}}:"
+
+    @property
+    def namespaces(self) -> str:
+        """SET of the thread's checkpoint namespaces."""
+        return self.base + "nss"
+
+    @property
+    def registry(self) -> str:
+        """SET of every key the thread owns, so deletion never needs SCAN."""
+        return self.base + "keys"
+
+    def index(self, ns: str) -> str:
+        """ZSET of checkpoint ids in ``ns`` (score 0; ids sort by time as UUIDv6)."""
+        return f"{self.base}idx:{encode(ns)}"
+
+    def blobs(self, ns: str) -> str:
+        """SET of blob keys in ``ns``, for garbage collection after prune/delete."""
+        return f"{self.base}blobs:{encode(ns)}"
+
+    def checkpoint(self, ns: str, checkpoint_id: str) -> str:
+        """HASH: checkpoint, metadata, parent id and one ``b:<channel>`` blob key per channel."""
+        return f"{self.base}cp:{encode(ns)}:{encode(checkpoint_id)}"
+
+    def writes(self, ns: str, checkpoint_id: str) -> str:
+        """HASH of pending writes: field ``<task_id>\\0<idx>``."""
+        return f"{self.base}w:{encode(ns)}:{encode(checkpoint_id)}"
+
+    def blob(self, ns: str, channel: str, version: str) -> str:
+        """STRING holding one channel value at one version, written once."""
+        return f"{self.base}b:{encode(ns)}:{encode(channel)}:{encode(version)}"
+
+
+def thread_registry(prefix: str) -> str:
+    """ZSET of thread ids (score 0), read only by ``list(None)`` and bulk operations."""
+    return f"{prefix}:threads"
+
+
+def run_index(prefix: str, run_id: str) -> str:
+    """SET of ``thread\\0ns\\0checkpoint_id`` written by one run, for ``delete_for_runs``."""
+    return f"{prefix}:run:{{{encode(run_id)}}}"

@@ -1,0 +1,71 @@
+"""Checkpoint, blob and write encoding.
+
+LangGraph's serializer output is kept as opaque bytes: ``type + NUL + payload``. We never
+re-encode values as JSON of our own, so every type the serializer round-trips (Interrupt,
+Send, messages, sets, encrypted payloads) round-trips through Redis unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+FORMAT_VERSION = "1"
+"""Stored in each checkpoint hash; data from a newer release is refused, not misread."""
+
+
+class UnsupportedFormatError(ValueError):
+    """Data under our prefix was written by a newer, incompatible format."""
+
+
+class CorruptDataError(ValueError):
+    """Data under our prefix cannot be decoded (foreign or damaged)."""
+
+
+def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:
+    """Serialize ``value``; name ``what`` failed so the caller's error is actionable."""
+    try:
+        type_, payload = serde.dumps_typed(value)
+    except Exception as exc:
+        raise ValueError(f"cannot serialize {what}: {exc}") from exc
+    return type_.encode() + b"\0" + payload
+
+
+def load_typed(serde: SerializerProtocol, raw: bytes, what: str) -> Any:
+    """Inverse of :func:`dump_typed`."""
+    type_, sep, payload = raw.partition(b"\0")
+    if not sep:
+        raise CorruptDataError(f"{what}: not a langgraph-redis value")
+    return serde.loads_typed((type_.decode(), payload))
+
+
+EMPTY = b"empty\0"
+"""Blob marker for a channel listed in ``new_versions`` but absent from the values."""
+
+
+def dump_write(serde: SerializerProtocol, channel: str, value: Any, task_path: str) -> bytes:
+    """A pending write: a JSON header line (channel, task path) then the typed value."""
+    header = json.dumps([channel, task_path]).encode()
+    return header + b"\n" + dump_typed(serde, value, f"write to channel {channel!r}")
+
+
+def load_write(serde: SerializerProtocol, raw: bytes) -> tuple[str, Any, str]:
+    """Return ``(channel, value, task_path)``."""
+    header, sep, body = raw.partition(b"\n")
+    if not sep:
+        raise CorruptDataError("pending write: not a langgraph-redis value")
+    channel, task_path = json.loads(header)
+    return channel, load_typed(serde, body, f"write to channel {channel!r}"), task_path
+
+
+def check_format(version: bytes | None, key: str) -> None:
+    """Refuse data whose format version we do not know."""
+    if version is None:
+        raise CorruptDataError(f"{key}: missing format version (not written by langgraph-redis?)")
+    if version.decode() != FORMAT_VERSION:
+        raise UnsupportedFormatError(
+            f"{key}: stored with format {version.decode()!r}; this release reads "
+            f"format {FORMAT_VERSION!r}. Upgrade langgraph-redis."
+        )
