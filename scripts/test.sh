@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 python scripts/async_to_sync.py --check
-ruff check src tests scripts benchmarks
+ruff check $(ls -d src tests scripts benchmarks 2>/dev/null)
 mypy --strict src
 python -m pytest -q -p no:cacheprovider "$@"
