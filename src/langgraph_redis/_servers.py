@@ -50,11 +50,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, get_args
 
 import redis
 from redis.crc import key_slot
+from typing_extensions import Self
 
 __all__ = [
     "ENGINES",
@@ -86,6 +86,19 @@ _LIBSSL_SUBDIRS = ("", "usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/
 # Only the modules the checkpointer needs; RedisGears/TimeSeries/Bloom would
 # only slow start-up down and widen the set of shared libraries required.
 _STACK_MODULES = ("redisearch.so", "rejson.so")
+
+
+class _StopsOnExit:
+    """Context-manager protocol shared by servers, clusters and sentinel groups."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class ServerNotAvailable(RuntimeError):
@@ -336,7 +349,7 @@ def _stop_leftovers() -> None:
             server.stop()
 
 
-class LocalServer:
+class LocalServer(_StopsOnExit):
     """One server process we spawned, identified by its pid and port.
 
     ``restart()`` re-execs exactly the same command line on the same port and
@@ -505,16 +518,6 @@ class LocalServer:
         if self._owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def __enter__(self) -> LocalServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _option_names(args: Sequence[str]) -> set[str]:
@@ -699,7 +702,7 @@ def start_tls_server(
 # ---------------------------------------------------------------------------
 
 
-class LocalCluster:
+class LocalCluster(_StopsOnExit):
     """A Redis Cluster made of :class:`LocalServer` nodes (masters first)."""
 
     def __init__(self, engine: Engine, nodes: list[LocalServer], masters: int) -> None:
@@ -723,16 +726,6 @@ class LocalCluster:
         for node in self.nodes:
             node.stop()
 
-    def __enter__(self) -> LocalCluster:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _wait_for(
@@ -918,7 +911,7 @@ def _wait_replicas_in_slots(
 # ---------------------------------------------------------------------------
 
 
-class SentinelGroup:
+class SentinelGroup(_StopsOnExit):
     """A primary, one replica and N sentinels monitoring them.
 
     ``sentinel_url`` uses the form
@@ -963,16 +956,6 @@ class SentinelGroup:
         for server in [*self.sentinels, self.replica, self.primary]:
             server.stop()
 
-    def __enter__(self) -> SentinelGroup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _start_sentinel(
