@@ -366,7 +366,11 @@ def plan_put(
     new_versions: ChannelVersions,
 ) -> Batch[RunnableConfig]:
     """One atomic round trip storing a checkpoint and its changed channel values."""
-    cmds, side, result = put_commands(cfg, config, checkpoint, metadata, new_versions)
+    return put_batch(*put_commands(cfg, config, checkpoint, metadata, new_versions))
+
+
+def put_batch(cmds: list[Op], side: list[Command], result: RunnableConfig) -> Batch[RunnableConfig]:
+    """The atomic batch of a put, answering the stored checkpoint's config."""
 
     def decode(replies: list[Any]) -> RunnableConfig:
         check(replies)

@@ -8,8 +8,6 @@ storage stays constant per thread and the swap is atomic.
 
 from __future__ import annotations
 
-from typing import Any
-
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 
@@ -25,11 +23,12 @@ from langgraph_redis._core.checkpoints import (
     plan_list_scopes,
     plan_prune,
     plan_put_writes,
+    put_batch,
     put_commands,
     target,
 )
 from langgraph_redis._core.keys import encode
-from langgraph_redis._core.plans import Batch, Script, batch, check
+from langgraph_redis._core.plans import Batch, Script
 
 KEEP_ONLY = Script(
     "keep_only",
@@ -59,12 +58,7 @@ def plan_put(
     thread_id, ns, _ = target(config, "put")
     keys = cfg.keys(thread_id)
     cmds.append(KEEP_ONLY.call([keys.registry], [keys.base, encode(ns), str(checkpoint["id"])]))
-
-    def decode(replies: list[Any]) -> RunnableConfig:
-        check(replies)
-        return result
-
-    return batch(cmds, decode, atomic=True, side=side)
+    return put_batch(cmds, side, result)
 
 
 __all__ = [
