@@ -519,7 +519,6 @@ class LocalServer(_StopsOnExit):
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-
 def _option_names(args: Sequence[str]) -> set[str]:
     return {a[2:].lower() for a in args if a.startswith("--")}
 
@@ -725,7 +724,6 @@ class LocalCluster(_StopsOnExit):
         """Stop every node (idempotent)."""
         for node in self.nodes:
             node.stop()
-
 
 
 def _wait_for(
@@ -955,7 +953,6 @@ class SentinelGroup(_StopsOnExit):
         """Stop sentinels first (so they do not fail over), then the data nodes."""
         for server in [*self.sentinels, self.replica, self.primary]:
             server.stop()
-
 
 
 def _start_sentinel(
