@@ -78,7 +78,9 @@ NAMES: dict[str, str] = {
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncRedis": "Redis",
     "AsyncRedisCluster": "RedisCluster",
+    "AsyncRetry": "Retry",
     "AsyncSentinel": "Sentinel",
+    "aqueue_command": "queue_command",
     "asleep": "sleep",
     # Public classes and aliases.
     "AnyAsyncClient": "AnySyncClient",
@@ -137,21 +139,10 @@ NOT_YET_USED: frozenset[str] = frozenset(
         "anext",
         "pytest_asyncio.fixture",
         "AsyncConnectionPool",
-        "asleep",
-        "AsyncRedisStore",
         "AsyncStoreBridge",
-        "abatch",
-        "adelete",
-        "aget",
         "aget_delta_channel_history",
-        "alist_namespaces",
         "aprobe",
         "arun",
-        "asearch",
-        "astart_ttl_sweeper",
-        "astop_ttl_sweeper",
-        "asweep_ttl",
-        "astore",
     }
 )
 

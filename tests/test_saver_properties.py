@@ -76,6 +76,7 @@ def _apply(saver: BaseCheckpointSaver[Any], heads: dict[Any, Any], op: tuple[Any
         return None
     if kind == "list":
         _, tid, ns, flt, limit = op
+        ns = None if tid is None else ns  # a namespace only narrows a thread's listing
         cfg = None
         if tid is not None:
             cfg = {"configurable": {"thread_id": tid}}
@@ -83,8 +84,18 @@ def _apply(saver: BaseCheckpointSaver[Any], heads: dict[Any, Any], op: tuple[Any
                 cfg["configurable"]["checkpoint_ns"] = ns
         found = [_comparable(t) for t in saver.list(cfg, filter=flt, limit=limit)]
         # order across threads is unspecified: compare per-thread order only
-        if tid is None:
-            return sorted(found, key=lambda c: repr(c[0]))
+        if ns is None and limit is not None:
+            return len(found)  # which namespace fills the limit first is unspecified
+        if ns is None:
+            # order across threads and namespaces is unspecified; within one namespace
+            # it is newest first, which the stable sort keeps
+            return sorted(
+                found,
+                key=lambda c: (
+                    c[0]["configurable"]["thread_id"],
+                    c[0]["configurable"]["checkpoint_ns"],
+                ),
+            )
         return found
     if kind == "get":
         _, tid, ns = op

@@ -5,16 +5,20 @@ Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluste
 
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
+from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.server import ServerInfo
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.shallow import ShallowRedisSaver
+from langgraph_redis._sync.store import RedisStore
 
 __all__ = [
     "AsyncRedisSaver",
+    "AsyncRedisStore",
     "AsyncShallowRedisSaver",
     "CorruptDataError",
     "RedisSaver",
+    "RedisStore",
     "ServerInfo",
     "ShallowRedisSaver",
     "UnsupportedFormatError",

@@ -3,20 +3,69 @@
 Scripts go out as EVALSHA; a NOSCRIPT reply (fresh server, failover, SCRIPT FLUSH) makes
 the runner load the missing scripts and resend the batch once, which is safe because a
 batch whose script was missing did not run that script.
+
+Recovery: every command the plans send is idempotent (keyed writes, HSETNX, set and
+sorted-set adds, deletes), so a batch that failed with a *transient* error (connection
+lost, timeout, failover in progress, MOVED/ASK/TRYAGAIN during resharding, CLUSTERDOWN,
+LOADING after a restart, READONLY from a demoted primary) is resent, with backoff, until
+it succeeds or ``recovery_timeout`` seconds have passed; then :class:`RecoveryTimeout`
+says what failed and for how long. redis-py's own ``retry`` still handles single dropped
+connections inside each attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any, TypeVar
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import (
+    AskError,
+    BusyLoadingError,
+    ClusterDownError,
+    ClusterError,
+    NoScriptError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from langgraph_redis._acompat import AsyncRedis, AsyncRedisCluster
+from langgraph_redis._acompat import AsyncRedis, AsyncRedisCluster, aqueue_command, asleep
 from langgraph_redis._core.plans import Batch, Plan, ScriptCall, check
 
 T = TypeVar("T")
 
 AnyAsyncClient = AsyncRedis | AsyncRedisCluster
+
+RECOVERY_TIMEOUT = 10.0
+"""Default seconds a call keeps resending a batch through a failover or resharding."""
+
+# Errors after which the same batch may succeed if sent again. AskError covers MovedError
+# (its subclass); ClusterDownError covers MasterDownError.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    BusyLoadingError,
+    AskError,
+    TryAgainError,
+    ClusterDownError,
+    ClusterError,
+    SlotNotCoveredError,
+    ConnectionError,  # OSError subclasses raised below redis-py's wrappers
+)
+
+
+class RecoveryTimeout(RedisConnectionError):
+    """A call kept failing with transient errors for longer than ``recovery_timeout``."""
+
+
+class NotReplicatedError(RedisError):
+    """A write was applied on the primary but fewer replicas than asked acknowledged it."""
 
 
 def _is_noscript(reply: Any) -> bool:
@@ -25,14 +74,24 @@ def _is_noscript(reply: Any) -> bool:
     )
 
 
-async def _send(client: AnyAsyncClient, step: Batch[Any], *, cluster: bool) -> list[Any]:
-    """Send one batch; ``side`` commands ride in the same round trip when possible."""
+def _ops(step: Batch[Any]) -> list[Any]:
     # Inside MULTI a NOSCRIPT error would fail one command while the rest commit, so
     # atomic batches carry the script source (EVAL); others send the SHA and retry.
-    ops = [
+    return [
         (op.eval() if step.atomic else op.evalsha()) if isinstance(op, ScriptCall) else op
         for op in step.commands
     ]
+
+
+async def _send(
+    client: AnyAsyncClient,
+    step: Batch[Any],
+    *,
+    cluster: bool,
+    wait: tuple[int, int] | None = None,
+) -> list[Any]:
+    """Send one batch; ``side`` commands ride in the same round trip when possible."""
+    ops = _ops(step)
     inline_side: tuple[Any, ...] = step.side
     if cluster and step.side:
         # Side commands live in other slots and a cluster MULTI cannot span slots, so
@@ -40,15 +99,18 @@ async def _send(client: AnyAsyncClient, step: Batch[Any], *, cluster: bool) -> l
         # not there yet (readers skip it), but never misses data a reader can see.
         side = client.pipeline(transaction=False)
         for cmd in step.side:
-            side.execute_command(*cmd)
-        check(await side.execute(raise_on_error=False))
+            await aqueue_command(side, cmd)
+        _raise_transient(await side.execute(raise_on_error=False))
         inline_side = ()
     if not ops and not inline_side:
         return []
+    if wait is not None and step.atomic and ops and not cluster:
+        return await _send_waiting(client, inline_side, ops, wait)
     pipe = client.pipeline(transaction=step.atomic)
     for cmd in (*inline_side, *ops):
-        pipe.execute_command(*cmd)
+        await aqueue_command(pipe, cmd)
     raw = list(await pipe.execute(raise_on_error=False))
+    _raise_transient(raw)
     check(raw[: len(inline_side)])
     replies = raw[len(inline_side) :]
     if not step.atomic and any(_is_noscript(r) for r in replies):
@@ -58,13 +120,112 @@ async def _send(client: AnyAsyncClient, step: Batch[Any], *, cluster: bool) -> l
     return replies
 
 
-async def run(client: AnyAsyncClient, plan: Plan[T], *, cluster: bool = False) -> T:
-    """Execute a plan and return its decoded result."""
+async def _send_waiting(
+    client: AnyAsyncClient, side: tuple[Any, ...], ops: list[Any], wait: tuple[int, int]
+) -> list[Any]:
+    """MULTI, the batch, EXEC, then WAIT, all in one pipeline on one connection.
+
+    WAIT counts the replicas that acknowledged this connection's writes, so it must
+    follow EXEC on the same connection; redis-py's transactional pipeline has no place
+    after EXEC, hence the explicit MULTI/EXEC in a plain pipeline.
+    """
+    replicas, timeout_ms = wait
+    pipe = client.pipeline(transaction=False)
+    for cmd in (*side, ("MULTI",), *ops, ("EXEC",), ("WAIT", replicas, timeout_ms)):
+        await aqueue_command(pipe, cmd)
+    raw = list(await pipe.execute(raise_on_error=False))
+    _raise_transient(raw)
+    check(raw[: len(side)])
+    queued, executed, acked = raw[len(side) : len(side) + len(ops) + 1], raw[-2], raw[-1]
+    _raise_transient(queued)
+    if isinstance(executed, BaseException):
+        raise executed
+    if executed is None:  # pragma: no cover - no WATCH is ever used
+        raise ResponseError("EXEC returned nil")
+    _raise_transient(executed)
+    if isinstance(acked, BaseException):
+        raise acked
+    if int(acked) < replicas:
+        raise NotReplicatedError(
+            f"write applied on the primary but acknowledged by {int(acked)} of {replicas} "
+            f"replicas within {timeout_ms} ms (wait_replicas); it may be lost on failover"
+        )
+    return list(executed)
+
+
+def _raise_transient(replies: Any) -> None:
+    """Raise the first reply that says "try again" so the whole batch is resent."""
+    for reply in replies:
+        if isinstance(reply, TRANSIENT):
+            raise reply
+
+
+async def _send_recovering(
+    client: AnyAsyncClient,
+    step: Batch[Any],
+    *,
+    cluster: bool,
+    wait: tuple[int, int] | None,
+    recovery_timeout: float,
+) -> list[Any]:
+    """:func:`_send`, resent with backoff while the error is transient (see module doc)."""
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return await _send(client, step, cluster=cluster, wait=wait)
+        except TRANSIENT as exc:
+            elapsed = time.monotonic() - started
+            if elapsed >= recovery_timeout:
+                raise RecoveryTimeout(
+                    f"gave up after {elapsed:.1f}s and {attempt + 1} attempts "
+                    f"(recovery_timeout={recovery_timeout:g}s); last error: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            delay = min(0.5, 0.025 * 2**attempt, max(0.0, recovery_timeout - elapsed))
+            attempt += 1
+            await asleep(delay)
+            if isinstance(client, AsyncRedisCluster):
+                await _refresh_topology(client)
+
+
+async def _refresh_topology(client: AsyncRedisCluster) -> None:
+    """Re-read the slot map (after MOVED, a failover or a dead node); best effort."""
+    # Best effort: if it fails, the next attempt fails the same way and is retried.
+    with contextlib.suppress(RedisError, OSError):
+        await client.nodes_manager.initialize()
+
+
+async def run(
+    client: AnyAsyncClient,
+    plan: Plan[T],
+    *,
+    cluster: bool = False,
+    wait: tuple[int, int] | None = None,
+    recovery_timeout: float = RECOVERY_TIMEOUT,
+) -> T:
+    """Execute a plan and return its decoded result.
+
+    Args:
+        client: A standalone, Sentinel-managed or cluster client.
+        plan: A batch or a generator plan.
+        cluster: Whether ``client`` talks to a cluster (side commands go separately).
+        wait: ``(replicas, timeout_ms)``: follow each atomic batch with WAIT on the same
+            connection (standalone and Sentinel); :class:`NotReplicatedError` if fewer
+            replicas acknowledged.
+        recovery_timeout: Seconds to keep resending a batch that failed transiently.
+    """
     if isinstance(plan, Batch):
-        return plan.decode(await _send(client, plan, cluster=cluster))
+        replies = await _send_recovering(
+            client, plan, cluster=cluster, wait=wait, recovery_timeout=recovery_timeout
+        )
+        return plan.decode(replies)
     try:
         step = next(plan)
         while True:
-            step = plan.send(step.decode(await _send(client, step, cluster=cluster)))
+            replies = await _send_recovering(
+                client, step, cluster=cluster, wait=wait, recovery_timeout=recovery_timeout
+            )
+            step = plan.send(step.decode(replies))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

@@ -3,6 +3,11 @@
 A URL gives a client we own and close; a client handed in stays the caller's. Cluster
 mode is discovered (``INFO cluster``) rather than configured, so the same URL works
 whether it points at a standalone server or at any node of a cluster.
+
+Timeouts are on by default (``socket_timeout`` 10 s, ``socket_connect_timeout`` 5 s): a
+stalled server or a dropped packet makes a call fail after a bounded time instead of
+hanging. Log lines name the server product, version and mode, never a URL, credential
+or stored value.
 """
 
 from __future__ import annotations
@@ -13,17 +18,19 @@ from typing import Any
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from langgraph_redis._acompat import (
     ALock,
     AsyncBlockingConnectionPool,
     AsyncRedis,
     AsyncRedisCluster,
+    AsyncRetry,
     AsyncSentinel,
 )
-from langgraph_redis._async._run import AnyAsyncClient, run
+from langgraph_redis._async._run import RECOVERY_TIMEOUT, AnyAsyncClient, run
+from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import (
     ServerInfo,
     parse_sentinel_url,
@@ -33,15 +40,20 @@ from langgraph_redis._core.server import (
 
 logger = logging.getLogger("langgraph_redis")
 
+SOCKET_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 
-def default_retry(retries: int = 3) -> Retry:
+_logged: set[str] = set()
+
+
+def default_retry(retries: int = 3) -> AsyncRetry:
     """Exponential backoff on connection errors and timeouts.
 
     Every write the library sends is idempotent (keyed by checkpoint id, task id and
     index, or item key), so resending a pipeline after a dropped connection never
     duplicates data.
     """
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
+    return AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries)
 
 
 def _client_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +61,8 @@ def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     retry = opts.pop("retry", None)
     opts.setdefault("retry", retry if retry is not None else default_retry())
     opts.setdefault("retry_on_error", [RedisConnectionError, RedisTimeoutError])
+    opts.setdefault("socket_timeout", SOCKET_TIMEOUT)
+    opts.setdefault("socket_connect_timeout", CONNECT_TIMEOUT)
     return opts
 
 
@@ -68,8 +82,9 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
         auth: dict[str, Any] = {
             k: v for k, v in (("username", target.username), ("password", target.password)) if v
         }
+        timeouts = {k: opts[k] for k in ("socket_timeout", "socket_connect_timeout")}
         sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
-            list(target.hosts), sentinel_kwargs=dict(auth), **opts
+            list(target.hosts), sentinel_kwargs={**auth, **timeouts}, **opts
         )
         client: AnyAsyncClient = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
             target.service, db=target.db, ssl=target.ssl, **auth
@@ -90,6 +105,7 @@ class Connection:
     url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     info: ServerInfo | None = None
+    recovery_timeout: float = RECOVERY_TIMEOUT
     _lock: ALock = field(default_factory=ALock)
 
     @property
@@ -102,7 +118,7 @@ class Connection:
             return self.info
         async with self._lock:
             if self.info is None:
-                info = await run(self.client, plan_probe())
+                info = await self._probe_replies()
                 require_supported(info)
                 if info.cluster and not self.cluster:
                     if not self.owned or self.url is None:
@@ -113,12 +129,52 @@ class Connection:
                     await self.client.aclose()
                     opts = _client_options(self.options)
                     opts.pop("pool_timeout", None)
+                    opts.pop("retry_on_error", None)  # cluster clients retry on their own list
                     if pool_size := opts.pop("pool_size", None):
                         opts["max_connections"] = pool_size
                     self.client = AsyncRedisCluster.from_url(self.url, **opts)
-                logger.info("langgraph_redis connected: %s", info.describe())
+                if isinstance(self.client, AsyncRedisCluster):
+                    await self.client.initialize()  # sync: skip
+                    info = ServerInfo(info.product, info.version, True, info.search)
+                described = info.describe()
+                # One line per server kind per process, not one per saver.
+                logger.log(
+                    logging.DEBUG if described in _logged else logging.INFO,
+                    "langgraph_redis connected: %s",
+                    described,
+                )
+                _logged.add(described)
                 self.info = info
         return self.info
+
+    async def _probe_replies(self) -> ServerInfo:
+        probe = plan_probe()
+        client = self.client
+        if not isinstance(client, AsyncRedisCluster):
+            return await run(client, probe, recovery_timeout=self.recovery_timeout)
+        # A cluster pipeline refuses keyless commands, so each probe command goes on
+        # its own to one node (setup only; errors such as NOPERM are data here).
+        await client.initialize()  # sync: skip
+        replies: list[Any] = []
+        for cmd in probe.commands:
+            try:
+                node = client.get_random_node()  # type: ignore[no-untyped-call, unused-ignore]
+                reply = await client.execute_command(*cmd, target_nodes=node)  # type: ignore[misc, no-untyped-call, unused-ignore]
+            except ResponseError as exc:
+                reply = exc
+            replies.append(reply)
+        return probe.decode(replies)
+
+    async def run(self, plan: Plan[T], *, wait: tuple[int, int] | None = None) -> T:
+        """Probe if needed, then run ``plan`` with this connection's recovery policy."""
+        info = await self.probe()
+        return await run(
+            self.client,
+            plan,
+            cluster=info.cluster,
+            wait=wait,
+            recovery_timeout=self.recovery_timeout,
+        )
 
     async def aclose(self) -> None:
         """Close the client only if we made it."""
@@ -127,18 +183,33 @@ class Connection:
 
 
 def connection_for(
-    conn: str | AnyAsyncClient, *, pool_size: int | None = None, **options: Any
+    conn: str | AnyAsyncClient,
+    *,
+    pool_size: int | None = None,
+    recovery_timeout: float = RECOVERY_TIMEOUT,
+    **options: Any,
 ) -> Connection:
-    """Wrap a URL (owned client) or an existing client (borrowed)."""
+    """Wrap a URL (owned client) or an existing client (borrowed).
+
+    Args:
+        conn: A URL or a redis-py client (standalone, Sentinel-managed or cluster).
+        pool_size: Upper bound on pooled connections.
+        recovery_timeout: Seconds a call keeps resending a batch that failed transiently
+            (failover, resharding, restart) before raising ``RecoveryTimeout``.
+        **options: Passed to redis-py.
+    """
+    if recovery_timeout < 0:
+        raise ValueError(f"recovery_timeout must be >= 0 seconds, got {recovery_timeout!r}")
     if isinstance(conn, str):
         return Connection(
             open_client(conn, pool_size=pool_size, **options),
             owned=True,
             url=conn,
             options={"pool_size": pool_size, **options} if pool_size else dict(options),
+            recovery_timeout=recovery_timeout,
         )
     if isinstance(conn, (AsyncRedis, AsyncRedisCluster)):
-        return Connection(conn, owned=False)
+        return Connection(conn, owned=False, recovery_timeout=recovery_timeout)
     raise TypeError(
         f"expected a Redis URL or a redis client, got {type(conn).__name__}; "
         "sync classes take redis.Redis / redis.cluster.RedisCluster, "

@@ -2,7 +2,9 @@
 
 Managed services deny ``MODULE LIST`` (Memorystore answers NOPERM), so capabilities are
 found by trying the command we need (``FT._LIST``) and by reading ``INFO``; a denied or
-unknown command simply means "not available".
+unknown command simply means "not available". A least-privilege ACL user may be denied
+``INFO`` too: ``HELLO`` (no arguments, so the protocol is unchanged) then gives the
+product, version and mode; if both are denied the version is unknown and not checked.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ class ServerInfo:
     """The facts the library branches on, probed once per client."""
 
     product: str  # "redis" or "valkey"
-    version: tuple[int, ...]
+    version: tuple[int, ...]  # () when the server let us read neither INFO nor HELLO
     cluster: bool
     search: bool
 
     def describe(self) -> str:
-        v = ".".join(map(str, self.version))
+        v = ".".join(map(str, self.version)) or "(version unknown)"
         mode = "cluster" if self.cluster else "standalone"
         engine = "query engine available" if self.search else "no query engine"
         return f"{self.product} {v}, {mode}, {engine}"
@@ -56,32 +58,61 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _denied(reply: Any) -> bool:
+    """A command the server refused (NOPERM, unknown command): the answer is "no".
+
+    Connection failures never reach here as replies: the runner raises them.
+    """
+    return isinstance(reply, BaseException)
+
+
+def _hello_fields(raw: Any) -> dict[str, str]:
+    """HELLO's reply: a map under RESP3, a flat key/value list under RESP2."""
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    elif isinstance(raw, (list, tuple)):
+        items = list(zip(raw[0::2], raw[1::2]))
+    else:
+        return {}
+    return {_text(k): _text(v) for k, v in items if not isinstance(v, (list, dict))}
+
+
 def decode_server_info(replies: list[Any]) -> ServerInfo:
-    """Read ``INFO server``, ``INFO cluster`` and the ``FT._LIST`` probe."""
-    server, cluster, ft = replies
-    if isinstance(server, BaseException):
-        raise server
-    info = _parse_info(server)
-    if isinstance(cluster, BaseException):
-        cinfo: dict[str, str] = {}
+    """Read ``INFO server``, ``INFO cluster``, the ``FT._LIST`` probe and ``HELLO``."""
+    server, cluster, ft, *rest = replies
+    hello = rest[0] if rest else None
+    info = {} if _denied(server) else _parse_info(server)
+    cinfo = {} if _denied(cluster) else _parse_info(cluster)
+    if info:
+        if "valkey_version" in info or info.get("server_name") == "valkey":
+            product, ver = "valkey", info.get("valkey_version", info.get("redis_version", "0"))
+        else:
+            product, ver = "redis", info.get("redis_version", "0")
+        version = _version(ver)
+        in_cluster = cinfo.get("cluster_enabled") == "1"
     else:
-        cinfo = _parse_info(cluster)
-    if "valkey_version" in info or info.get("server_name") == "valkey":
-        product, ver = "valkey", info.get("valkey_version", info.get("redis_version", "0"))
-    else:
-        product, ver = "redis", info.get("redis_version", "0")
+        fields = {} if hello is None or _denied(hello) else _hello_fields(hello)
+        product = "valkey" if fields.get("server") == "valkey" else "redis"
+        version = _version(fields["version"]) if "version" in fields else ()
+        in_cluster = cinfo.get("cluster_enabled") == "1" or fields.get("mode") == "cluster"
+        logger.warning(
+            "langgraph_redis: INFO is not permitted for this user; %s",
+            "server facts read from HELLO"
+            if version
+            else "server version unknown (grant +info or +hello to check it)",
+        )
     return ServerInfo(
         product=product,
-        version=_version(ver),
-        cluster=cinfo.get("cluster_enabled") == "1",
-        search=not isinstance(ft, BaseException),
+        version=version,
+        cluster=in_cluster,
+        search=not _denied(ft),
     )
 
 
 def plan_probe() -> Batch[ServerInfo]:
-    """One round trip: INFO server, INFO cluster and FT._LIST (errors are data here)."""
+    """One round trip: INFO server, INFO cluster, FT._LIST and HELLO (errors are data)."""
     return batch(
-        [("INFO", "server"), ("INFO", "cluster"), ("FT._LIST",)],
+        [("INFO", "server"), ("INFO", "cluster"), ("FT._LIST",), ("HELLO",)],
         decode_server_info,
     )
 
@@ -92,7 +123,7 @@ MIN_VERSIONS = {"redis": (6, 2), "valkey": (7, 2)}
 def require_supported(info: ServerInfo) -> None:
     """Refuse servers older than the commands we use (ZRANGE BYLEX REV needs 6.2)."""
     floor = MIN_VERSIONS.get(info.product, (6, 2))
-    if info.version[:2] < floor:
+    if info.version and info.version[:2] < floor:
         raise RuntimeError(
             f"langgraph-redis needs {info.product} >= {'.'.join(map(str, floor))}; "
             f"the server reports {'.'.join(map(str, info.version))}"

@@ -1,0 +1,175 @@
+"""Plain engine: search without a query engine, on any Redis or Valkey server.
+
+Candidates come from the namespace index and per-namespace key sets (never SCAN), read
+through a client-side snapshot per namespace that a version counter validates in the
+same round trip as the query, so writes from other processes are seen at once. Filters
+run here; vector search is exact (numpy over float32), scored like ``InMemoryStore``
+(cosine similarity) and ``PostgresStore`` (``l2``: negative Euclidean distance,
+``inner_product``: the inner product): higher is better.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import SearchItem, SearchOp
+
+from langgraph_redis._core.engines.common import (
+    ItemRec,
+    NsSnapshot,
+    StoreCache,
+    VectorConfig,
+    plan_check_config,
+    plan_snapshots,
+    snapshot_items,
+    to_search_item,
+)
+from langgraph_redis._core.filters import CompiledFilter
+from langgraph_redis._core.plans import Batch
+
+NAME = "plain"
+
+
+def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
+    """Record the vector settings (one round trip); nothing else to create."""
+    if cfg is not None:
+        yield plan_check_config(prefix, cfg)
+    return None
+
+
+def row_scores(snap: NsSnapshot, q: np.ndarray[Any, Any], distance: str) -> np.ndarray[Any, Any]:
+    """Similarity of every stored vector of ``snap`` to ``q`` (higher is better)."""
+    assert snap.matrix is not None and snap.sq_norms is not None
+    dots: np.ndarray[Any, Any] = snap.matrix @ q
+    if distance == "inner_product":
+        return dots.astype(np.float64)
+    q_sq = float(q @ q)
+    if distance == "l2":
+        dist: np.ndarray[Any, Any] = np.sqrt(np.maximum(snap.sq_norms - 2.0 * dots + q_sq, 0.0))
+        return -dist.astype(np.float64)
+    norms = np.sqrt(snap.sq_norms) * math.sqrt(q_sq)
+    out = np.zeros(len(dots), dtype=np.float64)
+    mask = norms != 0
+    out[mask] = dots[mask] / norms[mask]
+    return out
+
+
+def rank(
+    snaps: Sequence[NsSnapshot],
+    flt: CompiledFilter,
+    query: Sequence[float],
+    cfg: VectorConfig,
+    offset: int,
+    limit: int,
+    now_ms: int,
+) -> list[SearchItem]:
+    """Exact top ``offset + limit`` items by max-pooled score, then unscored items."""
+    q = np.asarray(query, dtype=np.float32)
+    parts: list[np.ndarray[Any, Any]] = []
+    owners: list[tuple[NsSnapshot, str]] = []
+    for snap in snaps:
+        if snap.matrix is None:
+            continue
+        scores = row_scores(snap, q, cfg.distance)
+        if not flt.empty or snap.min_expiry <= now_ms:
+            ok: dict[str, bool] = {}
+            for key, rec in snap.items.items():
+                ok[key] = snap.expiry.get(key, math.inf) > now_ms and (
+                    flt.empty or flt.matches(rec.value)
+                )
+            mask = np.fromiter((ok.get(k, False) for k in snap.owners), bool, len(snap.owners))
+            scores = np.where(mask, scores, -np.inf)
+        parts.append(scores)
+        owners.extend((snap, k) for k in snap.owners)
+    need = offset + limit
+    kept: list[SearchItem] = []
+    if parts:
+        allscores = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        order = _top(allscores, need)
+        seen: set[tuple[int, str]] = set()
+        for row in order:
+            s = float(allscores[row])
+            if s == -np.inf:
+                break
+            snap, key = owners[row]
+            ident = (id(snap), key)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            if len(seen) > offset:
+                kept.append(to_search_item(snap.namespace, key, snap.items[key], s))
+            if len(seen) >= need:
+                break
+    if len(kept) < limit:
+        # Like InMemoryStore: items without vectors fill the page after scored ones.
+        scoreless: list[tuple[NsSnapshot, str, ItemRec]] = [
+            t for t in snapshot_items(snaps, flt, now_ms) if t[2].vectors is None
+        ]
+        kept.extend(
+            to_search_item(s.namespace, k, rec, None)
+            for s, k, rec in scoreless[: limit - len(kept)]
+        )
+    return kept
+
+
+def _top(scores: np.ndarray[Any, Any], need: int) -> Sequence[int]:
+    """Row indices best first; partial sort when a few rows are asked of many."""
+    n = len(scores)
+    m = need * 4 + 16  # slack for items holding several vectors
+    if n > 2 * m:
+        part = np.argpartition(-scores, m)[:m]
+        top = part[np.argsort(-scores[part], kind="stable")]
+        # Rows cut off by the partition could still be needed when many of the top
+        # rows belong to the same items; fall back to a full sort in that case.
+        return _Chain(top, scores)
+    return list(np.argsort(-scores, kind="stable"))
+
+
+class _Chain(Sequence[int]):
+    """The partial order first; the full order only if iteration goes past it."""
+
+    def __init__(self, head: np.ndarray[Any, Any], scores: np.ndarray[Any, Any]) -> None:
+        self.head = [int(i) for i in head]
+        self.scores = scores
+        self._full: list[int] | None = None
+
+    def _rest(self) -> list[int]:
+        if self._full is None:
+            self._full = [int(i) for i in np.argsort(-self.scores, kind="stable")]
+        return self._full
+
+    def __iter__(self) -> Any:
+        yield from self.head
+        seen = set(self.head)
+        for i in self._rest():
+            if i not in seen:
+                yield i
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._rest()[i]
+
+
+def plan_search(
+    prefix: str,
+    cache: StoreCache,
+    op: SearchOp,
+    flt: CompiledFilter,
+    query: Sequence[float] | None,
+    cfg: VectorConfig | None,
+    now_ms: int,
+) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+    """Search one namespace prefix; one round trip when the cached snapshots are fresh."""
+    snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
+    if query is None or cfg is None:
+        items = snapshot_items(snaps, flt, now_ms)
+        return [
+            to_search_item(s.namespace, k, rec, None)
+            for s, k, rec in items[op.offset : op.offset + op.limit]
+        ]
+    return rank(snaps, flt, query, cfg, op.offset, op.limit, now_ms)

@@ -1,0 +1,131 @@
+"""Every key the store writes, and the escaping that lets any label or key round-trip.
+
+Layout (``P`` is the store prefix, ``{N}`` the escaped namespace used as the Cluster
+hash tag, ``K`` an escaped item key):
+
+=====================  ======  =====================================================
+``P:i:{N}:K``          HASH    one item: ``value`` (JSON), ``ca``/``ua`` (µs since
+                               epoch), ``nv`` (vector count), ``ttl`` (ms or absent),
+                               ``ns`` and ``key`` (raw, for decoding)
+``P:v:{N}:K:<n>``      HASH    the n-th vector of an item: ``vec`` (packed floats),
+                               ``nsp``/``flt`` (TAG digests), ``ns``, ``key``
+``P:z:{N}``            ZSET    item keys of the namespace, score = expiry (ms since
+                               epoch, ``+inf`` when the item never expires)
+``P:s:{N}``            HASH    item key -> write stamp (lets a cache reload only the
+                               items that changed)
+``P:c:{N}``            STRING  version counter, INCR on every write to the namespace
+``P:ns``               ZSET    every namespace that holds items (member ``N``)
+``P:cfg``              STRING  vector settings the data was written with
+``P:idx``              FT      query-engine index over ``P:v:`` (query engine only)
+=====================  ======  =====================================================
+
+Cluster decision: one hash tag per namespace. An item, its vectors, the namespace's
+key set, stamps and version counter share one slot, so every write to one item is a
+single-slot script and one namespace's reads are one slot. The only cross-slot key is
+the namespace index ``P:ns``: writes add to it as idempotent side commands, and
+cross-namespace reads (search by prefix, list_namespaces) read it first and then send
+per-namespace commands, which the cluster pipeline routes to each owner. No operation
+needs to ask every master.
+
+Escaping: labels and keys are percent-encoded for ``%``, ``.``, ``:``, ``{``, ``}``,
+``|``, ``,``, glob characters, backslash, quotes, whitespace and control characters;
+everything else (unicode included) is kept. Escaped text therefore never contains the
+label separator ``.``, the key separator ``:`` or a brace, so hash tags stay intact and
+decoding is exact.
+"""
+
+from __future__ import annotations
+
+import re
+
+NS_SEP = "."
+_ESCAPE = frozenset("%.:{}|,*?[]\\\"'`") | {chr(c) for c in range(0x21)} | {"\x7f"}
+_UNESCAPE = re.compile(r"%([0-9A-F]{2})")
+
+
+def escape(text: str) -> str:
+    """Percent-encode the characters that would break key structure or hash tags."""
+    if not any(ch in _ESCAPE for ch in text):
+        return text
+    return "".join(f"%{ord(ch):02X}" if ch in _ESCAPE else ch for ch in text)
+
+
+def unescape(text: str) -> str:
+    """Invert :func:`escape`."""
+    if "%" not in text:
+        return text
+    return _UNESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def ns_text(namespace: tuple[str, ...]) -> str:
+    """The escaped form of a namespace: labels escaped and joined with ``.``."""
+    return NS_SEP.join(escape(label) for label in namespace)
+
+
+def ns_from_text(text: str) -> tuple[str, ...]:
+    """Invert :func:`ns_text`."""
+    if not text:
+        return ()
+    return tuple(unescape(label) for label in text.split(NS_SEP))
+
+
+def check_prefix(prefix: str) -> str:
+    """Refuse store prefixes that would move the hash tag or break key parsing."""
+    if not prefix or any(ch in prefix for ch in "{}"):
+        raise ValueError(f"store prefix must be non-empty and free of braces, got {prefix!r}")
+    return prefix
+
+
+def item_key(prefix: str, nst: str, key: str) -> str:
+    return f"{prefix}:i:{{{nst}}}:{escape(key)}"
+
+
+def vec_key_base(prefix: str, nst: str, key: str) -> str:
+    """Vector keys of one item are this base followed by ``0``, ``1``, ..."""
+    return f"{prefix}:v:{{{nst}}}:{escape(key)}:"
+
+
+def vec_prefix(prefix: str) -> str:
+    """The key prefix the query-engine index covers."""
+    return f"{prefix}:v:"
+
+
+def keys_key(prefix: str, nst: str) -> str:
+    return f"{prefix}:z:{{{nst}}}"
+
+
+def stamps_key(prefix: str, nst: str) -> str:
+    return f"{prefix}:s:{{{nst}}}"
+
+
+def version_key(prefix: str, nst: str) -> str:
+    return f"{prefix}:c:{{{nst}}}"
+
+
+def ns_index_key(prefix: str) -> str:
+    return f"{prefix}:ns"
+
+
+def config_key(prefix: str) -> str:
+    return f"{prefix}:cfg"
+
+
+def index_name(prefix: str) -> str:
+    return f"{prefix}:idx"
+
+
+def ns_lex_range(nst: str) -> tuple[str, str]:
+    """ZRANGE BYLEX bounds covering namespace ``nst`` and every namespace below it.
+
+    ``/`` is the character after the separator ``.``, so ``[N`` .. ``(N/`` holds ``N``,
+    ``N.<anything>`` and a few siblings such as ``N-x``; callers drop those exactly.
+    An empty ``nst`` means every namespace.
+    """
+    if not nst:
+        return "-", "+"
+    return f"[{nst}", f"({nst}/"
+
+
+def is_under(nst: str, prefix_nst: str) -> bool:
+    """Whether namespace ``nst`` equals ``prefix_nst`` or lies below it."""
+    return not prefix_nst or nst == prefix_nst or nst.startswith(prefix_nst + NS_SEP)

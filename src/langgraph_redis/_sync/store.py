@@ -1,0 +1,296 @@
+# WARNING: generated from src/langgraph_redis/_async/store.py by scripts/async_to_sync.py.
+# DO NOT EDIT: change the async source and regenerate.
+"""LangGraph long-term memory store on Redis or Valkey, with vector search on every engine.
+
+Items are HASH keys grouped by namespace (one Cluster hash tag per namespace; layout in
+:mod:`langgraph_redis._core.store_keys`). Search uses the query engine (``FT.*``) when
+the server has one and the plain engine (namespace index, client-side snapshot, exact
+numpy scoring) otherwise; both read the same data. This module only builds plans, runs
+them and calls the embedder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any, Literal
+
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    validate_op_namespace,
+)
+
+from langgraph_redis._acompat import Lock, Iterator
+from langgraph_redis._sync._embed import embed_query_text, embed_texts
+from langgraph_redis._sync._run import AnySyncClient, run
+from langgraph_redis._sync.connection import connection_for
+from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.engines import plain, query
+from langgraph_redis._core.engines.common import (
+    StoreCache,
+    VectorConfig,
+    check_vectors,
+    plan_get,
+    plan_list_namespaces,
+    plan_refresh,
+    plan_sweep,
+    plan_write,
+    prepare_puts,
+    vector_config,
+)
+from langgraph_redis._core.filters import CompiledFilter, compile_filter
+from langgraph_redis._core.plans import Plan, T
+
+from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
+
+logger = logging.getLogger("langgraph_redis")
+
+EngineChoice = Literal["auto", "query", "plain"]
+
+
+class RedisStore(SyncStoreBridge, BaseStore):
+    """Key-value store with optional vector search, for LangGraph long-term memory.
+
+    Args:
+        conn: A Redis URL (``redis://``, ``rediss://``, ``unix://``,
+            ``redis+sentinel://``) or an existing client. A URL's client is owned and
+            closed by :meth:`close`; a client passed in stays the caller's.
+        index: LangGraph ``IndexConfig``: ``dims``, ``embed`` (Embeddings, a function or
+            ``"provider:model"``), ``fields`` (JSON paths, ``[*]`` allowed),
+            ``distance_type`` (``cosine``, ``l2``, ``inner_product``) and
+            ``ann_index_config`` (``vector_type`` ``vector``/``halfvec``,
+            ``algorithm`` ``hnsw``/``flat``, ``m``, ``ef_construction``, ``ef_runtime``).
+        ttl: LangGraph ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
+            ``sweep_interval_minutes``.
+        prefix: Key prefix, so several stores can share one database (no braces).
+        engine: ``"auto"`` (query engine when the server has ``FT.*``), ``"query"`` or
+            ``"plain"``; chosen once at :meth:`setup` and logged.
+        pool_size: Upper bound on pooled connections.
+        **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
+    """
+
+    supports_ttl: bool = True
+
+    def __init__(
+        self,
+        conn: str | AnySyncClient,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "lgr",
+        engine: EngineChoice = "auto",
+        pool_size: int | None = None,
+        **client_options: Any,
+    ) -> None:
+        if engine not in ("auto", "query", "plain"):
+            raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
+        self._prefix = sk.check_prefix(prefix)
+        self._conn = connection_for(conn, pool_size=pool_size, **client_options)
+        self._engine_choice: EngineChoice = engine
+        self._engine: ModuleType | None = None
+        self._cache: StoreCache = {}
+        self._setup_lock = Lock()
+        self._sweeper: ThreadSweeper | None = None
+        self.ttl_config = ttl
+        self.index_config: dict[str, Any] | None = dict(index) if index else None
+        self._vcfg: VectorConfig | None = None
+        self.embeddings = None
+        if index:
+            self._vcfg = vector_config(index)
+            self.embeddings = ensure_embeddings(index.get("embed"))
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        **options: Any,
+    ) -> Iterator[RedisStore]:
+        """Open a store for ``conn_string``; its connections close when the block ends.
+
+        The store stays usable after the block (LangGraph's guides search a store after
+        its ``with`` block): the pool reconnects on the next call. Connections opened
+        then are closed by :meth:`close` or when the store is garbage collected.
+        """
+        store = cls(conn_string, index=index, ttl=ttl, **options)
+        try:
+            yield store
+        finally:
+            store.stop_ttl_sweeper()
+            store._conn.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the sweeper and close connections the store opened."""
+        self.stop_ttl_sweeper()
+        self._conn.close()
+
+    @property
+    def client(self) -> AnySyncClient:
+        """The redis-py client in use."""
+        return self._conn.client
+
+    @property
+    def engine(self) -> str | None:
+        """``"query"`` or ``"plain"`` once set up, else None."""
+        return None if self._engine is None else str(self._engine.NAME)
+
+    def setup(self) -> None:
+        """Probe the server, pick the engine and create or verify the index.
+
+        Idempotent. Round trips: one probe, then one to record the vector settings and,
+        for the query engine, one or two to check or create the FT index.
+
+        Raises:
+            ValueError: The data under this prefix (or an existing index) was written
+                with other vector settings (dims, type, metric, algorithm).
+            RuntimeError: ``engine="query"`` on a server without a query engine.
+        """
+        if self._engine is not None:
+            return
+        with self._setup_lock:
+            if self._engine is not None:
+                return
+            info = self._conn.probe()
+            choice = self._engine_choice
+            if choice == "query" and not info.search:
+                raise RuntimeError(
+                    "engine='query' needs a server with a query engine (FT.*); this one "
+                    "has none. Use engine='plain' or 'auto'."
+                )
+            engine = query if (choice == "query" or (choice == "auto" and info.search)) else plain
+            run(
+                self._conn.client, engine.plan_setup(self._prefix, self._vcfg), cluster=info.cluster
+            )
+            logger.info("langgraph_redis store engine: %s (%s)", engine.NAME, info.describe())
+            self._engine = engine
+
+    def _run(self, plan: Plan[T]) -> T:
+        info = self._conn.probe()
+        return run(self._conn.client, plan, cluster=info.cluster)
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run get, search, put and list-namespaces operations.
+
+        Everything is validated (namespaces, filters, JSON values, embedder output)
+        before the first write; reads see the data as it was before the batch's
+        writes, as in ``InMemoryStore``. Round trips: one for all gets, one or more per
+        search (one when its snapshots are fresh), one per namespace listing and one
+        for all puts and deletes; all document texts go to the embedder in one call.
+        """
+        ops = list(ops)
+        for op in ops:
+            validate_op_namespace(op)
+            if isinstance(op, PutOp) and not op.namespace:
+                raise InvalidNamespaceError("Namespace cannot be empty.")
+            if not isinstance(op, (GetOp, SearchOp, PutOp, ListNamespacesOp)):
+                raise ValueError(f"Unknown operation type: {type(op)}")
+        filters: dict[int, CompiledFilter] = {
+            i: compile_filter(op.filter) for i, op in enumerate(ops) if isinstance(op, SearchOp)
+        }
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        for op in ops:
+            if isinstance(op, PutOp):
+                puts.pop((op.namespace, op.key), None)  # the last put of a key wins
+                puts[(op.namespace, op.key)] = op
+        vcfg = self._vcfg if self.embeddings is not None else None
+        prepared = prepare_puts(puts.values(), vcfg)
+        texts = [t for p in prepared for _, t in p.texts]
+        queries = {
+            op.query
+            for op in ops
+            if isinstance(op, SearchOp) and op.query and self.embeddings is not None
+        }
+        vectors: list[list[float]] = []
+        qvecs: dict[str, list[float]] = {}
+        if self.embeddings is not None and vcfg is not None:
+            if texts:
+                vectors = embed_texts(self.embeddings, texts)
+                check_vectors(vectors, len(texts), vcfg.dims)
+            for q in sorted(queries):
+                qvecs[q] = embed_query_text(self.embeddings, q)
+            check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
+        self.setup()
+        engine = self._engine
+        assert engine is not None
+        now = time.time()
+        now_ms = int(now * 1000)
+        results: list[Result] = [None] * len(ops)
+        gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
+        if gets:
+            items = self._run(plan_get(self._prefix, [op for _, op in gets], now_ms))
+            for (i, _), item in zip(gets, items, strict=True):
+                results[i] = item
+        for i, op in enumerate(ops):
+            if isinstance(op, SearchOp):
+                found = self._run(
+                    engine.plan_search(
+                        self._prefix,
+                        self._cache,
+                        op,
+                        filters[i],
+                        qvecs.get(op.query) if op.query else None,
+                        vcfg,
+                        now_ms,
+                    )
+                )
+                if op.refresh_ttl and found:
+                    self._run(
+                        plan_refresh(self._prefix, [(it.namespace, it.key) for it in found], now_ms)
+                    )
+                results[i] = found
+            elif isinstance(op, ListNamespacesOp):
+                listed = self._run(plan_list_namespaces(self._prefix, op))
+                results[i] = listed
+        if prepared:
+            self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))
+        return results
+
+    def sweep_ttl(self) -> int:
+        """Remove index entries of items whose TTL expired; drop emptied namespaces.
+
+        Redis deletes expired items by itself; this cleans the bookkeeping around them.
+        Round trips: three, plus one when namespaces became empty.
+
+        Returns:
+            The number of expired entries examined and removed.
+        """
+        self.setup()
+        return self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
+        """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's
+        ``sweep_interval_minutes``, else 5)."""
+        minutes = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
+        if self._sweeper is None:
+            self._sweeper = ThreadSweeper(self.sweep_ttl, float(minutes) * 60)
+            self._sweeper.start()
+
+    def stop_ttl_sweeper(self) -> None:
+        """Stop the sweeper if it runs."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.stop()

@@ -1,0 +1,606 @@
+"""AsyncRedisStore against real servers: valkey and redis7 use the plain engine, stack
+the query engine (and the plain engine once, forced). InMemoryStore is the oracle."""
+
+from __future__ import annotations
+
+import hashlib
+from asyncio import InvalidStateError  # sync: skip
+from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_redis._acompat import AsyncIterator, asleep
+from langgraph_redis._async.store import AsyncRedisStore
+from langgraph_redis._bridge import in_thread  # sync: skip
+
+# sync: from langgraph_redis._store_bridge import run_async
+
+DIMS = 16
+HOSTILE_LABELS = ["a-b", "c:d", "@x|y", "*", "q'\"", "sp ace", "{br}", "ünï©ode", "%41", "b\\s"]
+HOSTILE_KEYS = [*HOSTILE_LABELS, "k.1", "a.b.c", "#hash", ""]
+
+
+def vec(text: str, dims: int = DIMS) -> list[float]:
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    out: list[float] = np.random.default_rng(seed).standard_normal(dims).tolist()
+    return out
+
+
+class FakeEmbeddings(Embeddings):
+    """Deterministic vectors seeded by the text; counts calls."""
+
+    def __init__(self, dims: int = DIMS) -> None:
+        self.dims = dims
+        self.document_calls = 0
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.document_calls += 1
+        self.texts.extend(texts)
+        return [vec(t, self.dims) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return vec(text, self.dims)
+
+
+def index_config(embed: Embeddings, dims: int = DIMS, **extra: Any) -> Any:
+    return {
+        "dims": dims,
+        "embed": embed,
+        "fields": ["text"],
+        "ann_index_config": {"algorithm": "flat"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def embedder() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+async def astore(
+    request: pytest.FixtureRequest, redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> AsyncIterator[AsyncRedisStore]:
+    mode: Any = getattr(request, "param", "auto")
+    store = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+    await store.asetup()
+    try:
+        yield store
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+def expect_engine(store: AsyncRedisStore, engine: str) -> None:
+    assert store.engine == ("query" if engine == "stack" else "plain")
+
+
+# --------------------------------------------------------------------------- basics
+
+
+async def test_engine_is_picked_by_probe(astore: AsyncRedisStore, engine: str) -> None:
+    if engine in ("valkey", "redis7", "stack"):
+        expect_engine(astore, engine)
+
+
+async def test_put_get_delete_hostile_names(astore: AsyncRedisStore) -> None:
+    namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
+    for ns in namespaces:
+        for key in HOSTILE_KEYS:
+            await astore.aput(ns, key, {"text": f"{ns}/{key}", "k": key})
+    for ns in namespaces:
+        for key in HOSTILE_KEYS:
+            item = await astore.aget(ns, key)
+            assert item is not None
+            assert item.namespace == ns
+            assert item.key == key
+            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    for ns in namespaces:
+        found = await astore.asearch(ns, limit=100)
+        assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)
+    ns0 = namespaces[0]
+    for key in HOSTILE_KEYS:
+        await astore.adelete(ns0, key)
+        assert await astore.aget(ns0, key) is None
+    assert ns0 not in await astore.alist_namespaces(limit=1000)
+    assert await astore.aget(namespaces[1], HOSTILE_KEYS[0]) is not None
+
+
+async def test_timestamps_created_at_kept_on_overwrite(astore: AsyncRedisStore) -> None:
+    await astore.aput(("ts",), "k", {"text": "one"})
+    first = await astore.aget(("ts",), "k")
+    assert first is not None
+    assert first.created_at.tzinfo is not None
+    await asleep(0.01)
+    await astore.aput(("ts",), "k", {"text": "two"})
+    second = await astore.aget(("ts",), "k")
+    assert second is not None
+    assert second.value == {"text": "two"}
+    assert second.created_at == first.created_at
+    assert second.updated_at > first.updated_at
+
+
+async def test_batch_reads_see_state_before_its_writes(astore: AsyncRedisStore) -> None:
+    ns = ("batch",)
+    results = await astore.abatch(
+        [
+            PutOp(ns, "a", {"text": "x"}),
+            GetOp(ns, "a"),
+            PutOp(ns, "a", {"text": "y"}),
+            ListNamespacesOp(),
+        ]
+    )
+    assert results[0] is None
+    assert results[1] is None
+    assert results[3] == []
+    item = await astore.aget(ns, "a")
+    assert item is not None
+    assert item.value == {"text": "y"}  # the last put of a key wins
+
+
+async def test_invalid_namespaces(astore: AsyncRedisStore) -> None:
+    with pytest.raises(InvalidNamespaceError):
+        await astore.aput(("a.b",), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        await astore.aput(("a", ""), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        await astore.abatch([PutOp(("x.y",), "k", {"v": 1})])
+    with pytest.raises(InvalidNamespaceError):
+        await astore.abatch([GetOp(("",), "k")])
+
+
+# --------------------------------------------------------------------------- filters
+
+FILTER_DOCS: list[dict[str, Any]] = [
+    {
+        "text": "a",
+        "kind": "note",
+        "n": 1,
+        "meta": {"lang": "en", "score": 0.5},
+        "tag": "a-b:c{d}|*",
+    },
+    {"text": "b", "kind": "note", "n": 5, "meta": {"lang": "fr", "score": 0.9}},
+    {"text": "c", "kind": "task", "n": 10, "meta": {"lang": "en", "score": 0.1}, "done": True},
+    {"text": "d", "kind": "task", "n": 20.5, "meta": {"lang": "de"}, "done": False},
+    {"text": "e", "kind": "note", "n": "7", "tag": "q'\"x y"},
+]
+FILTERS: list[dict[str, Any]] = [
+    {"kind": "note"},
+    {"kind": "note", "n": 1},
+    {"n": {"$gt": 4}},
+    {"n": {"$gte": 5, "$lt": 20}},
+    {"n": {"$lte": 5}},
+    {"n": {"$ne": 5}},
+    {"kind": {"$eq": "task"}},
+    {"meta": {"lang": "en"}},
+    {"meta.lang": "en"},
+    {"meta.score": {"$gt": 0.4}},
+    {"tag": "a-b:c{d}|*"},
+    {"tag": "q'\"x y"},
+    {"done": True},
+    {"done": False},
+    {"kind": {"$in": ["task", "other"]}},
+    {"kind": {"$nin": ["task"]}},
+    {"missing": "x"},
+    {"n": 10.0},
+]
+
+
+async def test_search_filters(astore: AsyncRedisStore) -> None:
+    ns = ("docs", "f")
+    for i, doc in enumerate(FILTER_DOCS):
+        await astore.aput(ns, f"d{i}", doc)
+    await astore.aput(("docs-other",), "x", {"kind": "note"})
+    for spec in FILTERS:
+        found = await astore.asearch(("docs",), filter=spec, limit=50)
+        want = sorted(f"d{i}" for i, doc in enumerate(FILTER_DOCS) if _matches_reference(doc, spec))
+        assert sorted(i.key for i in found) == want, spec
+        for query in ("a", "zzz"):
+            scored = await astore.asearch(("docs",), query=query, filter=spec, limit=50)
+            assert sorted(i.key for i in scored) == want, (spec, query)
+
+
+def _matches_reference(doc: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """InMemoryStore semantics, extended with dotted keys and non-raising ranges."""
+    for key, expected in spec.items():
+        cur: Any = doc
+        for part in key.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if isinstance(expected, dict) and all(k.startswith("$") for k in expected):
+            for op, val in expected.items():
+                if op == "$eq" and cur != val:
+                    return False
+                if op == "$ne" and cur == val:
+                    return False
+                if op == "$in" and cur not in val:
+                    return False
+                if op == "$nin" and cur in val:
+                    return False
+                if op in ("$gt", "$gte", "$lt", "$lte"):
+                    try:
+                        left = float(cur)
+                    except (TypeError, ValueError):
+                        return False
+                    ok = {
+                        "$gt": left > val,
+                        "$gte": left >= val,
+                        "$lt": left < val,
+                        "$lte": left <= val,
+                    }[op]
+                    if not ok:
+                        return False
+        elif isinstance(expected, dict):
+            if not isinstance(cur, dict) or any(cur.get(k) != v for k, v in expected.items()):
+                return False
+        elif cur != expected:
+            return False
+    return True
+
+
+async def test_unknown_operator_fails_before_any_write(astore: AsyncRedisStore) -> None:
+    await astore.aput(("bad",), "k", {"text": "keep"})
+    with pytest.raises(ValueError, match="unsupported filter operator"):
+        await astore.abatch(
+            [
+                PutOp(("bad",), "k", {"text": "changed"}),
+                SearchOp(("bad",), filter={"n": {"$regex": "x"}}),
+            ]
+        )
+    item = await astore.aget(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+
+
+async def test_bad_values_leave_data_untouched(astore: AsyncRedisStore) -> None:
+    await astore.aput(("bad",), "k", {"text": "keep"})
+    with pytest.raises(TypeError, match="JSON"):
+        await astore.abatch(
+            [
+                PutOp(("bad",), "k", {"text": "changed"}),
+                PutOp(("bad",), "other", {"obj": object()}),
+            ]
+        )
+    item = await astore.aget(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+    assert await astore.aget(("bad",), "other") is None
+
+
+async def test_wrong_vector_size_leaves_data_untouched(
+    redis_url: str, key_prefix: str, astore: AsyncRedisStore
+) -> None:
+    await astore.aput(("bad",), "k", {"text": "keep"})
+    wrong = AsyncRedisStore(
+        redis_url,
+        index=index_config(FakeEmbeddings(DIMS + 1), dims=DIMS),
+        prefix=key_prefix,
+        engine="plain",
+    )
+    try:
+        with pytest.raises(ValueError, match="dimensions"):
+            await wrong.aput(("bad",), "k", {"text": "changed"})
+    finally:
+        await wrong.aclose()
+    item = await astore.aget(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+async def _fill_both(store: AsyncRedisStore, mem: InMemoryStore, ops: Sequence[PutOp]) -> None:
+    await store.abatch(list(ops))
+    await mem.abatch(list(ops))
+
+
+def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
+    assert [(i.namespace, i.key) for i in got] == [(i.namespace, i.key) for i in want]
+    for g, w in zip(got, want, strict=True):
+        assert g.value == w.value
+        if w.score is None:
+            assert g.score is None
+        else:
+            assert g.score == pytest.approx(w.score, abs=1e-5)
+
+
+@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+async def test_vector_search_matches_in_memory_store(
+    astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
+) -> None:
+    if astore._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    mem = InMemoryStore(index=index_config(embedder))
+    ops = [
+        PutOp(("mem", f"u{i % 3}"), f"k{i}", {"text": f"memory number {i}", "n": i})
+        for i in range(40)
+    ]
+    ops.append(
+        PutOp(
+            ("mem", "u0"),
+            "multi",
+            {"text": "x", "n": 35, "tags": ["red", "green", "blue"]},
+            index=["tags[*]"],
+        )
+    )
+    ops.append(PutOp(("mem", "u1"), "plain", {"text": "not indexed", "n": 36}, index=False))
+    await _fill_both(astore, mem, ops)
+    for query in ("memory number 3", "green", "something else"):
+        for prefix in ((), ("mem",), ("mem", "u0"), ("mem", "u1")):
+            for limit, offset in ((5, 0), (3, 2), (10, 7)):
+                got = await astore.asearch(prefix, query=query, limit=limit, offset=offset)
+                want = await mem.asearch(prefix, query=query, limit=limit, offset=offset)
+                _same_results(got, want)
+    got = await astore.asearch(("mem",), query="green", filter={"n": {"$gte": 30}}, limit=4)
+    want = await mem.asearch(("mem",), query="green", filter={"n": {"$gte": 30}}, limit=4)
+    _same_results(got, want)
+    # The unindexed item only fills pages once scored items run out.
+    page = await astore.asearch(("mem", "u1"), query="x", limit=100)
+    assert [i.key for i in page if i.score is None] == ["plain"]
+
+
+@pytest.mark.parametrize("distance", ["l2", "inner_product"])
+async def test_other_distances(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings, distance: str
+) -> None:
+    store = AsyncRedisStore(
+        redis_url, index=index_config(embedder, distance_type=distance), prefix=key_prefix
+    )
+    try:
+        vectors = {f"k{i}": vec(f"doc {i}") for i in range(20)}
+        await store.abatch([PutOp(("d",), k, {"text": f"doc {k[1:]}"}) for k in vectors])
+        q = np.array(vec("query"))
+        mat = np.array(list(vectors.values()))
+        scores = -np.linalg.norm(mat - q, axis=1) if distance == "l2" else mat @ q
+        order = np.argsort(-scores)[:5]
+        got = await store.asearch(("d",), query="query", limit=5)
+        assert [i.key for i in got] == [list(vectors)[j] for j in order]
+        for item, j in zip(got, order, strict=True):
+            assert item.score == pytest.approx(float(scores[j]), abs=1e-4)
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_batch_embeds_once(astore: AsyncRedisStore, embedder: FakeEmbeddings) -> None:
+    ops = [PutOp(("e",), f"k{i}", {"text": f"t{i}"}) for i in range(25)]
+    ops.append(PutOp(("e",), "k0", {"text": "replaced"}))
+    await astore.abatch(ops)
+    assert embedder.document_calls == 1
+    assert sorted(embedder.texts) == sorted(["replaced", *[f"t{i}" for i in range(1, 25)]])
+
+
+async def test_index_fields_and_wildcards(
+    astore: AsyncRedisStore, embedder: FakeEmbeddings
+) -> None:
+    await astore.aput(
+        ("w",), "k", {"text": "top", "ctx": [{"c": "one"}, {"c": "two"}]}, index=["ctx[*].c"]
+    )
+    assert sorted(embedder.texts) == ["one", "two"]
+    hit = await astore.asearch(("w",), query="two", limit=1)
+    assert hit[0].key == "k"
+    assert hit[0].score == pytest.approx(1.0, abs=1e-5)
+    await astore.aput(("w",), "k", {"text": "top"}, index=False)
+    again = await astore.asearch(("w",), query="two", limit=1)
+    assert again[0].score is None
+
+
+@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+async def test_ten_thousand_items_exact_top_ten(
+    astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
+) -> None:
+    if astore._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    n = 10_000
+    texts = [f"item {i}" for i in range(n)]
+    for start in range(0, n, 2_000):
+        await astore.abatch(
+            [PutOp(("big",), f"k{i}", {"text": texts[i]}) for i in range(start, start + 2_000)]
+        )
+    mat = np.array([vec(t) for t in texts])
+    for query in ("needle", "haystack", "item 42"):
+        q = np.array(vec(query))
+        scores = (mat @ q) / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q))
+        order = np.argsort(-scores)[:10]
+        got = await astore.asearch(("big",), query=query, limit=10)
+        assert [i.key for i in got] == [f"k{j}" for j in order]
+        for item, j in zip(got, order, strict=True):
+            assert item.score == pytest.approx(float(scores[j]), abs=1e-5)
+
+
+async def test_other_process_writes_are_seen(
+    redis_url: str, key_prefix: str, astore: AsyncRedisStore, embedder: FakeEmbeddings
+) -> None:
+    await astore.aput(("shared",), "a", {"text": "alpha"})
+    assert [i.key for i in await astore.asearch(("shared",), query="beta")] == ["a"]
+    other = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix)
+    try:
+        await other.aput(("shared",), "b", {"text": "beta"})
+        await other.aput(("shared",), "a", {"text": "changed"})
+        await other.aput(("shared", "sub"), "c", {"text": "gamma"})
+    finally:
+        await other.aclose()
+    found = await astore.asearch(("shared",), query="beta")
+    assert found[0].key == "b"
+    assert {i.key: i.value["text"] for i in found} == {"a": "changed", "b": "beta", "c": "gamma"}
+    await astore.adelete(("shared",), "b")
+    assert sorted(i.key for i in await astore.asearch(("shared",), query="beta")) == ["a", "c"]
+
+
+async def test_dims_mismatch_is_an_error(
+    redis_url: str, key_prefix: str, astore: AsyncRedisStore
+) -> None:
+    await astore.asetup()  # idempotent
+    again = AsyncRedisStore(redis_url, index=index_config(FakeEmbeddings()), prefix=key_prefix)
+    await again.asetup()
+    await again.aclose()
+    other = AsyncRedisStore(
+        redis_url, index=index_config(FakeEmbeddings(8), dims=8), prefix=key_prefix
+    )
+    try:
+        with pytest.raises(ValueError, match="dims"):
+            await other.asetup()
+    finally:
+        await other.aclose()
+
+
+# --------------------------------------------------------------------------- pages
+
+
+async def test_limit_offset_pages(astore: AsyncRedisStore) -> None:
+    for i in range(12):
+        await astore.aput(("pg",), f"k{i:02d}", {"text": f"t{i}", "i": i})
+    everything = await astore.asearch(("pg",), limit=100)
+    assert len(everything) == 12
+    pages = [await astore.asearch(("pg",), limit=5, offset=o) for o in (0, 5, 10)]
+    assert [len(p) for p in pages] == [5, 5, 2]
+    keys = [i.key for p in pages for i in p]
+    assert keys == [i.key for i in everything]
+    # newest update first, like PostgresStore
+    assert keys[0] == "k11"
+
+
+NAMESPACES = [
+    ("a", "b", "c"),
+    ("a", "b", "d", "e"),
+    ("a", "b", "d", "i"),
+    ("a", "b", "f"),
+    ("a", "c", "f"),
+    ("b", "a", "f"),
+    ("users", "123"),
+    ("users", "456", "settings"),
+    ("admin", "users", "789"),
+    ("a-b", "x"),
+    ("a", "b-c"),
+    ("*", "sp ace"),
+    ("ünï", "{br}", "c:d"),
+]
+LIST_CASES: list[dict[str, Any]] = [
+    {},
+    {"prefix": ("a",)},
+    {"prefix": ("a", "b")},
+    {"prefix": ("a", "*", "f")},
+    {"suffix": ("f",)},
+    {"suffix": ("*", "f")},
+    {"prefix": ("a",), "suffix": ("f",)},
+    {"prefix": ("users",), "max_depth": 2},
+    {"max_depth": 1},
+    {"max_depth": 2, "limit": 3, "offset": 2},
+    {"limit": 4, "offset": 4},
+    {"prefix": ("*",)},
+    {"prefix": ("ünï", "{br}")},
+    {"prefix": ("a", "b"), "max_depth": 3},
+    {"prefix": ("nothing",)},
+]
+
+
+async def test_list_namespaces_matches_in_memory_store(astore: AsyncRedisStore) -> None:
+    mem = InMemoryStore()
+    for ns in NAMESPACES:
+        await astore.aput(ns, "k", {"v": 1})
+        await mem.aput(ns, "k", {"v": 1})
+    for case in LIST_CASES:
+        got = await astore.alist_namespaces(**case)
+        want = await mem.alist_namespaces(**case)
+        assert got == want, case
+    ops = [ListNamespacesOp(match_conditions=(MatchCondition("suffix", ("c",)),))]
+    assert await astore.abatch(ops) == await mem.abatch(ops)
+
+
+# --------------------------------------------------------------------------- TTL
+
+
+async def test_ttl_expiry_and_refresh(astore: AsyncRedisStore) -> None:
+    ns = ("ttl",)
+    await astore.aput(ns, "short", {"text": "s"}, ttl=0.01)  # 600 ms
+    await astore.aput(ns, "kept", {"text": "k"}, ttl=0.01)
+    await astore.aput(ns, "forever", {"text": "f"})
+    await asleep(0.35)
+    assert await astore.aget(ns, "kept") is not None  # refreshes its TTL
+    assert await astore.aget(ns, "short", refresh_ttl=False) is not None
+    await asleep(0.45)
+    assert await astore.aget(ns, "short") is None
+    assert await astore.aget(ns, "kept", refresh_ttl=False) is not None
+    assert sorted(i.key for i in await astore.asearch(ns, refresh_ttl=False)) == ["forever", "kept"]
+    await asleep(0.7)
+    assert await astore.aget(ns, "kept") is None
+    assert [i.key for i in await astore.asearch(ns, query="k")] == ["forever"]
+
+
+async def test_default_ttl_and_sweep_leave_nothing_behind(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    store = AsyncRedisStore(
+        redis_url,
+        index=index_config(embedder),
+        ttl={"default_ttl": 0.005, "refresh_on_read": False},
+        prefix=key_prefix,
+    )
+    try:
+        for i in range(5):
+            await store.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+        assert len(await store.alist_namespaces(prefix=("sweep",))) == 2
+        await asleep(0.6)
+        assert await store.asearch(("sweep",)) == []
+        removed = await store.asweep_ttl()
+        assert removed == 5
+        assert await store.alist_namespaces() == []
+        left = sorted(
+            (k.decode() if isinstance(k, bytes) else k)
+            for k in await store.client.keys(f"{key_prefix}:*")
+        )
+        assert left == [f"{key_prefix}:cfg"]
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
+    await astore.aput(("sw",), "k", {"text": "t"}, ttl=0.002)
+    await astore.astart_ttl_sweeper(sweep_interval_minutes=0.005)
+    await asleep(0.8)
+    await astore.astop_ttl_sweeper()
+    assert await astore.alist_namespaces(prefix=("sw",)) == []
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+async def test_usable_after_from_conn_string_block(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    async with AsyncRedisStore.from_conn_string(
+        redis_url, index=index_config(embedder), prefix=key_prefix, engine="plain"
+    ) as store:
+        await store.aput(("life",), "k", {"text": "hello"})
+    found = await store.asearch(("life",), query="hello")
+    assert [i.key for i in found] == ["k"]
+    item = await store.aget(("life",), "k")
+    assert item is not None
+    await store.aclose()
+
+
+async def test_the_other_api_flavour_works(astore: AsyncRedisStore) -> None:
+    await astore.aput(("br",), "k", {"text": "t"})
+    item = await in_thread(astore.get, ("br",), "k")  # sync: skip
+    # sync: item = run_async(store.aget, ("br",), "k")
+    assert item is not None
+    assert item.value == {"text": "t"}
+    with pytest.raises(InvalidStateError, match="event loop"):  # sync: skip
+        astore.get(("br",), "k")  # sync: skip

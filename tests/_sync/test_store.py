@@ -1,0 +1,603 @@
+# WARNING: generated from tests/_async/test_store.py by scripts/async_to_sync.py.
+# DO NOT EDIT: change the async source and regenerate.
+"""RedisStore against real servers: valkey and redis7 use the plain engine, stack
+the query engine (and the plain engine once, forced). InMemoryStore is the oracle."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_redis._acompat import Iterator, sleep
+from langgraph_redis._sync.store import RedisStore
+
+from langgraph_redis._store_bridge import run_async
+
+DIMS = 16
+HOSTILE_LABELS = ["a-b", "c:d", "@x|y", "*", "q'\"", "sp ace", "{br}", "ünï©ode", "%41", "b\\s"]
+HOSTILE_KEYS = [*HOSTILE_LABELS, "k.1", "a.b.c", "#hash", ""]
+
+
+def vec(text: str, dims: int = DIMS) -> list[float]:
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    out: list[float] = np.random.default_rng(seed).standard_normal(dims).tolist()
+    return out
+
+
+class FakeEmbeddings(Embeddings):
+    """Deterministic vectors seeded by the text; counts calls."""
+
+    def __init__(self, dims: int = DIMS) -> None:
+        self.dims = dims
+        self.document_calls = 0
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.document_calls += 1
+        self.texts.extend(texts)
+        return [vec(t, self.dims) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return vec(text, self.dims)
+
+
+def index_config(embed: Embeddings, dims: int = DIMS, **extra: Any) -> Any:
+    return {
+        "dims": dims,
+        "embed": embed,
+        "fields": ["text"],
+        "ann_index_config": {"algorithm": "flat"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def embedder() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def store(
+    request: pytest.FixtureRequest, redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> Iterator[RedisStore]:
+    mode: Any = getattr(request, "param", "auto")
+    store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+    store.setup()
+    try:
+        yield store
+    finally:
+        if store.engine == "query":
+            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def expect_engine(store: RedisStore, engine: str) -> None:
+    assert store.engine == ("query" if engine == "stack" else "plain")
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_engine_is_picked_by_probe(store: RedisStore, engine: str) -> None:
+    if engine in ("valkey", "redis7", "stack"):
+        expect_engine(store, engine)
+
+
+def test_put_get_delete_hostile_names(store: RedisStore) -> None:
+    namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
+    for ns in namespaces:
+        for key in HOSTILE_KEYS:
+            store.put(ns, key, {"text": f"{ns}/{key}", "k": key})
+    for ns in namespaces:
+        for key in HOSTILE_KEYS:
+            item = store.get(ns, key)
+            assert item is not None
+            assert item.namespace == ns
+            assert item.key == key
+            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    for ns in namespaces:
+        found = store.search(ns, limit=100)
+        assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)
+    ns0 = namespaces[0]
+    for key in HOSTILE_KEYS:
+        store.delete(ns0, key)
+        assert store.get(ns0, key) is None
+    assert ns0 not in store.list_namespaces(limit=1000)
+    assert store.get(namespaces[1], HOSTILE_KEYS[0]) is not None
+
+
+def test_timestamps_created_at_kept_on_overwrite(store: RedisStore) -> None:
+    store.put(("ts",), "k", {"text": "one"})
+    first = store.get(("ts",), "k")
+    assert first is not None
+    assert first.created_at.tzinfo is not None
+    sleep(0.01)
+    store.put(("ts",), "k", {"text": "two"})
+    second = store.get(("ts",), "k")
+    assert second is not None
+    assert second.value == {"text": "two"}
+    assert second.created_at == first.created_at
+    assert second.updated_at > first.updated_at
+
+
+def test_batch_reads_see_state_before_its_writes(store: RedisStore) -> None:
+    ns = ("batch",)
+    results = store.batch(
+        [
+            PutOp(ns, "a", {"text": "x"}),
+            GetOp(ns, "a"),
+            PutOp(ns, "a", {"text": "y"}),
+            ListNamespacesOp(),
+        ]
+    )
+    assert results[0] is None
+    assert results[1] is None
+    assert results[3] == []
+    item = store.get(ns, "a")
+    assert item is not None
+    assert item.value == {"text": "y"}  # the last put of a key wins
+
+
+def test_invalid_namespaces(store: RedisStore) -> None:
+    with pytest.raises(InvalidNamespaceError):
+        store.put(("a.b",), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.put(("a", ""), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([PutOp(("x.y",), "k", {"v": 1})])
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([GetOp(("",), "k")])
+
+
+# --------------------------------------------------------------------------- filters
+
+FILTER_DOCS: list[dict[str, Any]] = [
+    {
+        "text": "a",
+        "kind": "note",
+        "n": 1,
+        "meta": {"lang": "en", "score": 0.5},
+        "tag": "a-b:c{d}|*",
+    },
+    {"text": "b", "kind": "note", "n": 5, "meta": {"lang": "fr", "score": 0.9}},
+    {"text": "c", "kind": "task", "n": 10, "meta": {"lang": "en", "score": 0.1}, "done": True},
+    {"text": "d", "kind": "task", "n": 20.5, "meta": {"lang": "de"}, "done": False},
+    {"text": "e", "kind": "note", "n": "7", "tag": "q'\"x y"},
+]
+FILTERS: list[dict[str, Any]] = [
+    {"kind": "note"},
+    {"kind": "note", "n": 1},
+    {"n": {"$gt": 4}},
+    {"n": {"$gte": 5, "$lt": 20}},
+    {"n": {"$lte": 5}},
+    {"n": {"$ne": 5}},
+    {"kind": {"$eq": "task"}},
+    {"meta": {"lang": "en"}},
+    {"meta.lang": "en"},
+    {"meta.score": {"$gt": 0.4}},
+    {"tag": "a-b:c{d}|*"},
+    {"tag": "q'\"x y"},
+    {"done": True},
+    {"done": False},
+    {"kind": {"$in": ["task", "other"]}},
+    {"kind": {"$nin": ["task"]}},
+    {"missing": "x"},
+    {"n": 10.0},
+]
+
+
+def test_search_filters(store: RedisStore) -> None:
+    ns = ("docs", "f")
+    for i, doc in enumerate(FILTER_DOCS):
+        store.put(ns, f"d{i}", doc)
+    store.put(("docs-other",), "x", {"kind": "note"})
+    for spec in FILTERS:
+        found = store.search(("docs",), filter=spec, limit=50)
+        want = sorted(f"d{i}" for i, doc in enumerate(FILTER_DOCS) if _matches_reference(doc, spec))
+        assert sorted(i.key for i in found) == want, spec
+        for query in ("a", "zzz"):
+            scored = store.search(("docs",), query=query, filter=spec, limit=50)
+            assert sorted(i.key for i in scored) == want, (spec, query)
+
+
+def _matches_reference(doc: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """InMemoryStore semantics, extended with dotted keys and non-raising ranges."""
+    for key, expected in spec.items():
+        cur: Any = doc
+        for part in key.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if isinstance(expected, dict) and all(k.startswith("$") for k in expected):
+            for op, val in expected.items():
+                if op == "$eq" and cur != val:
+                    return False
+                if op == "$ne" and cur == val:
+                    return False
+                if op == "$in" and cur not in val:
+                    return False
+                if op == "$nin" and cur in val:
+                    return False
+                if op in ("$gt", "$gte", "$lt", "$lte"):
+                    try:
+                        left = float(cur)
+                    except (TypeError, ValueError):
+                        return False
+                    ok = {
+                        "$gt": left > val,
+                        "$gte": left >= val,
+                        "$lt": left < val,
+                        "$lte": left <= val,
+                    }[op]
+                    if not ok:
+                        return False
+        elif isinstance(expected, dict):
+            if not isinstance(cur, dict) or any(cur.get(k) != v for k, v in expected.items()):
+                return False
+        elif cur != expected:
+            return False
+    return True
+
+
+def test_unknown_operator_fails_before_any_write(store: RedisStore) -> None:
+    store.put(("bad",), "k", {"text": "keep"})
+    with pytest.raises(ValueError, match="unsupported filter operator"):
+        store.batch(
+            [
+                PutOp(("bad",), "k", {"text": "changed"}),
+                SearchOp(("bad",), filter={"n": {"$regex": "x"}}),
+            ]
+        )
+    item = store.get(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+
+
+def test_bad_values_leave_data_untouched(store: RedisStore) -> None:
+    store.put(("bad",), "k", {"text": "keep"})
+    with pytest.raises(TypeError, match="JSON"):
+        store.batch(
+            [
+                PutOp(("bad",), "k", {"text": "changed"}),
+                PutOp(("bad",), "other", {"obj": object()}),
+            ]
+        )
+    item = store.get(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+    assert store.get(("bad",), "other") is None
+
+
+def test_wrong_vector_size_leaves_data_untouched(
+    redis_url: str, key_prefix: str, store: RedisStore
+) -> None:
+    store.put(("bad",), "k", {"text": "keep"})
+    wrong = RedisStore(
+        redis_url,
+        index=index_config(FakeEmbeddings(DIMS + 1), dims=DIMS),
+        prefix=key_prefix,
+        engine="plain",
+    )
+    try:
+        with pytest.raises(ValueError, match="dimensions"):
+            wrong.put(("bad",), "k", {"text": "changed"})
+    finally:
+        wrong.close()
+    item = store.get(("bad",), "k")
+    assert item is not None
+    assert item.value == {"text": "keep"}
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def _fill_both(store: RedisStore, mem: InMemoryStore, ops: Sequence[PutOp]) -> None:
+    store.batch(list(ops))
+    mem.batch(list(ops))
+
+
+def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
+    assert [(i.namespace, i.key) for i in got] == [(i.namespace, i.key) for i in want]
+    for g, w in zip(got, want, strict=True):
+        assert g.value == w.value
+        if w.score is None:
+            assert g.score is None
+        else:
+            assert g.score == pytest.approx(w.score, abs=1e-5)
+
+
+@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+def test_vector_search_matches_in_memory_store(
+    store: RedisStore, embedder: FakeEmbeddings, engine: str
+) -> None:
+    if store._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    mem = InMemoryStore(index=index_config(embedder))
+    ops = [
+        PutOp(("mem", f"u{i % 3}"), f"k{i}", {"text": f"memory number {i}", "n": i})
+        for i in range(40)
+    ]
+    ops.append(
+        PutOp(
+            ("mem", "u0"),
+            "multi",
+            {"text": "x", "n": 35, "tags": ["red", "green", "blue"]},
+            index=["tags[*]"],
+        )
+    )
+    ops.append(PutOp(("mem", "u1"), "plain", {"text": "not indexed", "n": 36}, index=False))
+    _fill_both(store, mem, ops)
+    for query in ("memory number 3", "green", "something else"):
+        for prefix in ((), ("mem",), ("mem", "u0"), ("mem", "u1")):
+            for limit, offset in ((5, 0), (3, 2), (10, 7)):
+                got = store.search(prefix, query=query, limit=limit, offset=offset)
+                want = mem.search(prefix, query=query, limit=limit, offset=offset)
+                _same_results(got, want)
+    got = store.search(("mem",), query="green", filter={"n": {"$gte": 30}}, limit=4)
+    want = mem.search(("mem",), query="green", filter={"n": {"$gte": 30}}, limit=4)
+    _same_results(got, want)
+    # The unindexed item only fills pages once scored items run out.
+    page = store.search(("mem", "u1"), query="x", limit=100)
+    assert [i.key for i in page if i.score is None] == ["plain"]
+
+
+@pytest.mark.parametrize("distance", ["l2", "inner_product"])
+def test_other_distances(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings, distance: str
+) -> None:
+    store = RedisStore(
+        redis_url, index=index_config(embedder, distance_type=distance), prefix=key_prefix
+    )
+    try:
+        vectors = {f"k{i}": vec(f"doc {i}") for i in range(20)}
+        store.batch([PutOp(("d",), k, {"text": f"doc {k[1:]}"}) for k in vectors])
+        q = np.array(vec("query"))
+        mat = np.array(list(vectors.values()))
+        scores = -np.linalg.norm(mat - q, axis=1) if distance == "l2" else mat @ q
+        order = np.argsort(-scores)[:5]
+        got = store.search(("d",), query="query", limit=5)
+        assert [i.key for i in got] == [list(vectors)[j] for j in order]
+        for item, j in zip(got, order, strict=True):
+            assert item.score == pytest.approx(float(scores[j]), abs=1e-4)
+    finally:
+        if store.engine == "query":
+            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_batch_embeds_once(store: RedisStore, embedder: FakeEmbeddings) -> None:
+    ops = [PutOp(("e",), f"k{i}", {"text": f"t{i}"}) for i in range(25)]
+    ops.append(PutOp(("e",), "k0", {"text": "replaced"}))
+    store.batch(ops)
+    assert embedder.document_calls == 1
+    assert sorted(embedder.texts) == sorted(["replaced", *[f"t{i}" for i in range(1, 25)]])
+
+
+def test_index_fields_and_wildcards(
+    store: RedisStore, embedder: FakeEmbeddings
+) -> None:
+    store.put(
+        ("w",), "k", {"text": "top", "ctx": [{"c": "one"}, {"c": "two"}]}, index=["ctx[*].c"]
+    )
+    assert sorted(embedder.texts) == ["one", "two"]
+    hit = store.search(("w",), query="two", limit=1)
+    assert hit[0].key == "k"
+    assert hit[0].score == pytest.approx(1.0, abs=1e-5)
+    store.put(("w",), "k", {"text": "top"}, index=False)
+    again = store.search(("w",), query="two", limit=1)
+    assert again[0].score is None
+
+
+@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+def test_ten_thousand_items_exact_top_ten(
+    store: RedisStore, embedder: FakeEmbeddings, engine: str
+) -> None:
+    if store._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    n = 10_000
+    texts = [f"item {i}" for i in range(n)]
+    for start in range(0, n, 2_000):
+        store.batch(
+            [PutOp(("big",), f"k{i}", {"text": texts[i]}) for i in range(start, start + 2_000)]
+        )
+    mat = np.array([vec(t) for t in texts])
+    for query in ("needle", "haystack", "item 42"):
+        q = np.array(vec(query))
+        scores = (mat @ q) / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q))
+        order = np.argsort(-scores)[:10]
+        got = store.search(("big",), query=query, limit=10)
+        assert [i.key for i in got] == [f"k{j}" for j in order]
+        for item, j in zip(got, order, strict=True):
+            assert item.score == pytest.approx(float(scores[j]), abs=1e-5)
+
+
+def test_other_process_writes_are_seen(
+    redis_url: str, key_prefix: str, store: RedisStore, embedder: FakeEmbeddings
+) -> None:
+    store.put(("shared",), "a", {"text": "alpha"})
+    assert [i.key for i in store.search(("shared",), query="beta")] == ["a"]
+    other = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix)
+    try:
+        other.put(("shared",), "b", {"text": "beta"})
+        other.put(("shared",), "a", {"text": "changed"})
+        other.put(("shared", "sub"), "c", {"text": "gamma"})
+    finally:
+        other.close()
+    found = store.search(("shared",), query="beta")
+    assert found[0].key == "b"
+    assert {i.key: i.value["text"] for i in found} == {"a": "changed", "b": "beta", "c": "gamma"}
+    store.delete(("shared",), "b")
+    assert sorted(i.key for i in store.search(("shared",), query="beta")) == ["a", "c"]
+
+
+def test_dims_mismatch_is_an_error(
+    redis_url: str, key_prefix: str, store: RedisStore
+) -> None:
+    store.setup()  # idempotent
+    again = RedisStore(redis_url, index=index_config(FakeEmbeddings()), prefix=key_prefix)
+    again.setup()
+    again.close()
+    other = RedisStore(
+        redis_url, index=index_config(FakeEmbeddings(8), dims=8), prefix=key_prefix
+    )
+    try:
+        with pytest.raises(ValueError, match="dims"):
+            other.setup()
+    finally:
+        other.close()
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_limit_offset_pages(store: RedisStore) -> None:
+    for i in range(12):
+        store.put(("pg",), f"k{i:02d}", {"text": f"t{i}", "i": i})
+    everything = store.search(("pg",), limit=100)
+    assert len(everything) == 12
+    pages = [store.search(("pg",), limit=5, offset=o) for o in (0, 5, 10)]
+    assert [len(p) for p in pages] == [5, 5, 2]
+    keys = [i.key for p in pages for i in p]
+    assert keys == [i.key for i in everything]
+    # newest update first, like PostgresStore
+    assert keys[0] == "k11"
+
+
+NAMESPACES = [
+    ("a", "b", "c"),
+    ("a", "b", "d", "e"),
+    ("a", "b", "d", "i"),
+    ("a", "b", "f"),
+    ("a", "c", "f"),
+    ("b", "a", "f"),
+    ("users", "123"),
+    ("users", "456", "settings"),
+    ("admin", "users", "789"),
+    ("a-b", "x"),
+    ("a", "b-c"),
+    ("*", "sp ace"),
+    ("ünï", "{br}", "c:d"),
+]
+LIST_CASES: list[dict[str, Any]] = [
+    {},
+    {"prefix": ("a",)},
+    {"prefix": ("a", "b")},
+    {"prefix": ("a", "*", "f")},
+    {"suffix": ("f",)},
+    {"suffix": ("*", "f")},
+    {"prefix": ("a",), "suffix": ("f",)},
+    {"prefix": ("users",), "max_depth": 2},
+    {"max_depth": 1},
+    {"max_depth": 2, "limit": 3, "offset": 2},
+    {"limit": 4, "offset": 4},
+    {"prefix": ("*",)},
+    {"prefix": ("ünï", "{br}")},
+    {"prefix": ("a", "b"), "max_depth": 3},
+    {"prefix": ("nothing",)},
+]
+
+
+def test_list_namespaces_matches_in_memory_store(store: RedisStore) -> None:
+    mem = InMemoryStore()
+    for ns in NAMESPACES:
+        store.put(ns, "k", {"v": 1})
+        mem.put(ns, "k", {"v": 1})
+    for case in LIST_CASES:
+        got = store.list_namespaces(**case)
+        want = mem.list_namespaces(**case)
+        assert got == want, case
+    ops = [ListNamespacesOp(match_conditions=(MatchCondition("suffix", ("c",)),))]
+    assert store.batch(ops) == mem.batch(ops)
+
+
+# --------------------------------------------------------------------------- TTL
+
+
+def test_ttl_expiry_and_refresh(store: RedisStore) -> None:
+    ns = ("ttl",)
+    store.put(ns, "short", {"text": "s"}, ttl=0.01)  # 600 ms
+    store.put(ns, "kept", {"text": "k"}, ttl=0.01)
+    store.put(ns, "forever", {"text": "f"})
+    sleep(0.35)
+    assert store.get(ns, "kept") is not None  # refreshes its TTL
+    assert store.get(ns, "short", refresh_ttl=False) is not None
+    sleep(0.45)
+    assert store.get(ns, "short") is None
+    assert store.get(ns, "kept", refresh_ttl=False) is not None
+    assert sorted(i.key for i in store.search(ns, refresh_ttl=False)) == ["forever", "kept"]
+    sleep(0.7)
+    assert store.get(ns, "kept") is None
+    assert [i.key for i in store.search(ns, query="k")] == ["forever"]
+
+
+def test_default_ttl_and_sweep_leave_nothing_behind(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    store = RedisStore(
+        redis_url,
+        index=index_config(embedder),
+        ttl={"default_ttl": 0.005, "refresh_on_read": False},
+        prefix=key_prefix,
+    )
+    try:
+        for i in range(5):
+            store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+        assert len(store.list_namespaces(prefix=("sweep",))) == 2
+        sleep(0.6)
+        assert store.search(("sweep",)) == []
+        removed = store.sweep_ttl()
+        assert removed == 5
+        assert store.list_namespaces() == []
+        left = sorted(
+            (k.decode() if isinstance(k, bytes) else k)
+            for k in store.client.keys(f"{key_prefix}:*")
+        )
+        assert left == [f"{key_prefix}:cfg"]
+    finally:
+        if store.engine == "query":
+            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_sweeper_starts_and_stops(store: RedisStore) -> None:
+    store.put(("sw",), "k", {"text": "t"}, ttl=0.002)
+    store.start_ttl_sweeper(sweep_interval_minutes=0.005)
+    sleep(0.8)
+    store.stop_ttl_sweeper()
+    assert store.list_namespaces(prefix=("sw",)) == []
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def test_usable_after_from_conn_string_block(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    with RedisStore.from_conn_string(
+        redis_url, index=index_config(embedder), prefix=key_prefix, engine="plain"
+    ) as store:
+        store.put(("life",), "k", {"text": "hello"})
+    found = store.search(("life",), query="hello")
+    assert [i.key for i in found] == ["k"]
+    item = store.get(("life",), "k")
+    assert item is not None
+    store.close()
+
+
+def test_the_other_api_flavour_works(store: RedisStore) -> None:
+    store.put(("br",), "k", {"text": "t"})
+    item = run_async(store.aget, ("br",), "k")
+    assert item is not None
+    assert item.value == {"text": "t"}
