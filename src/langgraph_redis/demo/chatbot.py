@@ -23,23 +23,33 @@ from langgraph_redis.demo import HashEmbeddings, ScriptedChatModel
 model = ScriptedChatModel()
 
 
-def build(redis_uri: str) -> tuple[Any, RedisStore, RedisSaver]:
-    """The guide's store, checkpointer and workflow, built as the guide builds them."""
-    with RedisStore.from_conn_string(
-        redis_uri,
-        index={  # type: ignore[arg-type]
-            "dims": 256,
-            "embed": HashEmbeddings(256),
-            "ann_index_config": {"vector_type": "vector"},
-            "distance_type": "cosine",
-        },
-    ) as s:
+INDEX: Any = {
+    "dims": 256,
+    "embed": HashEmbeddings(256),
+    "ann_index_config": {"vector_type": "vector"},
+    "distance_type": "cosine",
+}
+"""The guide's index config, with the offline embedder."""
+
+
+def build(redis_uri: str, **options: Any) -> tuple[Any, RedisStore, RedisSaver]:
+    """The guide's store, checkpointer and workflow, built as the guide builds them.
+
+    ``options`` (e.g. ``prefix``) go to both ``from_conn_string`` calls; the guide has none.
+    """
+    with RedisStore.from_conn_string(redis_uri, index=INDEX, **options) as s:
         s.setup()
         redis_store = s
 
-    with RedisSaver.from_conn_string(redis_uri) as cp:
+    with RedisSaver.from_conn_string(redis_uri, **options) as cp:
         cp.setup()
         checkpointer = cp
+
+    return make_workflow(checkpointer, redis_store), redis_store, checkpointer
+
+
+def make_workflow(checkpointer: Any, redis_store: Any) -> Any:
+    """The guide's task and entrypoint, verbatim but for type annotations."""
 
     @task
     def call_model(messages: list[BaseMessage], memory_store: BaseStore, user_id: str) -> Any:
@@ -71,7 +81,7 @@ def build(redis_uri: str) -> tuple[Any, RedisStore, RedisSaver]:
         response = call_model(inputs, store, user_id).result()
         return entrypoint.final(value=response, save=add_messages(inputs, response))
 
-    return workflow, redis_store, checkpointer
+    return workflow
 
 
 def converse(workflow: Any, redis_store: RedisStore, prefix: str = "") -> None:
