@@ -3,6 +3,7 @@
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
+from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
@@ -17,6 +18,8 @@ __all__ = [
     "AsyncRedisStore",
     "AsyncShallowRedisSaver",
     "CorruptDataError",
+    "NotReplicatedError",
+    "RecoveryTimeout",
     "RedisSaver",
     "RedisStore",
     "ServerInfo",

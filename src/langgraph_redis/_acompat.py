@@ -64,7 +64,21 @@ async def aqueue_command(pipe: Any, args: tuple[Any, ...]) -> None:
 
 
 def queue_command(pipe: Any, args: tuple[Any, ...]) -> None:
-    """Queue one command on a pipeline (sync clients need no workaround)."""
+    """Queue one command on a pipeline.
+
+    redis-py 8's sync cluster pipeline (not its transaction) asks a server which keys
+    an EVAL/EVALSHA names (``COMMAND GETKEYS``, one more round trip per script call).
+    A script call's first key is known, so it is routed to that key's node here; a
+    MOVED reply is still followed by redis-py, which then routes the command itself.
+    """
+    strategy = getattr(pipe, "_execution_strategy", None)
+    if (
+        isinstance(strategy, redis.cluster.PipelineStrategy)
+        and str(args[0]).upper() in ("EVAL", "EVALSHA")
+        and int(args[2]) > 0
+    ):
+        pipe.execute_command(*args, target_nodes=pipe.get_node_from_key(args[3]))
+        return
     pipe.execute_command(*args)
 
 

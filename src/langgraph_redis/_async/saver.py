@@ -24,8 +24,8 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import AsyncIterator
-from langgraph_redis._async._run import AnyAsyncClient, run
-from langgraph_redis._async.connection import connection_for
+from langgraph_redis._async._run import AnyAsyncClient
+from langgraph_redis._async.connection import check_wait_replicas, connection_for
 from langgraph_redis._bridge import AsyncSaverBridge
 from langgraph_redis._core import checkpoints
 from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
@@ -47,6 +47,13 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
             same transaction as each write.
         serde: Serializer (LangGraph's protocol); defaults to ``JsonPlusSerializer``.
         pool_size: Upper bound on pooled connections (callers wait when all are busy).
+        wait_replicas: ``(replicas, timeout_ms)``: after each ``put``/``put_writes``
+            transaction, WAIT on the same connection, in the same round trip, until that
+            many replicas acknowledged it; fewer raises ``NotReplicatedError`` (the
+            write is applied on the primary either way). Standalone and Sentinel only;
+            see ``docs/reliability.md`` for what this does and does not guarantee.
+        recovery_timeout: Seconds a call keeps resending through a failover,
+            resharding or restart before raising ``RecoveryTimeout`` (default 10).
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
@@ -62,6 +69,7 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         ttl: Mapping[str, Any] | None = None,
         serde: SerializerProtocol | None = None,
         pool_size: int | None = None,
+        wait_replicas: tuple[int, int] | None = None,
         **client_options: Any,
     ) -> None:
         super().__init__(serde=serde)
@@ -73,6 +81,7 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
                 "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
             )
         self._conn = connection_for(target, pool_size=pool_size, **client_options)
+        self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
 
@@ -112,9 +121,9 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         self._remember_loop()  # sync: skip
         return await self._conn.probe()
 
-    async def _run(self, plan: Plan[T]) -> T:
-        info = await self.asetup()
-        return await run(self._conn.client, plan, cluster=info.cluster)
+    async def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
+        await self.asetup()
+        return await self._conn.run(plan, wait=self._wait if wait else None)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Latest checkpoint of the thread (or the one named by ``checkpoint_id``).
@@ -170,7 +179,8 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         One atomic round trip (MULTI/EXEC).
         """
         stored: RunnableConfig = await self._run(
-            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions)
+            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions),
+            wait=True,
         )
         return stored
 
@@ -182,7 +192,9 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
-        await self._run(self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path))
+        await self._run(
+            self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path), wait=True
+        )
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and blob of a thread. One atomic script."""

@@ -168,6 +168,11 @@ class Connection:
     def run(self, plan: Plan[T], *, wait: tuple[int, int] | None = None) -> T:
         """Probe if needed, then run ``plan`` with this connection's recovery policy."""
         info = self.probe()
+        if wait is not None and info.cluster:
+            raise ValueError(
+                "wait_replicas is not supported on Redis Cluster: redis-py's cluster "
+                "transaction has no place for WAIT on the same connection after EXEC"
+            )
         return run(
             self.client,
             plan,
@@ -180,6 +185,19 @@ class Connection:
         """Close the client only if we made it."""
         if self.owned:
             self.client.close()
+
+
+def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Validate ``wait_replicas=(replicas, timeout_ms)``."""
+    if value is None:
+        return None
+    replicas, timeout_ms = value
+    if replicas < 1 or timeout_ms < 1:
+        raise ValueError(
+            f"wait_replicas must be (replicas >= 1, timeout_ms >= 1), got {value!r}; "
+            "a timeout of 0 would block forever"
+        )
+    return int(replicas), int(timeout_ms)
 
 
 def connection_for(

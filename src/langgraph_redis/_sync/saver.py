@@ -26,8 +26,8 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import Iterator
-from langgraph_redis._sync._run import AnySyncClient, run
-from langgraph_redis._sync.connection import connection_for
+from langgraph_redis._sync._run import AnySyncClient
+from langgraph_redis._sync.connection import check_wait_replicas, connection_for
 from langgraph_redis._bridge import SyncSaverBridge
 from langgraph_redis._core import checkpoints
 from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
@@ -49,6 +49,13 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
             same transaction as each write.
         serde: Serializer (LangGraph's protocol); defaults to ``JsonPlusSerializer``.
         pool_size: Upper bound on pooled connections (callers wait when all are busy).
+        wait_replicas: ``(replicas, timeout_ms)``: after each ``put``/``put_writes``
+            transaction, WAIT on the same connection, in the same round trip, until that
+            many replicas acknowledged it; fewer raises ``NotReplicatedError`` (the
+            write is applied on the primary either way). Standalone and Sentinel only;
+            see ``docs/reliability.md`` for what this does and does not guarantee.
+        recovery_timeout: Seconds a call keeps resending through a failover,
+            resharding or restart before raising ``RecoveryTimeout`` (default 10).
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
@@ -64,6 +71,7 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         ttl: Mapping[str, Any] | None = None,
         serde: SerializerProtocol | None = None,
         pool_size: int | None = None,
+        wait_replicas: tuple[int, int] | None = None,
         **client_options: Any,
     ) -> None:
         super().__init__(serde=serde)
@@ -75,6 +83,7 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
                 "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
             )
         self._conn = connection_for(target, pool_size=pool_size, **client_options)
+        self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
 
@@ -113,9 +122,9 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         """Probe the server once (version, cluster mode). Idempotent; no schema needed."""
         return self._conn.probe()
 
-    def _run(self, plan: Plan[T]) -> T:
-        info = self.setup()
-        return run(self._conn.client, plan, cluster=info.cluster)
+    def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
+        self.setup()
+        return self._conn.run(plan, wait=self._wait if wait else None)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Latest checkpoint of the thread (or the one named by ``checkpoint_id``).
@@ -171,7 +180,8 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         One atomic round trip (MULTI/EXEC).
         """
         stored: RunnableConfig = self._run(
-            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions)
+            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions),
+            wait=True,
         )
         return stored
 
@@ -183,7 +193,9 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
-        self._run(self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path))
+        self._run(
+            self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path), wait=True
+        )
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and blob of a thread. One atomic script."""

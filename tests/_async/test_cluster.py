@@ -1,0 +1,192 @@
+"""The checkpointers on a real Redis Cluster (3 masters, 3 replicas) per engine.
+
+The sync twin (``tests/_sync/test_cluster.py``) is generated from this file. Clusters are
+shared per engine (``tests/topology.py``); every test uses its own key prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+from redis.crc import key_slot
+
+from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
+from langgraph_redis._acompat import AsyncRedisCluster
+from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
+from langgraph_redis._servers import LocalCluster
+from tests._async.test_saver import (
+    _approval_graph,
+    _interrupt_story,
+    _subgraph_story,
+    config,
+    snapshot,
+)
+from tests.conformance import arun_conformance
+from tests.roundtrips import RoundTrips
+from tests.topology import CLUSTER_ENGINES, shared_cluster
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(params=CLUSTER_ENGINES)
+def cluster(request: pytest.FixtureRequest) -> LocalCluster:
+    """The shared 3+3 cluster of each engine (started once per process)."""
+    return shared_cluster(request.param)
+
+
+@pytest.fixture
+async def asaver(cluster: LocalCluster, key_prefix: str) -> AsyncIterator[AsyncRedisSaver]:
+    async with AsyncRedisSaver.from_conn_string(cluster.url, prefix=key_prefix) as saver:
+        await saver.asetup()
+        yield saver
+
+
+@pytest.fixture
+async def aclient(cluster: LocalCluster) -> AsyncIterator[AsyncRedisCluster]:
+    client = AsyncRedisCluster.from_url(cluster.url)
+    yield client
+    await client.aclose()
+
+
+async def test_conformance_on_cluster(cluster: LocalCluster, key_prefix: str) -> None:
+    """LangGraph's conformance suite through a URL naming one master."""
+    report = await arun_conformance(
+        lambda: AsyncRedisSaver.from_conn_string(cluster.url, prefix=key_prefix)
+    )
+    failures = {n: r.failures for n, r in report.results.items() if not r.passed}
+    assert not failures, failures
+    assert all(result.detected for result in report.results.values())
+
+
+async def test_shallow_on_cluster(
+    cluster: LocalCluster, aclient: AsyncRedisCluster, key_prefix: str
+) -> None:
+    """The shallow put (MULTI with a script inside) on a cluster, plus a real graph."""
+    async with AsyncShallowRedisSaver.from_conn_string(cluster.url, prefix=key_prefix) as saver:
+        parent = config("t")
+        version = None
+        for step in range(3):
+            version = saver.get_next_version(version, None)
+            cp = snapshot({"a": step}, {"a": version})
+            parent = await saver.aput(parent, cp, {"step": step}, {"a": version})
+            await saver.aput_writes(parent, [("a", 100 + step)], "task")
+        listed = [t async for t in saver.alist(config("t"))]
+        assert [t.checkpoint["channel_values"] for t in listed] == [{"a": 2}]
+        assert await aclient.zcard(ThreadKeys(key_prefix, "t").index("")) == 1
+        graph = _approval_graph().compile(checkpointer=saver)
+        cfg: Any = {"configurable": {"thread_id": "graph"}}
+        first = await graph.ainvoke({"messages": ["hi"]}, cfg)
+        assert [i.value for i in first["__interrupt__"]] == [{"question": "approve?", "seen": 2}]
+        done = await graph.ainvoke(Command(resume="yes"), cfg)
+        assert done["messages"] == ["hi", "prepared", "human:yes", "done"]
+
+
+async def test_cluster_detected_from_any_node(
+    cluster: LocalCluster, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="langgraph_redis")
+    replica_url = cluster.replicas[0].url
+    async with AsyncRedisSaver.from_conn_string(replica_url, prefix=key_prefix) as saver:
+        info = await saver.asetup()
+        await saver.asetup()
+        assert info.cluster
+        assert isinstance(saver.client, AsyncRedisCluster)
+        stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        assert (await saver.aget_tuple(stored)) is not None
+    probes = [r for r in caplog.records if "connected" in r.getMessage()]
+    assert len(probes) == 1 and "cluster" in probes[0].getMessage()
+    assert "127.0.0.1" not in caplog.text  # no addresses (or credentials) in our logs
+
+
+async def test_existing_cluster_client(aclient: AsyncRedisCluster, key_prefix: str) -> None:
+    async with AsyncRedisSaver(aclient, prefix=key_prefix) as saver:
+        assert (await saver.asetup()).cluster
+        stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        found = await saver.aget_tuple(stored)
+        assert found is not None and found.checkpoint["channel_values"] == {"a": 1}
+    assert await aclient.ping()  # borrowed client left open
+
+
+async def test_round_trips_on_cluster(asaver: AsyncRedisSaver, roundtrips: RoundTrips) -> None:
+    tid = str(uuid.uuid4())
+    # Warm up: connections to every node, scripts loaded on the thread's node.
+    await asaver.aput(config(tid), snapshot({"a": 0}), {"run_id": "r"}, {"a": "0"})
+    await asaver.aget_tuple(config(tid))
+    with roundtrips as count:
+        stored = await asaver.aput(config(tid), snapshot({"a": 1}), {"run_id": "r"}, {"a": "1"})
+    # The cross-slot thread/run indexes go first in their own pipeline (sent to their
+    # nodes at once), then the checkpoint's MULTI/EXEC on the thread's node: two round
+    # trips of latency, at most three packets.
+    assert count.value <= 3
+    with roundtrips as count:
+        await asaver.aput_writes(stored, [("a", 5)], "task")
+    assert count.value == 1
+    with roundtrips as count:
+        found = await asaver.aget_tuple(config(tid))
+    assert count.value == 1
+    assert found is not None and found.pending_writes == [("task", "a", 5)]
+
+
+async def test_thread_keys_share_one_slot(
+    asaver: AsyncRedisSaver, aclient: AsyncRedisCluster, key_prefix: str
+) -> None:
+    tid = "user:{42}/%odd"
+    parent = config(tid)
+    for step in range(3):
+        cp = snapshot({"a": step, "b": "x"}, {"a": str(step), "b": "1"})
+        parent = await asaver.aput(parent, cp, {"step": step}, {"a": str(step), "b": "1"})
+    await asaver.aput_writes(parent, [("a", 9)], "task")
+    owned = await aclient.smembers(ThreadKeys(key_prefix, tid).registry)
+    slots = {key_slot(k) for k in owned} | {key_slot(ThreadKeys(key_prefix, tid).registry.encode())}
+    assert len(owned) > 5 and len(slots) == 1
+
+
+async def test_cross_slot_registries(asaver: AsyncRedisSaver, aclient: AsyncRedisCluster) -> None:
+    """``list(None)`` and ``delete_for_runs`` read indexes that live in other slots."""
+    tids = [f"thread-{i}" for i in range(24)]  # spread over all three masters
+    assert len({key_slot(ThreadKeys("p", t).registry.encode()) // 5462 for t in tids}) == 3
+    for i, tid in enumerate(tids):
+        run = "run-even" if i % 2 == 0 else "run-odd"
+        await asaver.aput(config(tid), snapshot({"a": i}), {"run_id": run}, {"a": "1"})
+    listed = {t.config["configurable"]["thread_id"] async for t in asaver.alist(None)}
+    assert listed == set(tids)
+    filtered = [t async for t in asaver.alist(None, filter={"run_id": "run-odd"})]
+    assert len(filtered) == 12
+    await asaver.adelete_for_runs(["run-even"])
+    left = {t.config["configurable"]["thread_id"] async for t in asaver.alist(None)}
+    assert {t for t in tids[1::2]} <= left
+    for tid in tids[0::2]:
+        assert await asaver.aget_tuple(config(tid)) is None
+    await asaver.aprune(tids[1::2], strategy="delete")
+    assert [t async for t in asaver.alist(None)] == []
+    assert await aclient.exists(run_index(asaver._cfg.prefix, "run-even")) == 0
+    remaining = await aclient.zrange(thread_registry(asaver._cfg.prefix), 0, -1)
+    assert {t.decode() for t in remaining} <= set(tids[0::2])  # emptied, not deleted
+
+
+async def test_interrupt_resume_on_cluster(asaver: AsyncRedisSaver) -> None:
+    ours = await _interrupt_story(asaver)
+    assert ours == await _interrupt_story(InMemorySaver())
+
+
+async def test_subgraph_on_cluster(asaver: AsyncRedisSaver) -> None:
+    tid = str(uuid.uuid4())
+    ours: Any = await _subgraph_story(asaver, tid)
+    assert ours == await _subgraph_story(InMemorySaver(), tid)
+
+
+async def test_copy_and_delete_thread_on_cluster(asaver: AsyncRedisSaver) -> None:
+    stored = await asaver.aput(config("src"), snapshot({"a": 1}), {}, {"a": "1"})
+    await asaver.aput_writes(stored, [("a", 2)], "task")
+    await asaver.acopy_thread("src", "dst")  # different slots: read one, write the other
+    copied = await asaver.aget_tuple(config("dst"))
+    assert copied is not None and copied.pending_writes == [("task", "a", 2)]
+    await asaver.adelete_thread("src")
+    assert await asaver.aget_tuple(config("src")) is None
+    assert await asaver.aget_tuple(config("dst")) is not None

@@ -1,0 +1,190 @@
+"""TLS and least-privilege ACL users (the lines documented in ``docs/security.md``).
+
+The sync twin (``tests/_sync/test_security.py``) is generated from this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import trustme
+from redis.exceptions import NoPermissionError, ResponseError
+
+from langgraph_redis import AsyncRedisSaver
+from langgraph_redis._acompat import AsyncRedis
+from langgraph_redis._servers import LocalServer, start_tls_server
+from tests._async.test_saver import _interrupt_story, config, snapshot
+from tests.conformance import arun_conformance
+from tests.servers import require_engine
+
+# Every command the checkpointers send, directly or from their Lua scripts, plus the
+# connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO
+# may be denied: it ignores the error. Keep in sync with docs/security.md.
+SAVER_COMMANDS = (
+    "+hello +auth +ping "
+    "+info "
+    "+multi +exec +discard +evalsha +eval +script|load "
+    "+get +set +mget +unlink +expire "
+    "+hset +hsetnx +hget +hgetall "
+    "+sadd +srem +smembers "
+    "+zadd +zrem +zrange "
+    "+wait"
+)
+
+
+def acl_line(user: str, password: str, prefix: str, commands: str = SAVER_COMMANDS) -> list[str]:
+    """``ACL SETUSER`` arguments: keys under ``prefix:`` only, only our commands."""
+    return [
+        user,
+        "reset",
+        "on",
+        f">{password}",
+        f"~{prefix}:*",
+        "resetchannels",
+        "-@all",
+        *commands.split(),
+    ]
+
+
+@pytest.fixture
+def acl_user(redis_url: str, key_prefix: str) -> Iterator[tuple[str, str]]:
+    """A user allowed only the saver's commands on ``key_prefix:*``; removed afterwards."""
+    if redis_url.startswith("rediss") or "@" in redis_url:
+        pytest.skip("needs an admin connection to create ACL users")
+    user, password = f"lgr_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with redis.Redis.from_url(redis_url) as admin:
+        admin.execute_command("ACL", "SETUSER", *acl_line(user, password, key_prefix))
+        yield user, password
+        admin.execute_command("ACL", "DELUSER", user)
+
+
+def _as(url: str, user: str, password: str) -> str:
+    return url.replace("redis://", f"redis://{user}:{password}@", 1)
+
+
+async def test_conformance_as_least_privilege_user(
+    redis_url: str,
+    key_prefix: str,
+    acl_user: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = _as(redis_url, *acl_user)
+    report = await arun_conformance(
+        lambda: AsyncRedisSaver.from_conn_string(url, prefix=key_prefix)
+    )
+    failures = {n: r.failures for n, r in report.results.items() if not r.passed}
+    assert not failures, failures
+    async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
+        assert len(await _interrupt_story(saver)) == 7
+    assert acl_user[1] not in caplog.text  # the password never reaches a log line
+
+
+async def test_user_cannot_touch_other_prefixes(
+    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
+) -> None:
+    url = _as(redis_url, *acl_user)
+    async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as mine:
+        stored = await mine.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        assert await mine.aget_tuple(stored) is not None
+    async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix + "x") as other:
+        with pytest.raises(ResponseError, match=r"(?i)noperm|no permissions"):
+            await other.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        with pytest.raises(ResponseError, match=r"(?i)noperm|no permissions"):
+            await other.aget_tuple(config("t"))
+    client = AsyncRedis.from_url(url)
+    try:
+        with pytest.raises(NoPermissionError):
+            await client.get("other:key")
+        for denied in (("KEYS", "*"), ("FLUSHALL",), ("CONFIG", "GET", "*"), ("MODULE", "LIST")):
+            with pytest.raises(NoPermissionError):
+                await client.execute_command(*denied)
+    finally:
+        await client.aclose()
+
+
+async def test_probe_without_info_or_search(
+    redis_url: str, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """INFO and FT._LIST denied (NOPERM): HELLO gives the server facts instead."""
+    if redis_url.startswith("rediss") or "@" in redis_url:
+        pytest.skip("needs an admin connection to create ACL users")
+    user, password = f"lgr_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    commands = SAVER_COMMANDS.replace("+info ", "")
+    admin = AsyncRedis.from_url(redis_url)
+    try:
+        await admin.execute_command(
+            "ACL", "SETUSER", *acl_line(user, password, key_prefix, commands)
+        )
+        url = _as(redis_url, user, password)
+        async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
+            info = await saver.asetup()
+            assert info.version >= (6, 2) and not info.cluster and not info.search
+            stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+            assert await saver.aget_tuple(stored) is not None
+    finally:
+        await admin.execute_command("ACL", "DELUSER", user)
+        await admin.aclose()
+    assert "INFO is not permitted" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A throw-away CA and a server certificate for 127.0.0.1, made with trustme."""
+    base: Path = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"ca": base / "ca.pem", "cert": base / "server.pem", "key": base / "server.key"}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    cert.private_key_pem.write_to_path(str(files["key"]))
+    client = ca.issue_cert("langgraph-client")
+    files["client_cert"] = base / "client.pem"
+    files["client_key"] = base / "client.key"
+    client.cert_chain_pems[0].write_to_path(str(files["client_cert"]))
+    client.private_key_pem.write_to_path(str(files["client_key"]))
+    return {k: str(v) for k, v in files.items()}
+
+
+@pytest.fixture(scope="module")
+def tls_server(tls_files: dict[str, str]) -> Iterator[LocalServer]:
+    """Debian's redis-server, TLS only (plain port disabled), client certs required."""
+    require_engine("redis7")
+    with start_tls_server(
+        "redis7",
+        cert_file=tls_files["cert"],
+        key_file=tls_files["key"],
+        ca_file=tls_files["ca"],
+        require_client_cert=True,
+    ) as server:
+        yield server
+
+
+async def test_conformance_over_tls(
+    tls_server: LocalServer, tls_files: dict[str, str], key_prefix: str
+) -> None:
+    options: dict[str, Any] = {
+        "ssl_ca_certs": tls_files["ca"],
+        "ssl_certfile": tls_files["client_cert"],
+        "ssl_keyfile": tls_files["client_key"],
+    }
+    assert tls_server.url.startswith("rediss://")
+    report = await arun_conformance(
+        lambda: AsyncRedisSaver.from_conn_string(tls_server.url, prefix=key_prefix, **options)
+    )
+    failures = {n: r.failures for n, r in report.results.items() if not r.passed}
+    assert not failures, failures
+
+
+async def test_tls_refuses_unknown_ca(tls_server: LocalServer, key_prefix: str) -> None:
+    async with AsyncRedisSaver.from_conn_string(
+        tls_server.url, prefix=key_prefix, recovery_timeout=0
+    ) as saver:
+        with pytest.raises(redis.exceptions.ConnectionError, match="certificate verify failed"):
+            await saver.asetup()

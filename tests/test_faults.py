@@ -1,0 +1,258 @@
+"""Fault injection with real servers: crash, cut connections, stalls, failover, resharding.
+
+Each test runs :class:`tests._async.workload.Workload` (put + put_writes per step),
+injects one fault, then reads back every acknowledged write, and writes what happened
+to ``.cache/reliability/<fault>.json`` (``report.md`` sums them up; docs/reliability.md
+quotes it). Async only: the sync code path is the same runner, generated.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from redis.backoff import NoBackoff
+from redis.crc import key_slot
+
+from langgraph_redis import AsyncRedisSaver
+from langgraph_redis._acompat import AsyncRetry
+from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
+from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._servers import LocalCluster, LocalServer, start_cluster, start_server
+from tests._async.test_saver import config, snapshot
+from tests._async.workload import Workload
+from tests.proxy import FaultProxy
+from tests.servers import require_engine
+
+pytestmark = pytest.mark.faults
+
+ENGINE = "valkey"
+
+
+@pytest.fixture
+def aof_server() -> Iterator[LocalServer]:
+    require_engine(ENGINE)
+    args = ["--appendonly", "yes", "--appendfsync", "always"]
+    with start_server(ENGINE, extra_args=args) as server:
+        yield server
+
+
+@pytest.fixture
+def plain_server() -> Iterator[LocalServer]:
+    require_engine(ENGINE)
+    with start_server(ENGINE) as server:
+        yield server
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[LocalCluster]:
+    require_engine(ENGINE)
+    with start_cluster(ENGINE, masters=3, replicas_per_master=1) as started:
+        yield started
+
+
+async def test_crash_with_aof(aof_server: LocalServer) -> None:
+    """SIGKILL mid-workload, restart on the same AOF: every acknowledged put survives."""
+
+    def crash() -> None:
+        aof_server.kill()
+        aof_server.restart()
+
+    async with AsyncRedisSaver.from_conn_string(aof_server.url, prefix="crash") as saver:
+        work = Workload(saver)
+        await work.run(30)
+        await work.run(30, {0: ("SIGKILL + restart (appendfsync always)", crash)})
+        lost = await work.verify()
+    data = work.report("crash-aof", lost=lost)
+    assert not lost and not work.errors, data
+
+
+async def test_connection_cut_mid_pipeline(plain_server: LocalServer) -> None:
+    """The server runs the pipeline but the reply never arrives: the retry must not
+    duplicate anything (put is keyed by id, put_writes uses HSETNX)."""
+    with FaultProxy(plain_server.host, plain_server.port) as proxy:
+        async with AsyncRedisSaver.from_conn_string(proxy.url, prefix="cut") as saver:
+            work = Workload(saver)
+            cuts = {
+                i: ("reply dropped, connection cut", proxy.cut_next_reply) for i in range(0, 40, 4)
+            }
+            await work.run(40, cuts)
+            lost = await work.verify()
+    data = work.report("connection-cut", lost=lost, connections_cut=proxy.cuts)
+    assert proxy.cuts >= 10
+    assert not lost and not work.errors, data
+
+
+async def test_stalled_server_raises_in_bounded_time(plain_server: LocalServer) -> None:
+    """A server that stops answering: the call fails after a bounded time, then recovers."""
+    with FaultProxy(plain_server.host, plain_server.port) as proxy:
+        async with AsyncRedisSaver.from_conn_string(
+            proxy.url,
+            prefix="stall",
+            socket_timeout=0.5,
+            recovery_timeout=1.0,
+            retry=AsyncRetry(NoBackoff(), 1),
+        ) as saver:
+            work = Workload(saver)
+            await work.run(5)
+            proxy.stall()
+            started = time.monotonic()
+            with pytest.raises(RecoveryTimeout, match="recovery_timeout"):
+                await saver.aget_tuple(config("w0"))
+            took = time.monotonic() - started
+            proxy.resume()
+            await work.run(5, {0: ("stall resumed", lambda: None)})
+            lost = await work.verify()
+    data = work.report("stall", lost=lost, stalled_call_raised_after_s=round(took, 2))
+    # bound: recovery_timeout + (retries + 1) * socket_timeout, plus scheduling slack
+    assert took < 1.0 + 2 * 0.5 + 1.5, data
+    assert not lost and not work.errors, data
+
+
+def _owner(cluster: LocalCluster, slot: int) -> tuple[LocalServer, LocalServer]:
+    """(master, its replica) serving ``slot`` now."""
+    with cluster.nodes[0].client() as conn:
+        for start, end, master, *replicas in conn.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                by_port = {n.port: n for n in cluster.nodes}
+                return by_port[int(master[1])], by_port[int(replicas[0][1])]
+    raise AssertionError(slot)
+
+
+def _slot(prefix: str, thread: str) -> int:
+    return key_slot(ThreadKeys(prefix, thread).registry.encode())
+
+
+async def test_cluster_replica_takeover(own_cluster: LocalCluster) -> None:
+    """CLUSTER FAILOVER on a replica (graceful) while the workload runs."""
+    _, replica = _owner(own_cluster, _slot("fo", "w0"))
+
+    def failover() -> None:
+        with replica.client() as conn:
+            conn.execute_command("CLUSTER", "FAILOVER")
+
+    async with AsyncRedisSaver.from_conn_string(
+        own_cluster.url, prefix="fo", recovery_timeout=15
+    ) as saver:
+        work = Workload(saver)
+        await work.run(
+            60, {10: ("CLUSTER FAILOVER (replica of w0's master)", failover)}, pause=0.05
+        )
+        lost = await work.verify()
+    data = work.report("cluster-failover", lost=lost)
+    assert _owner(own_cluster, _slot("fo", "w0"))[0].port == replica.port
+    assert not lost and not work.errors, data
+
+
+async def test_cluster_master_killed(own_cluster: LocalCluster) -> None:
+    """SIGKILL the master of one thread's slot; its replica is promoted (node timeout 2 s)."""
+    master, _ = _owner(own_cluster, _slot("kill", "w0"))
+    async with AsyncRedisSaver.from_conn_string(
+        own_cluster.url, prefix="kill", recovery_timeout=15
+    ) as saver:
+        work = Workload(saver)
+        await work.run(60, {10: ("SIGKILL master of w0's slot", master.kill)}, pause=0.05)
+        lost = await work.verify()
+    data = work.report("cluster-master-killed", lost=lost)
+    # Asynchronous replication: the last write before the kill may not have reached the
+    # replica. Reported, bounded.
+    assert len(lost) <= 2, data
+    assert not work.errors, data
+
+
+def _migrate_slot(cluster: LocalCluster, slot: int, target: LocalServer) -> int:
+    """Move one slot with IMPORTING/MIGRATING + MIGRATE, key batch by key batch."""
+    source, _ = _owner(cluster, slot)
+    if source.port == target.port:
+        return 0
+    with source.client() as src, target.client() as dst:
+        src_id = src.execute_command("CLUSTER", "MYID").decode()
+        dst_id = dst.execute_command("CLUSTER", "MYID").decode()
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        moved = 0
+        while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 2):
+            src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+            moved += len(keys)
+            time.sleep(0.02)  # leave the slot half-migrated for a while: ASK/TRYAGAIN
+        for node in cluster.masters:
+            with node.client() as conn:
+                conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    return moved
+
+
+async def test_resharding_under_load(own_cluster: LocalCluster) -> None:
+    """Move every slot the workload uses to another master while it writes."""
+    prefix = "rs"
+    slots = sorted({_slot(prefix, f"w{t}") for t in range(4)})
+    target = own_cluster.masters[0]
+    moved: list[int] = []
+    done = threading.Event()
+
+    def reshard() -> None:
+        try:
+            for _ in range(2):  # there and back again, so every slot moves at least once
+                for slot in slots:
+                    moved.append(_migrate_slot(own_cluster, slot, target))
+                target_other = own_cluster.masters[1]
+                for slot in slots:
+                    moved.append(_migrate_slot(own_cluster, slot, target_other))
+        finally:
+            done.set()
+
+    async with AsyncRedisSaver.from_conn_string(
+        own_cluster.url, prefix=prefix, recovery_timeout=15
+    ) as saver:
+        work = Workload(saver)
+        await work.run(8)
+        mover = threading.Thread(target=reshard, daemon=True)
+        work.faults.append((time.monotonic(), f"migrate slots {slots} between masters (x4)"))
+        mover.start()
+        while not done.is_set() and work.steps < 3000:
+            await work.step()
+        mover.join(30)
+        await work.run(8)
+        lost = await work.verify()
+    data = work.report("resharding", lost=lost, keys_migrated=sum(moved), slots=len(slots))
+    assert sum(moved) > 0
+    assert not lost and not work.errors, data
+
+
+@pytest.fixture
+def primary_and_replica() -> Iterator[tuple[LocalServer, LocalServer]]:
+    require_engine(ENGINE)
+    with start_server(ENGINE) as primary:
+        with start_server(
+            ENGINE, extra_args=["--replicaof", primary.host, str(primary.port)]
+        ) as replica:
+            with replica.client() as conn:
+                deadline = time.monotonic() + 10
+                while conn.info("replication").get("master_link_status") != "up":
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            yield primary, replica
+
+
+async def test_wait_replicas(primary_and_replica: tuple[LocalServer, LocalServer]) -> None:
+    primary, replica = primary_and_replica
+    async with AsyncRedisSaver.from_conn_string(
+        primary.url, prefix="wait", wait_replicas=(1, 500)
+    ) as saver:
+        work = Workload(saver)
+        await work.run(20)
+        # acknowledged => already on the replica, read there with no delay
+        with replica.client() as conn:
+            for tid, cid in work.acked:
+                assert conn.exists(ThreadKeys("wait", tid).checkpoint("", cid))
+        replica.kill()
+        started = time.monotonic()
+        with pytest.raises(NotReplicatedError, match="0 of 1"):
+            await saver.aput(config("x"), snapshot({"a": 1}), {}, {"a": "1"})
+        waited = time.monotonic() - started
+        assert await saver.aget_tuple(config("x")) is not None  # applied on the primary
+        lost = await work.verify()
+    work.report("wait-replicas", lost=lost, unreplicated_put_raised_after_s=round(waited, 2))
+    assert 0.4 < waited < 3
+    assert not lost and not work.errors
