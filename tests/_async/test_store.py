@@ -24,6 +24,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._bridge import in_thread  # sync: skip
+from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._store_bridge import run_async
 
@@ -596,6 +597,18 @@ async def test_usable_after_from_conn_string_block(
     await store.aclose()
 
 
+async def test_redis_url_and_redis_client_aliases(redis_url: str, key_prefix: str) -> None:
+    by_url = AsyncRedisStore(redis_url=redis_url, prefix=key_prefix)
+    await by_url.aput(("alias",), "k", {"v": 1})
+    by_client = AsyncRedisStore(redis_client=by_url.client, prefix=key_prefix)
+    item = await by_client.aget(("alias",), "k")
+    assert item is not None
+    assert item.value == {"v": 1}
+    await by_url.aclose()
+    with pytest.raises(ValueError, match="redis_url"):
+        AsyncRedisStore()
+
+
 async def test_the_other_api_flavour_works(astore: AsyncRedisStore) -> None:
     await astore.aput(("br",), "k", {"text": "t"})
     item = await in_thread(astore.get, ("br",), "k")  # sync: skip
@@ -604,3 +617,248 @@ async def test_the_other_api_flavour_works(astore: AsyncRedisStore) -> None:
     assert item.value == {"text": "t"}
     with pytest.raises(InvalidStateError, match="event loop"):  # sync: skip
         astore.get(("br",), "k")  # sync: skip
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+async def _other_store(redis_url: str, key_prefix: str, embedder: Embeddings) -> AsyncRedisStore:
+    other = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix)
+    await other.asetup()
+    return other
+
+
+@pytest.mark.parametrize("astore", ["plain"], indirect=True)
+async def test_snapshot_follows_other_writers(
+    redis_url: str, key_prefix: str, astore: AsyncRedisStore, embedder: FakeEmbeddings
+) -> None:
+    """Overwrites (more and fewer vectors), deletes and re-puts by another client are
+    applied to the cached snapshot: results equal those of a store reading afresh."""
+    ns = ("snap",)
+    await astore.abatch([PutOp(ns, f"k{i}", {"text": f"doc {i}", "n": i}) for i in range(60)])
+    other = await _other_store(redis_url, key_prefix, embedder)
+    rounds: list[list[PutOp]] = [
+        [PutOp(ns, "k1", {"text": "changed", "n": 1})],
+        [PutOp(ns, "k2", {"text": "x", "parts": ["a", "b", "c"], "n": 2}, index=["parts[*]"])],
+        [PutOp(ns, "k2", {"text": "back to one", "n": 2})],
+        [PutOp(ns, "k3", None), PutOp(ns, "k4", None)],
+        [PutOp(ns, "k3", {"text": "doc 3 again", "n": 3}), PutOp(ns, "new", {"text": "n"})],
+        [PutOp(ns, "k5", {"text": "unindexed", "n": 5}, index=False)],
+        [PutOp(ns, f"k{i}", None) for i in range(10, 40)],
+    ]
+    searches: list[dict[str, Any]] = [
+        {"query": "doc 7"},
+        {"query": "changed"},
+        {"query": "b", "limit": 3, "offset": 1},
+        {"filter": {"n": {"$lt": 4}}},
+        {},
+    ]
+    try:
+        for ops in rounds:
+            await other.abatch(ops)
+            fresh = AsyncRedisStore(
+                redis_url, index=index_config(embedder), prefix=key_prefix, engine="plain"
+            )
+            try:
+                for spec in searches:
+                    spec = {"limit": 80, **spec}
+                    got = await astore.asearch(ns, **spec)
+                    _same_results(got, await fresh.asearch(ns, **spec))
+            finally:
+                await fresh.aclose()
+        assert len(astore._cache["snap"].items) == 30
+    finally:
+        await other.aclose()
+
+
+@pytest.mark.parametrize("astore", ["plain"], indirect=True)
+async def test_snapshot_reloads_after_many_changes_or_recreation(
+    redis_url: str, key_prefix: str, astore: AsyncRedisStore, embedder: FakeEmbeddings
+) -> None:
+    ns = ("many",)
+    await astore.abatch([PutOp(ns, f"k{i}", {"text": f"t{i}"}) for i in range(1200)])
+    assert len(await astore.asearch(ns, query="t1", limit=2000)) == 1200
+    other = await _other_store(redis_url, key_prefix, embedder)
+    try:
+        # More deletes than tombstones are kept, and more changes than a delta carries.
+        await other.abatch([PutOp(ns, f"k{i}", None) for i in range(1100)])
+        await other.abatch([PutOp(ns, f"k{i}", {"text": f"u{i}"}) for i in range(1150, 1200)])
+        got = await astore.asearch(ns, query="u1160", limit=2000)
+        assert sorted(i.key for i in got) == sorted(f"k{i}" for i in range(1100, 1200))
+        assert got[0].key == "k1160"
+        assert {i.key: i.value["text"] for i in got}["k1199"] == "u1199"
+        # The namespace empties and is recreated with other items under the same keys.
+        await other.abatch([PutOp(ns, f"k{i}", None) for i in range(1100, 1200)])
+        await other.abatch([PutOp(ns, f"k{i}", {"text": f"v{i}"}) for i in range(3)])
+        got = await astore.asearch(ns, query="v1", limit=2000)
+        assert (got[0].key, got[0].value["text"]) == ("k1", "v1")
+        assert sorted(i.key for i in got) == ["k0", "k1", "k2"]
+    finally:
+        await other.aclose()
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+async def test_round_trips_per_method(
+    redis_url: str,
+    key_prefix: str,
+    astore: AsyncRedisStore,
+    embedder: FakeEmbeddings,
+    engine: str,
+    roundtrips: RoundTrips,
+) -> None:
+    if astore._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    ns = ("rt", "u1")
+    await astore.aput(ns, "warm", {"text": "loads the scripts"})
+    await astore.adelete(ns, "nothing")
+    await astore.asearch(ns, query="warm")
+    with roundtrips as count:
+        await astore.aput(ns, "a", {"text": "alpha"})
+    assert count.value == 1
+    with roundtrips as count:
+        assert await astore.aget(ns, "a") is not None
+    assert count.value == 1
+    calls = embedder.document_calls
+    with roundtrips as count:
+        await astore.abatch([PutOp(ns, f"b{i}", {"text": f"beta {i}"}) for i in range(100)])
+    assert count.value == 1
+    assert embedder.document_calls == calls + 1
+    with roundtrips as count:
+        await astore.adelete(ns, "b0")
+    assert count.value == 1
+    with roundtrips as count:
+        assert len(await astore.alist_namespaces(prefix=("rt",))) == 1
+    assert count.value == 1
+    with roundtrips as count:
+        assert len(await astore.asearch(ns, limit=5)) == 5
+    assert count.value == 1  # a cached snapshot catches up on the writes in its one trip
+    with roundtrips as count:
+        found = await astore.asearch(ns, query="beta 7", limit=5)
+    assert found[0].key == "b7"
+    # plain: the snapshot's own trip; query: FT.SEARCH, then the items' fields
+    assert count.value == (2 if astore.engine == "query" else 1)
+    other = await _other_store(redis_url, key_prefix, embedder)
+    try:
+        await other.aput(ns, "c", {"text": "from another process"})
+    finally:
+        await other.aclose()
+    with roundtrips as count:
+        found = await astore.asearch(ns, query="from another process", limit=5)
+    assert found[0].key == "c"
+    assert count.value == (2 if astore.engine == "query" else 1)
+
+
+async def test_search_refreshes_ttl_only_when_results_carry_one(
+    astore: AsyncRedisStore, roundtrips: RoundTrips
+) -> None:
+    await astore.aput(("rf",), "plain", {"text": "no ttl"})
+    await astore.aput(("rf", "t"), "timed", {"text": "has ttl"}, ttl=1)
+    await astore.asearch(("rf",), query="warm")
+    # Full pages, so the query engine needs no extra trip for items without vectors.
+    for query in (None, "no ttl"):
+        with roundtrips as count:
+            found = await astore.asearch(("rf",), query=query, filter={"text": "no ttl"}, limit=1)
+        assert [i.key for i in found] == ["plain"]
+        solo = 1 if query is None or astore.engine == "plain" else 2
+        assert count.value == solo
+        with roundtrips as count:
+            found = await astore.asearch(("rf",), query=query, limit=2)
+        assert sorted(i.key for i in found) == ["plain", "timed"]
+        assert count.value == solo + 1  # the renewal of "timed"
+        with roundtrips as count:
+            await astore.asearch(("rf",), query=query, limit=2, refresh_ttl=False)
+        assert count.value == solo
+
+
+# --------------------------------------------------------------------------- omit_expired
+
+
+async def test_omit_expired_hides_expired_items_before_the_sweep(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    store = AsyncRedisStore(
+        redis_url,
+        index=index_config(embedder),
+        ttl={"omit_expired": True, "refresh_on_read": False},
+        prefix=key_prefix,
+    )
+    try:
+        await store.aput(("om", "gone"), "a", {"text": "short"}, ttl=0.005)  # 300 ms
+        await store.aput(("om", "mixed"), "b", {"text": "short"}, ttl=0.005)
+        await store.aput(("om", "mixed"), "c", {"text": "kept"})
+        assert await store.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+        assert len(await store.asearch(("om",), query="short")) == 3
+        await asleep(0.5)
+        assert await store.aget(("om", "gone"), "a") is None
+        assert [i.key for i in await store.asearch(("om",))] == ["c"]
+        assert [i.key for i in await store.asearch(("om",), query="short")] == ["c"]
+        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
+        assert await store.alist_namespaces(max_depth=1) == [("om",)]
+        assert await store.asweep_ttl() == 2
+        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_without_omit_expired_namespaces_stay_until_swept(
+    astore: AsyncRedisStore,
+) -> None:
+    await astore.aput(("stay",), "a", {"text": "short"}, ttl=0.005)
+    await asleep(0.5)
+    assert await astore.aget(("stay",), "a") is None
+    assert await astore.asearch(("stay",)) == []
+    assert await astore.alist_namespaces(prefix=("stay",)) == [("stay",)]
+    await astore.asweep_ttl()
+    assert await astore.alist_namespaces(prefix=("stay",)) == []
+
+
+# --------------------------------------------------------------------------- query engine
+
+
+@pytest.mark.requires_search
+@pytest.mark.parametrize(
+    ("algorithm", "vector_type"),
+    [("hnsw", "vector"), ("hnsw", "halfvec"), ("flat", "halfvec")],
+)
+async def test_query_engine_hnsw_and_halfvec(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings, algorithm: str, vector_type: str
+) -> None:
+    store = AsyncRedisStore(
+        redis_url,
+        index=index_config(
+            embedder,
+            ann_index_config={"algorithm": algorithm, "vector_type": vector_type, "ef_runtime": 64},
+        ),
+        prefix=key_prefix,
+    )
+    try:
+        await store.asetup()
+        if store.engine != "query":
+            pytest.skip("needs a server with a query engine")
+        texts = {f"k{i}": f"entry {i}" for i in range(200)}
+        await store.abatch([PutOp(("q",), k, {"text": t}) for k, t in texts.items()])
+        mat = np.array([vec(t) for t in texts.values()])
+        tol = 2e-3 if vector_type == "halfvec" else 1e-5
+        for query in ("entry 17", "something else"):
+            q = np.array(vec(query))
+            exact = (mat @ q) / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q))
+            got = await store.asearch(("q",), query=query, limit=10)
+            scores = [i.score for i in got]
+            assert all(s is not None for s in scores)
+            assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+            want = {f"k{j}": float(exact[j]) for j in np.argsort(-exact)[:10]}
+            assert len(set(want) & {i.key for i in got}) >= 9  # approximate search
+            for item in got:
+                assert item.score == pytest.approx(float(exact[int(item.key[1:])]), abs=tol)
+        top = await store.asearch(("q",), query="entry 17", limit=1)
+        assert top[0].key == "k17"
+        assert top[0].score == pytest.approx(1.0, abs=tol)
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()

@@ -24,6 +24,7 @@ from langgraph.store.memory import InMemoryStore
 
 from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
+from tests.roundtrips import RoundTrips
 
 from langgraph_redis._store_bridge import run_async
 
@@ -596,8 +597,265 @@ def test_usable_after_from_conn_string_block(
     store.close()
 
 
+def test_redis_url_and_redis_client_aliases(redis_url: str, key_prefix: str) -> None:
+    by_url = RedisStore(redis_url=redis_url, prefix=key_prefix)
+    by_url.put(("alias",), "k", {"v": 1})
+    by_client = RedisStore(redis_client=by_url.client, prefix=key_prefix)
+    item = by_client.get(("alias",), "k")
+    assert item is not None
+    assert item.value == {"v": 1}
+    by_url.close()
+    with pytest.raises(ValueError, match="redis_url"):
+        RedisStore()
+
+
 def test_the_other_api_flavour_works(store: RedisStore) -> None:
     store.put(("br",), "k", {"text": "t"})
     item = run_async(store.aget, ("br",), "k")
     assert item is not None
     assert item.value == {"text": "t"}
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _other_store(redis_url: str, key_prefix: str, embedder: Embeddings) -> RedisStore:
+    other = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix)
+    other.setup()
+    return other
+
+
+@pytest.mark.parametrize("store", ["plain"], indirect=True)
+def test_snapshot_follows_other_writers(
+    redis_url: str, key_prefix: str, store: RedisStore, embedder: FakeEmbeddings
+) -> None:
+    """Overwrites (more and fewer vectors), deletes and re-puts by another client are
+    applied to the cached snapshot: results equal those of a store reading afresh."""
+    ns = ("snap",)
+    store.batch([PutOp(ns, f"k{i}", {"text": f"doc {i}", "n": i}) for i in range(60)])
+    other = _other_store(redis_url, key_prefix, embedder)
+    rounds: list[list[PutOp]] = [
+        [PutOp(ns, "k1", {"text": "changed", "n": 1})],
+        [PutOp(ns, "k2", {"text": "x", "parts": ["a", "b", "c"], "n": 2}, index=["parts[*]"])],
+        [PutOp(ns, "k2", {"text": "back to one", "n": 2})],
+        [PutOp(ns, "k3", None), PutOp(ns, "k4", None)],
+        [PutOp(ns, "k3", {"text": "doc 3 again", "n": 3}), PutOp(ns, "new", {"text": "n"})],
+        [PutOp(ns, "k5", {"text": "unindexed", "n": 5}, index=False)],
+        [PutOp(ns, f"k{i}", None) for i in range(10, 40)],
+    ]
+    searches: list[dict[str, Any]] = [
+        {"query": "doc 7"},
+        {"query": "changed"},
+        {"query": "b", "limit": 3, "offset": 1},
+        {"filter": {"n": {"$lt": 4}}},
+        {},
+    ]
+    try:
+        for ops in rounds:
+            other.batch(ops)
+            fresh = RedisStore(
+                redis_url, index=index_config(embedder), prefix=key_prefix, engine="plain"
+            )
+            try:
+                for spec in searches:
+                    spec = {"limit": 80, **spec}
+                    got = store.search(ns, **spec)
+                    _same_results(got, fresh.search(ns, **spec))
+            finally:
+                fresh.close()
+        assert len(store._cache["snap"].items) == 30
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("store", ["plain"], indirect=True)
+def test_snapshot_reloads_after_many_changes_or_recreation(
+    redis_url: str, key_prefix: str, store: RedisStore, embedder: FakeEmbeddings
+) -> None:
+    ns = ("many",)
+    store.batch([PutOp(ns, f"k{i}", {"text": f"t{i}"}) for i in range(1200)])
+    assert len(store.search(ns, query="t1", limit=2000)) == 1200
+    other = _other_store(redis_url, key_prefix, embedder)
+    try:
+        # More deletes than tombstones are kept, and more changes than a delta carries.
+        other.batch([PutOp(ns, f"k{i}", None) for i in range(1100)])
+        other.batch([PutOp(ns, f"k{i}", {"text": f"u{i}"}) for i in range(1150, 1200)])
+        got = store.search(ns, query="u1160", limit=2000)
+        assert sorted(i.key for i in got) == sorted(f"k{i}" for i in range(1100, 1200))
+        assert got[0].key == "k1160"
+        assert {i.key: i.value["text"] for i in got}["k1199"] == "u1199"
+        # The namespace empties and is recreated with other items under the same keys.
+        other.batch([PutOp(ns, f"k{i}", None) for i in range(1100, 1200)])
+        other.batch([PutOp(ns, f"k{i}", {"text": f"v{i}"}) for i in range(3)])
+        got = store.search(ns, query="v1", limit=2000)
+        assert (got[0].key, got[0].value["text"]) == ("k1", "v1")
+        assert sorted(i.key for i in got) == ["k0", "k1", "k2"]
+    finally:
+        other.close()
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+def test_round_trips_per_method(
+    redis_url: str,
+    key_prefix: str,
+    store: RedisStore,
+    embedder: FakeEmbeddings,
+    engine: str,
+    roundtrips: RoundTrips,
+) -> None:
+    if store._engine_choice == "plain" and engine != "stack":
+        pytest.skip("plain is already the automatic engine here")
+    ns = ("rt", "u1")
+    store.put(ns, "warm", {"text": "loads the scripts"})
+    store.delete(ns, "nothing")
+    store.search(ns, query="warm")
+    with roundtrips as count:
+        store.put(ns, "a", {"text": "alpha"})
+    assert count.value == 1
+    with roundtrips as count:
+        assert store.get(ns, "a") is not None
+    assert count.value == 1
+    calls = embedder.document_calls
+    with roundtrips as count:
+        store.batch([PutOp(ns, f"b{i}", {"text": f"beta {i}"}) for i in range(100)])
+    assert count.value == 1
+    assert embedder.document_calls == calls + 1
+    with roundtrips as count:
+        store.delete(ns, "b0")
+    assert count.value == 1
+    with roundtrips as count:
+        assert len(store.list_namespaces(prefix=("rt",))) == 1
+    assert count.value == 1
+    with roundtrips as count:
+        assert len(store.search(ns, limit=5)) == 5
+    assert count.value == 1  # a cached snapshot catches up on the writes in its one trip
+    with roundtrips as count:
+        found = store.search(ns, query="beta 7", limit=5)
+    assert found[0].key == "b7"
+    # plain: the snapshot's own trip; query: FT.SEARCH, then the items' fields
+    assert count.value == (2 if store.engine == "query" else 1)
+    other = _other_store(redis_url, key_prefix, embedder)
+    try:
+        other.put(ns, "c", {"text": "from another process"})
+    finally:
+        other.close()
+    with roundtrips as count:
+        found = store.search(ns, query="from another process", limit=5)
+    assert found[0].key == "c"
+    assert count.value == (2 if store.engine == "query" else 1)
+
+
+def test_search_refreshes_ttl_only_when_results_carry_one(
+    store: RedisStore, roundtrips: RoundTrips
+) -> None:
+    store.put(("rf",), "plain", {"text": "no ttl"})
+    store.put(("rf", "t"), "timed", {"text": "has ttl"}, ttl=1)
+    store.search(("rf",), query="warm")
+    # Full pages, so the query engine needs no extra trip for items without vectors.
+    for query in (None, "no ttl"):
+        with roundtrips as count:
+            found = store.search(("rf",), query=query, filter={"text": "no ttl"}, limit=1)
+        assert [i.key for i in found] == ["plain"]
+        solo = 1 if query is None or store.engine == "plain" else 2
+        assert count.value == solo
+        with roundtrips as count:
+            found = store.search(("rf",), query=query, limit=2)
+        assert sorted(i.key for i in found) == ["plain", "timed"]
+        assert count.value == solo + 1  # the renewal of "timed"
+        with roundtrips as count:
+            store.search(("rf",), query=query, limit=2, refresh_ttl=False)
+        assert count.value == solo
+
+
+# --------------------------------------------------------------------------- omit_expired
+
+
+def test_omit_expired_hides_expired_items_before_the_sweep(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+) -> None:
+    store = RedisStore(
+        redis_url,
+        index=index_config(embedder),
+        ttl={"omit_expired": True, "refresh_on_read": False},
+        prefix=key_prefix,
+    )
+    try:
+        store.put(("om", "gone"), "a", {"text": "short"}, ttl=0.005)  # 300 ms
+        store.put(("om", "mixed"), "b", {"text": "short"}, ttl=0.005)
+        store.put(("om", "mixed"), "c", {"text": "kept"})
+        assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+        assert len(store.search(("om",), query="short")) == 3
+        sleep(0.5)
+        assert store.get(("om", "gone"), "a") is None
+        assert [i.key for i in store.search(("om",))] == ["c"]
+        assert [i.key for i in store.search(("om",), query="short")] == ["c"]
+        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
+        assert store.list_namespaces(max_depth=1) == [("om",)]
+        assert store.sweep_ttl() == 2
+        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
+    finally:
+        if store.engine == "query":
+            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_without_omit_expired_namespaces_stay_until_swept(
+    store: RedisStore,
+) -> None:
+    store.put(("stay",), "a", {"text": "short"}, ttl=0.005)
+    sleep(0.5)
+    assert store.get(("stay",), "a") is None
+    assert store.search(("stay",)) == []
+    assert store.list_namespaces(prefix=("stay",)) == [("stay",)]
+    store.sweep_ttl()
+    assert store.list_namespaces(prefix=("stay",)) == []
+
+
+# --------------------------------------------------------------------------- query engine
+
+
+@pytest.mark.requires_search
+@pytest.mark.parametrize(
+    ("algorithm", "vector_type"),
+    [("hnsw", "vector"), ("hnsw", "halfvec"), ("flat", "halfvec")],
+)
+def test_query_engine_hnsw_and_halfvec(
+    redis_url: str, key_prefix: str, embedder: FakeEmbeddings, algorithm: str, vector_type: str
+) -> None:
+    store = RedisStore(
+        redis_url,
+        index=index_config(
+            embedder,
+            ann_index_config={"algorithm": algorithm, "vector_type": vector_type, "ef_runtime": 64},
+        ),
+        prefix=key_prefix,
+    )
+    try:
+        store.setup()
+        if store.engine != "query":
+            pytest.skip("needs a server with a query engine")
+        texts = {f"k{i}": f"entry {i}" for i in range(200)}
+        store.batch([PutOp(("q",), k, {"text": t}) for k, t in texts.items()])
+        mat = np.array([vec(t) for t in texts.values()])
+        tol = 2e-3 if vector_type == "halfvec" else 1e-5
+        for query in ("entry 17", "something else"):
+            q = np.array(vec(query))
+            exact = (mat @ q) / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q))
+            got = store.search(("q",), query=query, limit=10)
+            scores = [i.score for i in got]
+            assert all(s is not None for s in scores)
+            assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+            want = {f"k{j}": float(exact[j]) for j in np.argsort(-exact)[:10]}
+            assert len(set(want) & {i.key for i in got}) >= 9  # approximate search
+            for item in got:
+                assert item.score == pytest.approx(float(exact[int(item.key[1:])]), abs=tol)
+        top = store.search(("q",), query="entry 17", limit=1)
+        assert top[0].key == "k17"
+        assert top[0].score == pytest.approx(1.0, abs=tol)
+    finally:
+        if store.engine == "query":
+            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()

@@ -46,7 +46,13 @@ def test_hostile_labels_and_keys_share_one_hash_tag() -> None:
         assert tag == nst
         assert sk.keys_key("p", nst).endswith("{" + nst + "}")
         assert sk.version_key("p", nst).endswith("{" + nst + "}")
+        assert sk.stamps_key("p", nst).endswith("{" + nst + "}")
+        assert sk.tombstones_key("p", nst).endswith("{" + nst + "}")
         assert sk.vec_key_base("p", nst, key).startswith("p:v:{" + nst + "}:")
+        # The snapshot scripts build item and vector keys from these and the escaped key.
+        assert sk.item_key_prefix("p", nst) + sk.escape(key) == item
+        base = sk.vec_ns_prefix("p", nst) + sk.escape(key) + ":"
+        assert base == sk.vec_key_base("p", nst, key)
 
 
 @given(st.lists(labels, min_size=1, max_size=4), st.lists(labels, min_size=1, max_size=4))

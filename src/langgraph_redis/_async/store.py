@@ -43,7 +43,6 @@ from langgraph_redis._core.engines.common import (
     check_vectors,
     plan_get,
     plan_list_namespaces,
-    plan_refresh,
     plan_sweep,
     plan_write,
     prepare_puts,
@@ -68,13 +67,18 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
         conn: A Redis URL (``redis://``, ``rediss://``, ``unix://``,
             ``redis+sentinel://``) or an existing client. A URL's client is owned and
             closed by :meth:`aclose`; a client passed in stays the caller's.
+        redis_url: Alias of ``conn`` for code written for langgraph-checkpoint-redis.
+        redis_client: Alias of ``conn`` (an existing client).
         index: LangGraph ``IndexConfig``: ``dims``, ``embed`` (Embeddings, a function or
             ``"provider:model"``), ``fields`` (JSON paths, ``[*]`` allowed),
             ``distance_type`` (``cosine``, ``l2``, ``inner_product``) and
             ``ann_index_config`` (``vector_type`` ``vector``/``halfvec``,
             ``algorithm`` ``hnsw``/``flat``, ``m``, ``ef_construction``, ``ef_runtime``).
         ttl: LangGraph ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
-            ``sweep_interval_minutes``.
+            ``sweep_interval_minutes``, ``omit_expired`` (get and search never return
+            expired items, since Redis expires them itself; with ``omit_expired``,
+            ``list_namespaces`` also hides namespaces whose items all expired, at the
+            cost of one more round trip).
         prefix: Key prefix, so several stores can share one database (no braces).
         engine: ``"auto"`` (query engine when the server has ``FT.*``), ``"query"`` or
             ``"plain"``; chosen once at :meth:`asetup` and logged.
@@ -86,8 +90,10 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
 
     def __init__(
         self,
-        conn: str | AnyAsyncClient,
+        conn: str | AnyAsyncClient | None = None,
         *,
+        redis_url: str | None = None,
+        redis_client: AnyAsyncClient | None = None,
         index: IndexConfig | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "lgr",
@@ -97,8 +103,15 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
     ) -> None:
         if engine not in ("auto", "query", "plain"):
             raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
+        target = (
+            conn if conn is not None else (redis_client if redis_client is not None else redis_url)
+        )
+        if target is None:
+            raise ValueError(
+                "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
+            )
         self._prefix = sk.check_prefix(prefix)
-        self._conn = connection_for(conn, pool_size=pool_size, **client_options)
+        self._conn = connection_for(target, pool_size=pool_size, **client_options)
         self._engine_choice: EngineChoice = engine
         self._engine: ModuleType | None = None
         self._cache: StoreCache = {}
@@ -197,9 +210,12 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
 
         Everything is validated (namespaces, filters, JSON values, embedder output)
         before the first write; reads see the data as it was before the batch's
-        writes, as in ``InMemoryStore``. Round trips: one for all gets, one or more per
-        search (one when its snapshots are fresh), one per namespace listing and one
-        for all puts and deletes; all document texts go to the embedder in one call.
+        writes, as in ``InMemoryStore``. Round trips: one for all gets, one per search
+        on the plain engine once its namespaces are cached (two with a query on the
+        query engine), one per namespace listing (two with ``omit_expired``) and one
+        for all puts and deletes; a search renewing TTLs adds one only when a result
+        carries a TTL. All document texts go to the embedder in one call. See
+        ``docs/design.md`` (Store) for every case.
         """
         ops = list(ops)
         for op in ops:
@@ -255,15 +271,13 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
                         qvecs.get(op.query) if op.query else None,
                         vcfg,
                         now_ms,
+                        refresh=op.refresh_ttl,
                     )
                 )
-                if op.refresh_ttl and found:
-                    await self._run(
-                        plan_refresh(self._prefix, [(it.namespace, it.key) for it in found], now_ms)
-                    )
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
-                listed = await self._run(plan_list_namespaces(self._prefix, op))
+                live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None
+                listed = await self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
             await self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))

@@ -11,16 +11,21 @@ hash tag, ``K`` an escaped item key):
                                ``nsp``/``flt`` (TAG digests), ``ns``, ``key``
 ``P:z:{N}``            ZSET    item keys of the namespace, score = expiry (ms since
                                epoch, ``+inf`` when the item never expires)
-``P:s:{N}``            HASH    item key -> write stamp (lets a cache reload only the
-                               items that changed)
-``P:c:{N}``            STRING  version counter, INCR on every write to the namespace
+``P:s:{N}``            ZSET    escaped item key -> namespace version of its last
+                               write (a cache asks "what changed since version v")
+``P:d:{N}``            ZSET    escaped item key -> version of its delete or sweep;
+                               the newest 1,000 tombstones are kept
+``P:c:{N}``            HASH    ``v``: version, HINCRBY on every put, delete and
+                               sweep; ``e``: random epoch set when the namespace is
+                               (re)created, so a recreated namespace is never
+                               mistaken for the one a cache saw
 ``P:ns``               ZSET    every namespace that holds items (member ``N``)
 ``P:cfg``              STRING  vector settings the data was written with
 ``P:idx``              FT      query-engine index over ``P:v:`` (query engine only)
 =====================  ======  =====================================================
 
 Cluster decision: one hash tag per namespace. An item, its vectors, the namespace's
-key set, stamps and version counter share one slot, so every write to one item is a
+key set, stamps, tombstones and version share one slot, so every write to one item is a
 single-slot script and one namespace's reads are one slot. The only cross-slot key is
 the namespace index ``P:ns``: writes add to it as idempotent side commands, and
 cross-namespace reads (search by prefix, list_namespaces) read it first and then send
@@ -96,6 +101,20 @@ def keys_key(prefix: str, nst: str) -> str:
 
 def stamps_key(prefix: str, nst: str) -> str:
     return f"{prefix}:s:{{{nst}}}"
+
+
+def tombstones_key(prefix: str, nst: str) -> str:
+    return f"{prefix}:d:{{{nst}}}"
+
+
+def item_key_prefix(prefix: str, nst: str) -> str:
+    """Item keys of a namespace are this prefix followed by the escaped item key."""
+    return f"{prefix}:i:{{{nst}}}:"
+
+
+def vec_ns_prefix(prefix: str, nst: str) -> str:
+    """Vector keys of a namespace are this prefix, the escaped key, ``:`` and ``n``."""
+    return f"{prefix}:v:{{{nst}}}:"
 
 
 def version_key(prefix: str, nst: str) -> str:

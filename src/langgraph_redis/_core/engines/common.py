@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import uuid
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -150,6 +149,20 @@ def to_datetime(us: Any) -> datetime:
 
 # --------------------------------------------------------------------------- writes
 
+TOMBSTONES = 1000
+"""Deletes remembered per namespace for caches catching up; older ones force a reload."""
+
+# Called when an item leaves a namespace that still holds others: drop its stamp, bump
+# the version and leave a tombstone (capped) so caches remove it without a reload.
+_FORGET_LUA = f"""
+local function forget(ks, kv, kd, esc)
+  redis.call('ZREM', ks, esc)
+  local ver = redis.call('HINCRBY', kv, 'v', 1)
+  redis.call('ZADD', kd, ver, esc)
+  redis.call('ZREMRANGEBYRANK', kd, 0, -{TOMBSTONES + 1})
+end
+"""
+
 PUT_ITEM = Script(
     "put_item",
     """
@@ -174,22 +187,26 @@ for i = 0, nv - 1 do
   if ARGV[5] ~= '' then redis.call('PEXPIRE', vk, ARGV[5]) end
 end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
-redis.call('HSET', KEYS[3], ARGV[7], ARGV[4])
-if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], ARGV[12 + 2 * nv]) end
-return redis.call('INCR', KEYS[4])
+local ver = redis.call('HINCRBY', KEYS[4], 'v', 1)
+redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
+redis.call('ZADD', KEYS[3], ver, ARGV[4])
+return ver
 """,
 )
 
 DELETE_ITEM = Script(
     "delete_item",
-    """
+    _FORGET_LUA
+    + """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 for i = 0, old - 1 do redis.call('DEL', ARGV[1] .. i) end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+local had = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[2])
 local left = redis.call('ZCARD', KEYS[2])
-if left == 0 then redis.call('DEL', KEYS[3], KEYS[4]) else redis.call('INCR', KEYS[4]) end
+if left == 0 then
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+elseif had > 0 then
+  forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
+end
 return left
 """,
 )
@@ -211,18 +228,32 @@ return 1
 # concurrent refresh or put has just renewed.
 SWEEP_ITEM = Script(
     "sweep_item",
-    """
+    _FORGET_LUA
+    + """
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('ZCARD', KEYS[2])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
 local left = redis.call('ZCARD', KEYS[2])
-if left == 0 then redis.call('DEL', KEYS[3], KEYS[4]) else redis.call('INCR', KEYS[4]) end
+if left == 0 then
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+else
+  forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
+end
 return left
 """,
 )
+
+
+def ns_keys(prefix: str, nst: str) -> tuple[str, str, str, str]:
+    """Key set, stamps, version and tombstones of one namespace (one slot)."""
+    return (
+        sk.keys_key(prefix, nst),
+        sk.stamps_key(prefix, nst),
+        sk.version_key(prefix, nst),
+        sk.tombstones_key(prefix, nst),
+    )
 
 
 @dataclass
@@ -322,17 +353,15 @@ def plan_write(
     t_us = now_us(now_seconds)
     t_ms = t_us // 1000
     deletes: list[int] = []
+    epoch = secrets.token_hex(8)
     for p in puts:
-        keys = (
-            sk.item_key(prefix, p.nst, p.key),
-            sk.keys_key(prefix, p.nst),
-            sk.stamps_key(prefix, p.nst),
-            sk.version_key(prefix, p.nst),
-        )
+        zkey, skey, vkey, dkey = ns_keys(prefix, p.nst)
         base = sk.vec_key_base(prefix, p.nst, p.key)
+        esc = sk.escape(p.key)
         if p.value_json is None:
             deletes.append(len(ops))
-            ops.append(DELETE_ITEM.call(keys, (base, p.key)))
+            ikey = sk.item_key(prefix, p.nst, p.key)
+            ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey), (base, p.key, esc)))
             continue
         if p.nst not in seen_ns:
             seen_ns.add(p.nst)
@@ -347,7 +376,7 @@ def plan_write(
             base,
             p.value_json,
             t_us,
-            uuid.uuid4().hex,
+            esc,
             "" if p.ttl_ms is None else p.ttl_ms,
             expiry,
             p.key,
@@ -356,9 +385,9 @@ def plan_write(
             ns_prefix_tags(p.namespace),
             ",".join(p.tokens),
             *vec_args,
-            secrets.randbits(52) * 1024,  # version base for a (re)created namespace
+            epoch,  # kept only when this put (re)creates the namespace
         )
-        ops.append(PUT_ITEM.call(keys, args))
+        ops.append(PUT_ITEM.call((sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey), args))
     if not ops:
         return None
     replies = yield batch(ops, side=side)
@@ -464,31 +493,120 @@ def _fixed_prefix(op: ListNamespacesOp) -> tuple[str, ...]:
     return best
 
 
-def plan_list_namespaces(prefix: str, op: ListNamespacesOp) -> Batch[list[tuple[str, ...]]]:
-    """One round trip: a lex range of the namespace index, matched exactly here."""
+def plan_list_namespaces(
+    prefix: str, op: ListNamespacesOp, live_at_ms: int | None = None
+) -> Generator[Batch[Any], list[Any], list[tuple[str, ...]]]:
+    """A lex range of the namespace index, matched exactly here: one round trip.
+
+    With ``live_at_ms`` (TTL ``omit_expired``) one more round trip keeps only namespaces
+    holding an item that has not expired at that time, so namespaces whose items all
+    expired disappear before the sweeper removes them.
+    """
     fixed = sk.ns_text(_fixed_prefix(op))
     lo, hi = sk.ns_lex_range(fixed)
-
-    def decode(replies: list[Any]) -> list[tuple[str, ...]]:
-        check(replies)
-        found: list[tuple[str, ...]] = []
-        for raw in replies[0]:
-            nst = _text(raw)
-            if not sk.is_under(nst, fixed):
-                continue
-            ns = sk.ns_from_text(nst)
-            if all(_does_match(c, ns) for c in op.match_conditions or ()):
-                found.append(ns)
-        if op.max_depth is not None:
-            result = sorted({ns[: op.max_depth] for ns in found})
-        else:
-            result = sorted(found)
-        return result[op.offset : op.offset + op.limit]
-
-    return batch([("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")], decode)
+    replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")])
+    check(replies)
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for raw in replies[0]:
+        nst = _text(raw)
+        if not sk.is_under(nst, fixed):
+            continue
+        ns = sk.ns_from_text(nst)
+        if all(_does_match(c, ns) for c in op.match_conditions or ()):
+            found.append((nst, ns))
+    if live_at_ms is not None and found:
+        counts = yield batch(
+            [("ZCOUNT", sk.keys_key(prefix, n), f"({live_at_ms}", "+inf") for n, _ in found]
+        )
+        check(counts)
+        found = [f for f, c in zip(found, counts, strict=True) if int(c)]
+    if op.max_depth is not None:
+        result = sorted({ns[: op.max_depth] for _, ns in found})
+    else:
+        result = sorted(ns for _, ns in found)
+    return result[op.offset : op.offset + op.limit]
 
 
 # --------------------------------------------------------------------------- snapshots
+
+# Shared by the snapshot scripts: one item by escaped key ``m``, as
+# {m, value, ca, ua, nv, ttl, expiry, vec0, vec1, ...}, or {m} when it is gone.
+_READ_ITEM_LUA = """
+local function read_item(ipfx, vpfx, zkey, m, want)
+  local f = redis.call('HMGET', ipfx .. m, 'value', 'ca', 'ua', 'nv', 'ttl', 'key')
+  if not f[1] then return {m} end
+  local out = {m, f[1], f[2] or f[3], f[3], f[4] or '0', f[5] or '0',
+               redis.call('ZSCORE', zkey, f[6]) or 'inf'}
+  if want == '1' then
+    for i = 0, (tonumber(f[4]) or 0) - 1 do
+      out[#out + 1] = redis.call('HGET', vpfx .. m .. ':' .. i, 'vec') or ''
+    end
+  end
+  return out
+end
+"""
+
+# What changed in one namespace since a cache's (epoch, version), read atomically:
+# {epoch, version, status, rescored, stamps, tombstones, items}. Status 0: unchanged;
+# 1: the changes follow; 2: reload (other epoch, too many changes, tombstones trimmed).
+# ``rescored`` are the current expiries of ARGV[7..] (items the cache saw expire, which
+# a refresh may have renewed without a version change).
+SNAPSHOT_DELTA = Script(
+    "snapshot_delta",
+    _READ_ITEM_LUA
+    + f"""
+local meta = redis.call('HMGET', KEYS[3], 'e', 'v')
+local rescored = {{}}
+for i = 7, #ARGV do rescored[#rescored + 1] = redis.call('ZSCORE', KEYS[1], ARGV[i]) or '-inf' end
+if not meta[1] then return {{'', '', 2, rescored}} end
+if meta[1] ~= ARGV[1] then return {{meta[1], meta[2], 2, rescored}} end
+if meta[2] == ARGV[2] then return {{meta[1], meta[2], 0, rescored}} end
+local most = tonumber(ARGV[3])
+local since = '(' .. ARGV[2]
+local stamps = redis.call('ZRANGEBYSCORE', KEYS[2], since, '+inf', 'WITHSCORES', 'LIMIT', 0, most + 1)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[4], since, '+inf', 'LIMIT', 0, most + 1)
+if #stamps / 2 + #gone > most then return {{meta[1], meta[2], 2, rescored}} end
+if redis.call('ZCARD', KEYS[4]) >= {TOMBSTONES} then
+  local low = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if tonumber(low[2]) > tonumber(ARGV[2]) then return {{meta[1], meta[2], 2, rescored}} end
+end
+local items = {{}}
+for i = 1, #stamps, 2 do
+  items[#items + 1] = read_item(ARGV[4], ARGV[5], KEYS[1], stamps[i], ARGV[6])
+end
+return {{meta[1], meta[2], 1, rescored, stamps, gone, items}}
+""",
+)
+
+# A whole namespace's bookkeeping, read atomically: {epoch, version, stamps, key set}.
+SNAPSHOT_META = Script(
+    "snapshot_meta",
+    """
+local meta = redis.call('HMGET', KEYS[3], 'e', 'v')
+if not meta[1] then return {'', '', {}, {}} end
+return {meta[1], meta[2], redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
+        redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+""",
+)
+
+READ_ITEMS = Script(
+    "read_items",
+    _READ_ITEM_LUA
+    + """
+local out = {}
+for i = 4, #ARGV do out[#out + 1] = read_item(ARGV[1], ARGV[2], KEYS[1], ARGV[i], ARGV[3]) end
+return out
+""",
+)
+
+DELTA_LIMIT = 512
+"""Most changed items a search applies from one namespace's delta before reloading it."""
+
+RECHECK_LIMIT = 256
+"""Most apparently expired items whose expiry one search re-reads per namespace."""
+
+READ_CHUNK = 128
+"""Items per read script during a full load (bounds one script's run time and reply)."""
 
 
 @dataclass
@@ -497,37 +615,130 @@ class ItemRec:
     ca: int
     ua: int
     nv: int
-    vectors: np.ndarray[Any, Any] | None  # (n, dims) float32, when loaded
+    ttl: int  # ms; 0 when the item never expires
+    rows: list[int] = field(default_factory=list)  # its vectors' rows in the matrix
 
 
-@dataclass
 class NsSnapshot:
-    """One namespace as last read: items, stamps, expiries and a vector matrix."""
+    """One namespace as last read: items, stamps, expiries and a vector matrix.
 
-    namespace: tuple[str, ...]
-    version: bytes | None = None
-    items: dict[str, ItemRec] = field(default_factory=dict)
-    stamps: dict[str, bytes] = field(default_factory=dict)
-    expiry: dict[str, float] = field(default_factory=dict)
-    matrix: np.ndarray[Any, Any] | None = None  # rows: vectors; (n, dims) float32
-    owners: list[str] = field(default_factory=list)  # row -> item key
-    sq_norms: np.ndarray[Any, Any] | None = None
-    min_expiry: float = math.inf
+    Vectors live in one float32 matrix with spare capacity; an item owns a list of
+    rows. Writing an item replaces only its rows and deleting it frees them (masked
+    until reused), so catching up with a write costs O(changed rows), not a rebuild.
+    """
 
-    def rebuild(self) -> None:
-        rows: list[np.ndarray[Any, Any]] = []
-        owners: list[str] = []
-        for key, rec in self.items.items():
-            if rec.vectors is not None and len(rec.vectors):
-                rows.append(rec.vectors)
-                owners.extend([key] * len(rec.vectors))
-        if rows:
-            self.matrix = np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
-            self.sq_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
-        else:
-            self.matrix, self.sq_norms = None, None
-        self.owners = owners
+    def __init__(self, namespace: tuple[str, ...], dims: int) -> None:
+        self.namespace = namespace
+        self.epoch: bytes | None = None
+        self.version: bytes | None = None
+        self.items: dict[str, ItemRec] = {}
+        self.stamps: dict[str, float] = {}
+        self.expiry: dict[str, float] = {}
+        self.min_expiry = math.inf
+        self.owners: list[str | None] = []  # row -> item key, None when free
+        self.free: list[int] = []
+        self._dims = dims
+        self._mat: np.ndarray[Any, Any] = np.empty((0, dims), dtype=np.float32)
+        self._sq: np.ndarray[Any, Any] = np.empty(0, dtype=np.float32)
+        self._alive: np.ndarray[Any, Any] = np.empty(0, dtype=bool)
+
+    @property
+    def matrix(self) -> np.ndarray[Any, Any] | None:
+        """Rows in use (free rows included; see :attr:`alive`), or None."""
+        return self._mat[: len(self.owners)] if self.owners else None
+
+    @property
+    def sq_norms(self) -> np.ndarray[Any, Any] | None:
+        return self._sq[: len(self.owners)] if self.owners else None
+
+    @property
+    def alive(self) -> np.ndarray[Any, Any]:
+        """Per row: whether an item owns it."""
+        return self._alive[: len(self.owners)]
+
+    def remove(self, key: str) -> None:
+        rec = self.items.pop(key, None)
+        self.expiry.pop(key, None)
+        if rec is not None:
+            self._release(rec.rows)
+
+    def put(self, key: str, rec: ItemRec, vectors: list[np.ndarray[Any, Any]]) -> None:
+        """Add or replace one item; its old rows are reused first."""
+        old = self.items.get(key)
+        if old is not None:
+            self._release(old.rows)
+        if vectors:
+            rec.rows = self._alloc(len(vectors), key)
+            block = np.vstack(vectors)
+            self._mat[rec.rows] = block
+            self._sq[rec.rows] = np.einsum("ij,ij->i", block, block)
+        self.items[key] = rec
+
+    def _release(self, rows: list[int]) -> None:
+        for r in rows:
+            self.owners[r] = None
+        self._alive[rows] = False
+        self.free.extend(rows)
+
+    def _alloc(self, n: int, key: str) -> list[int]:
+        rows = [self.free.pop() for _ in range(min(n, len(self.free)))]
+        start, extra = len(self.owners), n - len(rows)
+        if extra:
+            need = start + extra
+            if need > len(self._mat):
+                cap = max(need, 2 * len(self._mat), 64)
+                mat = np.empty((cap, self._dims), dtype=np.float32)
+                mat[:start] = self._mat[:start]
+                sq = np.zeros(cap, dtype=np.float32)
+                sq[:start] = self._sq[:start]
+                alive = np.zeros(cap, dtype=bool)
+                alive[:start] = self._alive[:start]
+                self._mat, self._sq, self._alive = mat, sq, alive
+            self.owners.extend([None] * extra)
+            rows.extend(range(start, need))
+        for r in rows:
+            self.owners[r] = key
+        self._alive[rows] = True
+        return rows
+
+    def settle(self) -> None:
+        """After a batch of changes: refresh the earliest expiry, compact when sparse."""
         self.min_expiry = min(self.expiry.values(), default=math.inf)
+        if len(self.free) > 1024 and 2 * len(self.free) > len(self.owners):
+            self._compact()
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self.alive)
+        remap = {int(old): new for new, old in enumerate(keep)}
+        self._mat = np.ascontiguousarray(self._mat[keep])
+        self._sq = self._sq[keep].copy()
+        self._alive = np.ones(len(keep), dtype=bool)
+        self.owners = [self.owners[int(i)] for i in keep]
+        self.free = []
+        for rec in self.items.values():
+            rec.rows = [remap[r] for r in rec.rows]
+
+    def apply_read(self, entry: Sequence[Any], dtype: Any, now_ms: int) -> None:
+        """Apply one ``read_item`` reply: store the item, or drop it when gone/expired."""
+        key = sk.unescape(_text(entry[0]))
+        if len(entry) == 1 or (expiry := _score(entry[6])) <= now_ms:
+            self.remove(key)
+            return
+        rec = ItemRec(
+            json.loads(entry[1]),
+            int(entry[2]),
+            int(entry[3]),
+            int(entry[4]),
+            int(entry[5]),
+        )
+        vectors: list[np.ndarray[Any, Any]] = []
+        if dtype is not None:
+            for raw in entry[7:]:
+                vec = np.frombuffer(raw, dtype=dtype).astype(np.float32)
+                if vec.shape[0] == self._dims:  # skip vectors lost or written otherwise
+                    vectors.append(vec)
+        self.put(key, rec, vectors)
+        self.expiry[key] = expiry
 
 
 StoreCache = dict[str, NsSnapshot]
@@ -535,7 +746,9 @@ StoreCache = dict[str, NsSnapshot]
 
 def _score(raw: Any) -> float:
     text = _text(raw)
-    return math.inf if text in ("inf", "+inf") else float(text)
+    if text in ("inf", "+inf"):
+        return math.inf
+    return -math.inf if text == "-inf" else float(text)
 
 
 def plan_snapshots(
@@ -547,109 +760,128 @@ def plan_snapshots(
 ) -> Generator[Batch[Any], list[Any], list[NsSnapshot]]:
     """Fresh snapshots of every namespace under ``namespace_prefix``.
 
-    Round trips: one when nothing changed (index range plus version counters); when a
-    namespace changed, one more for its stamps and key set, one for the changed items,
-    and one for their vectors. Only items whose write stamp changed are re-read.
+    Round trips: one when every cached namespace is unchanged *or* changed by at most
+    :data:`DELTA_LIMIT` writes since it was read: the namespace index and one delta
+    script per cached namespace go together, and the delta carries the changed items
+    and vectors. Namespaces not cached yet (or changed more, or recreated) take two
+    more: their stamps and key set, then the items (only those whose stamp changed).
     """
     pnst = sk.ns_text(namespace_prefix)
     lo, hi = sk.ns_lex_range(pnst)
     known = [n for n in cache if sk.is_under(n, pnst)]
-    replies = yield batch(
-        [("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")]
-        + [("GET", sk.version_key(prefix, n)) for n in known]
-    )
+    want = "1" if cfg is not None else "0"
+    rechecks: list[list[str]] = []
+    cmds: list[Op] = [("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")]
+    for n in known:
+        snap = cache[n]
+        late = (
+            [k for k, e in snap.expiry.items() if e <= now_ms][:RECHECK_LIMIT]
+            if snap.min_expiry <= now_ms
+            else []
+        )
+        rechecks.append(late)
+        cmds.append(
+            SNAPSHOT_DELTA.call(
+                ns_keys(prefix, n),
+                (
+                    snap.epoch or b"",
+                    snap.version or b"",
+                    DELTA_LIMIT,
+                    sk.item_key_prefix(prefix, n),
+                    sk.vec_ns_prefix(prefix, n),
+                    want,
+                    *late,
+                ),
+            )
+        )
+    replies = yield batch(cmds)
     check(replies)
     present = [n for n in (_text(r) for r in replies[0]) if sk.is_under(n, pnst)]
-    versions = dict(zip(known, replies[1:], strict=False))
+    dtype = cfg.dtype if cfg is not None else None
+    stale = [n for n in present if n not in cache]
+    for n, late, reply in zip(known, rechecks, replies[1:], strict=True):
+        snap = cache[n]
+        status = int(reply[2])
+        if status == 2:
+            if not reply[0]:  # the namespace emptied; the index entry goes next
+                del cache[n]
+            elif n in present:
+                stale.append(n)
+            continue
+        for key, raw in zip(late, reply[3], strict=True):
+            if (renewed := _score(raw)) > now_ms:
+                snap.expiry[key] = renewed
+            else:
+                snap.remove(key)
+        if status == 1:
+            snap.version = reply[1]
+            for m, s in _pairs(reply[4]):
+                snap.stamps[sk.unescape(_text(m))] = float(s)
+            for m in reply[5]:
+                key = sk.unescape(_text(m))
+                snap.stamps.pop(key, None)
+                snap.remove(key)
+            for entry in reply[6]:
+                snap.apply_read(entry, dtype, now_ms)
+        snap.settle()
     for n in known:
-        if n not in present:
+        if n in cache and n not in present:
             del cache[n]
-    stale = [
-        n
-        for n in present
-        if n not in cache
-        or versions.get(n) is None
-        or versions[n] != cache[n].version
-        or cache[n].min_expiry <= now_ms
-    ]
     if stale:
-        yield from _reload(prefix, cache, stale, cfg, now_ms)
+        yield from _full_load(prefix, cache, stale, cfg, now_ms)
     return [cache[n] for n in present if n in cache]
 
 
-def _reload(
+def _full_load(
     prefix: str, cache: StoreCache, nsts: Sequence[str], cfg: VectorConfig | None, now_ms: int
 ) -> Generator[Batch[Any], list[Any], None]:
-    cmds: list[Command] = []
-    for n in nsts:
-        # The version is read first: a write landing between these reads leaves the
-        # snapshot tagged with an older version, so the next search reloads again.
-        cmds += [
-            ("GET", sk.version_key(prefix, n)),
-            ("HGETALL", sk.stamps_key(prefix, n)),
-            ("ZRANGE", sk.keys_key(prefix, n), 0, -1, "WITHSCORES"),
-        ]
-    replies = yield batch(cmds)
+    # The bookkeeping of a namespace is read atomically (one script), so the snapshot's
+    # version matches its stamps. Items read afterwards may be newer than that version;
+    # the next delta then re-reads them, which is harmless.
+    replies = yield batch([SNAPSHOT_META.call(ns_keys(prefix, n)) for n in nsts])
     check(replies)
-    fetch: list[tuple[str, str]] = []
-    for i, n in enumerate(nsts):
-        version, stamps_raw, zraw = replies[3 * i : 3 * i + 3]
-        snap = cache.get(n) or NsSnapshot(sk.ns_from_text(n))
-        cache[n] = snap
-        stamps = {_text(k): bytes(v) for k, v in _pairs(stamps_raw)}
-        # Entries already past their expiry wait for the sweeper; they are not items.
-        expiry = {_text(k): e for k, s in _pairs(zraw) if (e := _score(s)) > now_ms}
+    dims = cfg.dims if cfg is not None else 0
+    cmds: list[Op] = []
+    owners: list[str] = []
+    loaded: list[str] = []
+    for n, (epoch, version, stamps_raw, keys_raw) in zip(nsts, replies, strict=True):
+        if not epoch:
+            cache.pop(n, None)
+            continue
+        snap = cache.get(n)
+        if snap is None or snap.epoch != epoch:
+            snap = cache[n] = NsSnapshot(sk.ns_from_text(n), dims)
+        stamps = {sk.unescape(_text(m)): float(s) for m, s in _pairs(stamps_raw)}
+        expiry = {_text(k): _score(s) for k, s in _pairs(keys_raw)}
         for key in list(snap.items):
-            if key not in stamps or key not in expiry:
-                del snap.items[key]
-        for key, stamp in stamps.items():
-            if key in expiry and (key not in snap.items or snap.stamps.get(key) != stamp):
-                fetch.append((n, key))
-        snap.version = version
-        snap.stamps = {k: v for k, v in stamps.items() if k in expiry}
-        snap.expiry = {k: v for k, v in expiry.items() if k in stamps}
-    if fetch:
-        replies = yield batch(
-            [("HMGET", sk.item_key(prefix, n, k), *ITEM_FIELDS) for n, k in fetch]
-        )
+            if key not in stamps or expiry.get(key, -math.inf) <= now_ms:
+                snap.remove(key)
+        for key in snap.items:
+            snap.expiry[key] = expiry[key]
+        # Entries already past their expiry wait for the sweeper; they are not items.
+        fetch = [
+            sk.escape(k)
+            for k, s in stamps.items()
+            if expiry.get(k, -math.inf) > now_ms
+            and (k not in snap.items or snap.stamps.get(k) != s)
+        ]
+        snap.epoch, snap.version, snap.stamps = epoch, version, stamps
+        loaded.append(n)
+        head = (sk.item_key_prefix(prefix, n), sk.vec_ns_prefix(prefix, n), "1" if dims else "0")
+        for i in range(0, len(fetch), READ_CHUNK):
+            cmds.append(
+                READ_ITEMS.call((sk.keys_key(prefix, n),), (*head, *fetch[i : i + READ_CHUNK]))
+            )
+            owners.append(n)
+    if cmds:
+        replies = yield batch(cmds)
         check(replies)
-        want_vecs: list[tuple[str, str, int]] = []
-        for (n, key), fields in zip(fetch, replies, strict=False):
-            snap = cache[n]
-            if fields[0] is None:  # expired or deleted since the key set was read
-                snap.items.pop(key, None)
-                snap.stamps.pop(key, None)
-                snap.expiry.pop(key, None)
-                continue
-            nv = int(fields[3] or 0)
-            snap.items[key] = ItemRec(
-                json.loads(fields[0]),
-                int(fields[1] or fields[2]),
-                int(fields[2]),
-                nv,
-                None,
-            )
-            if cfg is not None:
-                want_vecs.extend((n, key, j) for j in range(nv))
-        if want_vecs:
-            replies = yield batch(
-                [("HGET", sk.vec_key_base(prefix, n, k) + str(j), "vec") for n, k, j in want_vecs]
-            )
-            check(replies)
-            grouped: dict[tuple[str, str], list[np.ndarray[Any, Any]]] = {}
-            assert cfg is not None
-            for (n, k, _), raw in zip(want_vecs, replies, strict=False):
-                if raw is None:
-                    continue
-                vec = np.frombuffer(raw, dtype=cfg.dtype).astype(np.float32)
-                if vec.shape[0] == cfg.dims:
-                    grouped.setdefault((n, k), []).append(vec)
-            for (n, k), vecs in grouped.items():
-                rec = cache[n].items.get(k)
-                if rec is not None:
-                    rec.vectors = np.vstack(vecs)
-    for n in nsts:
-        cache[n].rebuild()
+        dtype = cfg.dtype if cfg is not None else None
+        for n, entries in zip(owners, replies, strict=True):
+            for entry in entries:
+                cache[n].apply_read(entry, dtype, now_ms)
+    for n in loaded:
+        cache[n].settle()
 
 
 def _pairs(raw: Any) -> list[tuple[Any, Any]]:
@@ -687,6 +919,30 @@ def to_search_item(
     )
 
 
+def plan_refresh_found(
+    prefix: str,
+    found: Sequence[tuple[NsSnapshot | None, str, tuple[str, ...], int]],
+    now_ms: int,
+) -> Generator[Batch[Any], list[Any], None]:
+    """Renew the TTL of search results that carry one: no round trip when none does.
+
+    ``found`` holds (snapshot or None, key, namespace, ttl ms) per result; snapshots
+    learn the new expiry at once, so they do not re-read it later.
+    """
+    due = [(snap, key, ns, ttl) for snap, key, ns, ttl in found if ttl]
+    if not due:
+        return None
+    yield plan_refresh(prefix, [(ns, key) for _, key, ns, _ in due], now_ms)
+    touched: dict[int, NsSnapshot] = {}
+    for snap, key, _, ttl in due:
+        if snap is not None and key in snap.items:
+            snap.expiry[key] = now_ms + ttl
+            touched[id(snap)] = snap
+    for snap in touched.values():
+        snap.settle()
+    return None
+
+
 def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int]:
     """Remove key-set entries of expired items; drop namespaces left empty.
 
@@ -710,13 +966,8 @@ def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int
             key = _text(raw)
             cmds.append(
                 SWEEP_ITEM.call(
-                    (
-                        sk.item_key(prefix, n, key),
-                        sk.keys_key(prefix, n),
-                        sk.stamps_key(prefix, n),
-                        sk.version_key(prefix, n),
-                    ),
-                    (key, now_ms),
+                    (sk.item_key(prefix, n, key), *ns_keys(prefix, n)),
+                    (key, now_ms, sk.escape(key)),
                 )
             )
             owners.append(n)

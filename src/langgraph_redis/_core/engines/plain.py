@@ -10,6 +10,7 @@ run here; vector search is exact (numpy over float32), scored like ``InMemorySto
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from langgraph_redis._core.engines.common import (
     StoreCache,
     VectorConfig,
     plan_check_config,
+    plan_refresh_found,
     plan_snapshots,
     snapshot_items,
     to_search_item,
@@ -57,6 +59,17 @@ def row_scores(snap: NsSnapshot, q: np.ndarray[Any, Any], distance: str) -> np.n
     return out
 
 
+def _row_mask(snap: NsSnapshot, flt: CompiledFilter, now_ms: int) -> np.ndarray[Any, Any] | None:
+    """Rows that may be returned, or None when all may (no filter, none expired, none free)."""
+    if flt.empty and snap.min_expiry > now_ms:
+        return snap.alive if snap.free else None
+    ok = {
+        key: snap.expiry.get(key, math.inf) > now_ms and (flt.empty or flt.matches(rec.value))
+        for key, rec in snap.items.items()
+    }
+    return np.fromiter((ok.get(k, False) for k in snap.owners), bool, len(snap.owners))  # type: ignore[arg-type]
+
+
 def rank(
     snaps: Sequence[NsSnapshot],
     flt: CompiledFilter,
@@ -65,27 +78,26 @@ def rank(
     offset: int,
     limit: int,
     now_ms: int,
-) -> list[SearchItem]:
+) -> list[tuple[NsSnapshot, str, float | None]]:
     """Exact top ``offset + limit`` items by max-pooled score, then unscored items."""
     q = np.asarray(query, dtype=np.float32)
     parts: list[np.ndarray[Any, Any]] = []
-    owners: list[tuple[NsSnapshot, str]] = []
+    used: list[NsSnapshot] = []
+    starts: list[int] = []
+    total = 0
     for snap in snaps:
         if snap.matrix is None:
             continue
         scores = row_scores(snap, q, cfg.distance)
-        if not flt.empty or snap.min_expiry <= now_ms:
-            ok: dict[str, bool] = {}
-            for key, rec in snap.items.items():
-                ok[key] = snap.expiry.get(key, math.inf) > now_ms and (
-                    flt.empty or flt.matches(rec.value)
-                )
-            mask = np.fromiter((ok.get(k, False) for k in snap.owners), bool, len(snap.owners))
+        mask = _row_mask(snap, flt, now_ms)
+        if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         parts.append(scores)
-        owners.extend((snap, k) for k in snap.owners)
+        used.append(snap)
+        starts.append(total)
+        total += len(scores)
     need = offset + limit
-    kept: list[SearchItem] = []
+    kept: list[tuple[NsSnapshot, str, float | None]] = []
     if parts:
         allscores = np.concatenate(parts) if len(parts) > 1 else parts[0]
         order = _top(allscores, need)
@@ -94,24 +106,24 @@ def rank(
             s = float(allscores[row])
             if s == -np.inf:
                 break
-            snap, key = owners[row]
+            j = bisect.bisect_right(starts, row) - 1
+            snap = used[j]
+            key = snap.owners[row - starts[j]]
+            assert key is not None  # free rows score -inf
             ident = (id(snap), key)
             if ident in seen:
                 continue
             seen.add(ident)
             if len(seen) > offset:
-                kept.append(to_search_item(snap.namespace, key, snap.items[key], s))
+                kept.append((snap, key, s))
             if len(seen) >= need:
                 break
     if len(kept) < limit:
         # Like InMemoryStore: items without vectors fill the page after scored ones.
         scoreless: list[tuple[NsSnapshot, str, ItemRec]] = [
-            t for t in snapshot_items(snaps, flt, now_ms) if t[2].vectors is None
+            t for t in snapshot_items(snaps, flt, now_ms) if not t[2].rows
         ]
-        kept.extend(
-            to_search_item(s.namespace, k, rec, None)
-            for s, k, rec in scoreless[: limit - len(kept)]
-        )
+        kept.extend((s, k, None) for s, k, _ in scoreless[: limit - len(kept)])
     return kept
 
 
@@ -163,13 +175,24 @@ def plan_search(
     query: Sequence[float] | None,
     cfg: VectorConfig | None,
     now_ms: int,
+    refresh: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
-    """Search one namespace prefix; one round trip when the cached snapshots are fresh."""
+    """Search one namespace prefix.
+
+    One round trip when the cached snapshots are fresh or a few writes behind (see
+    :func:`plan_snapshots`); one more to renew TTLs when ``refresh`` is set and a result
+    carries a TTL.
+    """
     snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
+    found: list[tuple[NsSnapshot, str, float | None]]
     if query is None or cfg is None:
         items = snapshot_items(snaps, flt, now_ms)
-        return [
-            to_search_item(s.namespace, k, rec, None)
-            for s, k, rec in items[op.offset : op.offset + op.limit]
-        ]
-    return rank(snaps, flt, query, cfg, op.offset, op.limit, now_ms)
+        found = [(s, k, None) for s, k, _ in items[op.offset : op.offset + op.limit]]
+    else:
+        found = rank(snaps, flt, query, cfg, op.offset, op.limit, now_ms)
+    results = [to_search_item(s.namespace, k, s.items[k], score) for s, k, score in found]
+    if refresh:
+        yield from plan_refresh_found(
+            prefix, [(s, k, s.namespace, s.items[k].ttl) for s, k, _ in found], now_ms
+        )
+    return results

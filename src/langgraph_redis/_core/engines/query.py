@@ -24,11 +24,13 @@ from langgraph.store.base import SearchItem, SearchOp
 
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.common import (
+    NsSnapshot,
     StoreCache,
     VectorConfig,
     decode_item,
     ns_digest,
     plan_check_config,
+    plan_refresh_found,
     plan_snapshots,
     snapshot_items,
     to_search_item,
@@ -173,15 +175,21 @@ def plan_search(
     query: Sequence[float] | None,
     cfg: VectorConfig | None,
     now_ms: int,
+    refresh: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
-    """KNN with TAG prefilter; two round trips per widening step (search, item fetch)."""
+    """KNN with TAG prefilter; two round trips per widening step (search, item fetch).
+
+    Without a query: the snapshot path (one round trip when fresh). With ``refresh``,
+    one more round trip renews the TTL of results that carry one (none when none does).
+    """
     if query is None or cfg is None:
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        items = snapshot_items(snaps, flt, now_ms)
-        return [
-            to_search_item(s.namespace, k, rec, None)
-            for s, k, rec in items[op.offset : op.offset + op.limit]
-        ]
+        page = snapshot_items(snaps, flt, now_ms)[op.offset : op.offset + op.limit]
+        if refresh:
+            yield from plan_refresh_found(
+                prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
+            )
+        return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
     clauses = []
     if op.namespace_prefix:
         clauses.append(f"@nsp:{{{ns_digest(sk.ns_text(op.namespace_prefix))}}}")
@@ -194,6 +202,7 @@ def plan_search(
     order: list[tuple[str, str]] = []
     best: dict[tuple[str, str], float] = {}
     fetched: dict[tuple[str, str], Any] = {}
+    ttls: dict[tuple[str, str], int] = {}
     while True:
         params: list[Any] = ["K", k, "B", blob]
         if cfg.algorithm == "hnsw":
@@ -233,11 +242,15 @@ def plan_search(
         missing = [i for i in order if i not in fetched]
         if missing:
             replies = yield batch(
-                [("HMGET", sk.item_key(prefix, n, key), "value", "ca", "ua") for n, key in missing]
+                [
+                    ("HMGET", sk.item_key(prefix, n, key), "value", "ca", "ua", "ttl")
+                    for n, key in missing
+                ]
             )
             check(replies)
             for ident, fields in zip(missing, replies, strict=False):
                 fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
+                ttls[ident] = int(fields[3] or 0)
         passing = [
             i
             for i in order
@@ -247,6 +260,7 @@ def plan_search(
             break
         k *= 4
     kept: list[SearchItem] = []
+    renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
     for ident in passing[op.offset : need]:
         item = fetched[ident]
         kept.append(
@@ -259,12 +273,14 @@ def plan_search(
                 score=best[ident],
             )
         )
+        renew.append((None, item.key, item.namespace, ttls[ident]))
     if len(kept) < op.limit:
         # Like InMemoryStore: items without vectors fill the page after scored ones.
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
         scoreless = [t for t in snapshot_items(snaps, flt, now_ms) if t[2].nv == 0]
-        kept.extend(
-            to_search_item(s.namespace, k2, rec, None)
-            for s, k2, rec in scoreless[: op.limit - len(kept)]
-        )
+        for s, k2, rec in scoreless[: op.limit - len(kept)]:
+            kept.append(to_search_item(s.namespace, k2, rec, None))
+            renew.append((s, k2, s.namespace, rec.ttl))
+    if refresh:
+        yield from plan_refresh_found(prefix, renew, now_ms)
     return kept
