@@ -1,0 +1,87 @@
+"""``python -m benchmarks [--quick | --smoke] [--out DIR]``: run, then write the report.
+
+Modes: full (the issue's sizes), ``--quick`` (fits 10 minutes on 2 cores), ``--smoke``
+(tiny sizes, one engine, no peer install: the test suite runs it so it cannot rot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.runner import PARTS, Run, Settings, machine, run_all, sizes_for
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str] | None) -> Settings:
+    """Command line to :class:`Settings`."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="smaller sizes; under 10 minutes")
+    mode.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, first engine only, no peers"
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    p.add_argument(
+        "--engines", default="valkey,redis7,stack", help="comma-separated engines to start"
+    )
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
+    p.add_argument("--no-peers", action="store_true", help="skip langgraph-checkpoint-redis")
+    args = p.parse_args(argv)
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    engines = tuple(e for e in args.engines.split(",") if e)
+    parts = tuple(x for x in args.parts.split(",") if x)
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        p.error(f"unknown parts: {sorted(unknown)}")
+    cp, st, e2e = sizes_for(name)
+    return Settings(
+        mode=name,
+        out=args.out,
+        engines=engines[:1] if args.smoke else engines,
+        parts=parts,
+        peers=not (args.no_peers or args.smoke),
+        checkpointer=cp,
+        store=st,
+        e2e=e2e,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; the report is rewritten after each part."""
+    settings = parse(argv)
+    run = Run(settings)
+    t0 = time.perf_counter()
+
+    def write(r: Run) -> None:
+        meta = {
+            "mode": settings.mode,
+            "machine": machine(),
+            "servers": r.servers,
+            "peer_versions": r.peer_versions,
+            "duration_s": time.perf_counter() - t0,
+            "sizes": {
+                "checkpointer": asdict(settings.checkpointer),
+                "store": asdict(settings.store),
+                "e2e": asdict(settings.e2e),
+            },
+        }
+        report.write(settings.out, meta, r.rows, r.notes)
+
+    asyncio.run(run_all(run, write))
+    from benchmarks.plots import draw_all
+
+    write(run)
+    pngs = draw_all(run.rows, settings.out)
+    run.log(f"wrote {settings.out}/results.json, results.md and {len(pngs)} plots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""End to end: the cross-thread-persistence chatbot on LangGraph's functional API.
+
+A scripted model (no LLM) and the hash embedder keep the work deterministic, so what is
+measured is LangGraph plus the persistence layer: per invocation one checkpoint read,
+the task's memory search, a memory write when the message says "remember", and the
+checkpoint and task-result writes. Imports no project code (the peer worker runs it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.config import get_store
+from langgraph.func import entrypoint, task
+from langgraph.store.base import BaseStore
+
+from benchmarks.stats import measure, record
+
+MESSAGES = (
+    "Hi, remember that my name is Bob and I like {n} cats",
+    "What do you know about me?",
+    "Please remember I work on project {n}",
+    "Which project do I work on?",
+)
+
+
+@dataclass(frozen=True)
+class E2ESizes:
+    """Invocations per concurrency level; threads and users spread the load."""
+
+    invocations: int = 2000
+    concurrency: tuple[int, ...] = (1, 32)
+    threads: int = 64
+    users: int = 16
+    dims: int = 1536
+    warmup: int = 20
+    budget_s: float = 30.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> E2ESizes:
+        """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
+        data = dict(data)
+        data["concurrency"] = tuple(data["concurrency"])
+        return cls(**data)
+
+
+def build_chatbot(checkpointer: Any, store: BaseStore) -> Any:
+    """The guide's chatbot with a scripted reply in place of the model call."""
+
+    @task
+    async def respond(user_id: str, message: str) -> str:
+        memories = get_store()
+        namespace = ("memories", user_id)
+        found = await memories.asearch(namespace, query=message, limit=3)
+        if "remember" in message.lower():
+            await memories.aput(namespace, uuid.uuid4().hex, {"data": message})
+        known = "; ".join(str(m.value["data"]) for m in found)
+        return f"(scripted) I know: {known[:200]}"
+
+    @entrypoint(checkpointer=checkpointer, store=store)
+    async def chatbot(inputs: dict[str, str], *, previous: Any = None) -> Any:
+        history: list[str] = list(previous or [])[-20:]
+        reply = await respond(inputs["user_id"], inputs["message"])
+        return entrypoint.final(value=reply, save=[*history, inputs["message"], reply])
+
+    return chatbot
+
+
+async def bench_e2e(
+    checkpointer: Any, store: BaseStore, subject: str, engine: str, sizes: E2ESizes
+) -> list[dict[str, Any]]:
+    """Invocations/s and latency of the chatbot at each concurrency."""
+    app = build_chatbot(checkpointer, store)
+    tag = uuid.uuid4().hex[:6]
+    rows: list[dict[str, Any]] = []
+    for conc in sizes.concurrency:
+
+        async def invoke(i: int, c: int = conc) -> None:
+            config = {"configurable": {"thread_id": f"{tag}-c{c}-t{i % sizes.threads}"}}
+            inputs = {
+                "user_id": f"{tag}-u{i % sizes.users}",
+                "message": MESSAGES[i % len(MESSAGES)].format(n=i),
+            }
+            reply = await app.ainvoke(inputs, config)
+            assert isinstance(reply, str)
+
+        stat = await measure(
+            invoke, sizes.invocations, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
+        )
+        rows.append(record("e2e", "invoke", subject, engine, stat))
+    return rows

@@ -1,0 +1,160 @@
+"""The lower bound: the commands our saver sends, issued by hand through redis-py.
+
+No plans, no validation, no TTL branches, no encoding of key parts: f-string keys, one
+pipeline per call, the same MULTI/EXEC for ``put`` and ``put_writes`` and the same
+``GET_TUPLE`` script (sent by SHA) for ``get_tuple`` and ``list``. Values go through the
+same serializer calls in the same byte format, because any saver has to serialize. What
+is left between this and ``AsyncRedisSaver`` is the library's own overhead.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aredis
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_metadata
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from redis.exceptions import NoScriptError
+
+from langgraph_redis._core.checkpoints import GET_TUPLE
+
+_SERDE = JsonPlusSerializer()
+
+
+def _dump(value: Any) -> bytes:
+    type_, payload = _SERDE.dumps_typed(value)
+    return type_.encode() + b"\0" + payload
+
+
+def _load(raw: bytes) -> Any:
+    type_, _, payload = raw.partition(b"\0")
+    return _SERDE.loads_typed((type_.decode(), payload))
+
+
+def _cfg(thread: str, cid: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": cid}}
+
+
+class HandWrittenSaver:
+    """Duck-types the saver methods the benchmark calls (root namespace only)."""
+
+    def __init__(self, url: str, prefix: str = "lgrbound") -> None:
+        pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64)
+        self.client = aredis.Redis(connection_pool=pool)
+        self.prefix = prefix
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def get_next_version(self, current: Any, channel: None) -> str:
+        n = 0 if current is None else int(str(current).split(".")[0])
+        return f"{n + 1:032}.{random.random():016}"
+
+    async def aput(
+        self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any
+    ) -> RunnableConfig:
+        conf = config["configurable"]
+        thread = conf["thread_id"]
+        base = f"{self.prefix}:{{{thread}}}:"
+        cid = checkpoint["id"]
+        stored = dict(checkpoint)
+        values = stored.pop("channel_values")
+        cp_key = f"{base}cp::{cid}"
+        fields: dict[str, bytes | str] = {
+            "fmt": "1",
+            "c": _dump(stored),
+            "m": _dump(get_checkpoint_metadata(config, metadata)),
+        }
+        if parent := conf.get("checkpoint_id"):
+            fields["p"] = parent
+        for channel, version in checkpoint["channel_versions"].items():
+            fields["b:" + channel] = f"{base}b::{channel}:{version}"
+        blobs = {f"{base}b::{c}:{v}": _dump(values[c]) for c, v in new_versions.items()}
+        pipe = self.client.pipeline(transaction=True)
+        pipe.execute_command("ZADD", f"{self.prefix}:threads", 0, thread)
+        pipe.execute_command("UNLINK", cp_key)
+        pipe.execute_command("HSET", cp_key, *[x for kv in fields.items() for x in kv])
+        for key, blob in blobs.items():
+            pipe.execute_command("SET", key, blob)
+        pipe.execute_command("ZADD", f"{base}idx:", 0, cid)
+        pipe.execute_command("SADD", f"{base}nss", "")
+        pipe.execute_command(
+            "SADD", f"{base}keys", cp_key, f"{base}idx:", f"{base}nss", f"{base}blobs:", *blobs
+        )
+        pipe.execute_command("SADD", f"{base}blobs:", *blobs)
+        await pipe.execute()
+        return _cfg(thread, cid)
+
+    async def aput_writes(
+        self, config: Any, writes: Any, task_id: str, task_path: str = ""
+    ) -> None:
+        conf = config["configurable"]
+        base = f"{self.prefix}:{{{conf['thread_id']}}}:"
+        wkey = f"{base}w::{conf['checkpoint_id']}"
+        pipe = self.client.pipeline(transaction=True)
+        for idx, (channel, value) in enumerate(writes):
+            header = json.dumps([channel, task_path]).encode()
+            pipe.execute_command("HSETNX", wkey, f"{task_id}\0{idx}", header + b"\n" + _dump(value))
+        pipe.execute_command("SADD", f"{base}keys", wkey)
+        await pipe.execute()
+
+    def _call(self, pipe: Any, thread: str, cid: str) -> None:
+        base = f"{self.prefix}:{{{thread}}}:"
+        pipe.execute_command("EVALSHA", GET_TUPLE.sha, 1, f"{base}idx:", cid, base, "", 0)
+
+    def _decode(self, thread: str, reply: Any) -> CheckpointTuple | None:
+        if not reply:
+            return None
+        raw_cid, cp_flat, w_flat, chans, vals = reply
+        cid = raw_cid.decode()
+        cp = dict(zip(cp_flat[0::2], cp_flat[1::2]))
+        checkpoint = _load(cp[b"c"])
+        checkpoint["channel_values"] = {
+            c.decode(): _load(v) for c, v in zip(chans, vals) if v is not None
+        }
+        writes = []
+        for field, raw in zip(w_flat[0::2], w_flat[1::2]):
+            task_id, _, _ = field.decode().rpartition("\0")
+            header, _, body = raw.partition(b"\n")
+            channel, _ = json.loads(header)
+            writes.append((task_id, channel, _load(body)))
+        parent = cp.get(b"p")
+        return CheckpointTuple(
+            config=_cfg(thread, cid),
+            checkpoint=checkpoint,
+            metadata=_load(cp[b"m"]),
+            parent_config=_cfg(thread, parent.decode()) if parent else None,
+            pending_writes=writes,
+        )
+
+    async def aget_tuple(self, config: Any) -> CheckpointTuple | None:
+        conf = config["configurable"]
+        thread = conf["thread_id"]
+        pipe = self.client.pipeline(transaction=False)
+        self._call(pipe, thread, conf.get("checkpoint_id") or "")
+        try:
+            (reply,) = await pipe.execute()
+        except NoScriptError:
+            await self.client.script_load(GET_TUPLE.source)
+            return await self.aget_tuple(config)
+        return self._decode(thread, reply)
+
+    async def alist(
+        self, config: Any, *, filter: Any = None, before: Any = None, limit: Any = None
+    ) -> AsyncIterator[CheckpointTuple]:
+        thread = config["configurable"]["thread_id"]
+        base = f"{self.prefix}:{{{thread}}}:"
+        ids = await self.client.execute_command(  # type: ignore[no-untyped-call]
+            "ZRANGE", f"{base}idx:", "+", "-", "BYLEX", "REV", "LIMIT", 0, limit or 100
+        )
+        pipe = self.client.pipeline(transaction=False)
+        for cid in ids:
+            self._call(pipe, thread, cid.decode())
+        for reply in await pipe.execute():
+            found = self._decode(thread, reply)
+            if found is not None:
+                yield found

@@ -1,0 +1,95 @@
+"""Runs inside the peer virtualenv: measures langgraph-checkpoint-redis, prints JSON.
+
+Reads a request on stdin (``url``, ``engine``, the sizes of each part), runs the shared
+benchmark functions against the peer's classes and prints one JSON line:
+``{"rows": [...], "notes": [...], "versions": {...}}``. A part that fails becomes a note,
+so one broken peer class never hides the figures of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import traceback
+from importlib import metadata
+from typing import Any
+
+from benchmarks.checkpointer import CheckpointerSizes, bench_checkpointer
+
+SUBJECT = "langgraph-checkpoint-redis"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("langgraph-checkpoint-redis", "redisvl", "langgraph-checkpoint", "redis"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "missing"
+    return out
+
+
+async def _checkpointer(req: dict[str, Any]) -> list[dict[str, Any]]:
+    from langgraph.checkpoint.redis.aio import AsyncRedisSaver  # type: ignore[import-not-found,unused-ignore]
+
+    sizes = CheckpointerSizes.from_dict(req["checkpointer"])
+    async with AsyncRedisSaver.from_conn_string(req["url"]) as saver:
+        await saver.asetup()
+        return await bench_checkpointer(saver, SUBJECT, req["engine"], sizes)
+
+
+async def _store(req: dict[str, Any]) -> list[dict[str, Any]]:
+    from langgraph.store.redis.aio import AsyncRedisStore  # type: ignore[import-not-found,unused-ignore]
+
+    from benchmarks.store import StoreSizes, bench_store, index_config, redis_memory
+
+    sizes = StoreSizes.from_dict(req["store"])
+    async with AsyncRedisStore.from_conn_string(
+        req["url"], index=index_config(sizes.dims)
+    ) as store:
+        await store.setup()
+        return await bench_store(
+            store, SUBJECT, req["engine"], sizes, memory=redis_memory(req["url"])
+        )
+
+
+async def _e2e(req: dict[str, Any]) -> list[dict[str, Any]]:
+    from langgraph.checkpoint.redis.aio import AsyncRedisSaver  # type: ignore[import-not-found,unused-ignore]
+    from langgraph.store.redis.aio import AsyncRedisStore  # type: ignore[import-not-found,unused-ignore]
+
+    from benchmarks.e2e import E2ESizes, bench_e2e
+    from benchmarks.store import index_config
+
+    sizes = E2ESizes.from_dict(req["e2e"])
+    async with (
+        AsyncRedisSaver.from_conn_string(req["url"]) as saver,
+        AsyncRedisStore.from_conn_string(req["url"], index=index_config(sizes.dims)) as store,
+    ):
+        await saver.asetup()
+        await store.setup()
+        return await bench_e2e(saver, store, SUBJECT, req["engine"], sizes)
+
+
+async def main_async(req: dict[str, Any]) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    parts = (("checkpointer", _checkpointer), ("store", _store), ("e2e", _e2e))
+    for name, part in parts:
+        if not req.get(name):
+            continue
+        try:
+            rows += await part(req)
+        except Exception as exc:
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            notes.append(f"{SUBJECT} {name}: failed on {req['engine']}: {last[:300]}")
+    return {"rows": rows, "notes": notes, "versions": _versions()}
+
+
+def main() -> None:
+    req = json.loads(sys.stdin.read())
+    print(json.dumps(asyncio.run(main_async(req))))
+
+
+if __name__ == "__main__":
+    main()

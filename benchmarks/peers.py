@@ -1,0 +1,95 @@
+"""langgraph-checkpoint-redis, measured from its own virtualenv through a worker process.
+
+It pins redisvl (and, release to release, other packages) differently from us, so it is
+installed into ``.cache/bench-peers/venv`` on first use and never into our environment.
+The worker (``peer_worker.py``) runs the same benchmark functions and prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_DIR = ROOT / ".cache" / "bench-peers"
+VENV = PEER_DIR / "venv"
+# Its AsyncRedisStore cannot be built with current redisvl ("SearchIndex requires a sync
+# Redis client"); 0.15.0 is the oldest release its metadata allows and the one that works.
+PACKAGES = ("langgraph-checkpoint-redis", "redisvl==0.15.0", "langgraph", "numpy")
+
+
+def _venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _clean_env() -> dict[str, str]:
+    # Our venv must not leak into the peer's interpreter (and vice versa).
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+    }
+    env["PYTHONPATH"] = str(ROOT)  # only to import the shared benchmark modules
+    return env
+
+
+def ensure_venv(notes: list[str]) -> Path | None:
+    """The peer interpreter, creating the virtualenv on first run (None on failure)."""
+    python = _venv_python()
+    marker = PEER_DIR / "installed.txt"
+    wanted = " ".join(PACKAGES) + "\n"
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    PEER_DIR.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    print(f"[peers] creating {VENV} and installing {', '.join(PACKAGES)} (first run only)")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *PACKAGES,
+            ],
+            check=True,
+            env=_clean_env(),
+            timeout=600,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        notes.append(f"langgraph-checkpoint-redis skipped: could not build its venv ({exc})")
+        return None
+    marker.write_text(wanted)
+    notes.append(
+        f"peer venv created on this run ({time.perf_counter() - t0:.0f} s, first run only)"
+    )
+    return python
+
+
+def run_worker(python: Path, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``peer_worker`` with ``request`` on stdin; its last stdout line is the JSON reply."""
+    try:
+        proc = subprocess.run(
+            [str(python), "-m", "benchmarks.peer_worker"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=_clean_env(),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"rows": [], "notes": [f"peer worker timed out after {timeout:.0f} s"]}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        return {"rows": [], "notes": [f"peer worker failed (exit {proc.returncode}): {tail}"]}
+    reply: dict[str, Any] = json.loads(lines[-1])
+    return reply

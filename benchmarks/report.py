@@ -1,0 +1,415 @@
+"""Turns result rows into ``results.json`` and ``results.md``: tables, ratios, targets.
+
+Ratios are computed here, from the rows of one run, never from remembered numbers: the
+targets in ``docs/benchmarks.md`` are read off this output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+NA = "n/a"
+
+OURS = "langgraph-redis"
+BOUND = "lower-bound"
+PEER = "langgraph-checkpoint-redis"
+CP_OPS = ("put", "put_writes", "get_tuple", "list")
+STORE_OPS = ("put", "get", "search_filter", "search_vector")
+TARGETS = {
+    "peer": 3.0,
+    "bound": 1.3,
+    "history": 1.5,
+    "vector_query_ms": 2.0,
+    "vector_plain_ms": 20.0,
+}
+
+
+def find(rows: Iterable[Row], **want: Any) -> Row | None:
+    """The first row whose fields equal ``want``."""
+    for row in rows:
+        if all(row.get(k) == v for k, v in want.items()):
+            return row
+    return None
+
+
+def _subjects(rows: Iterable[Row], suite: str) -> list[tuple[str, str]]:
+    """``(subject, engine)`` pairs of a suite: ours first, then bound, peer, locals."""
+    order = {OURS: 0, BOUND: 1, PEER: 2}
+    seen = {(r["subject"], r["engine"]) for r in rows if r["suite"] == suite}
+    engine_order = {"valkey": 0, "redis7": 1, "stack": 2, "env": 3, "local": 4}
+    return sorted(seen, key=lambda p: (order.get(p[0], 3), p[0], engine_order.get(p[1], 5)))
+
+
+def _cell(row: Row | None) -> str:
+    if row is None:
+        return NA
+    if "error" in row:
+        return "wrong answer"
+    return f"{row['ops_s']:,.0f}/s · {row['p50_ms']:.2f} / {row['p99_ms']:.2f}"
+
+
+def _table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return [*lines, ""]
+
+
+def _fmt(x: float | None, unit: str = "x") -> str:
+    if x is None or math.isnan(x):
+        return NA
+    return f"{x:.2f}{unit}"
+
+
+def _label(subject: str, engine: str) -> str:
+    return subject if engine == "local" else f"{subject} @ {engine}"
+
+
+def _concurrencies(rows: Iterable[Row], suite: str) -> list[int]:
+    return sorted(
+        {int(r["concurrency"]) for r in rows if r["suite"] == suite and "concurrency" in r}
+    )
+
+
+# -- ratios --------------------------------------------------------------------------------
+
+
+def ratios(rows: list[Row]) -> list[Row]:
+    """Ours ÷ each alternative. ``kind`` says how: ``throughput`` (ours ops/s over
+    theirs: higher is better) or ``time`` (our time per call over the lower bound's:
+    lower is better; p50 at concurrency 1, inverse throughput under concurrency)."""
+    out: list[Row] = []
+    ours = [r for r in rows if r["subject"] == OURS and "ops_s" in r]
+    for mine in ours:
+        suite, op, eng = mine["suite"], mine["op"], mine["engine"]
+        key = {"suite": suite, "op": op, "concurrency": mine["concurrency"]}
+        if "size" in mine:
+            key["size"] = mine["size"]
+        if "history" in mine:
+            key["history"] = mine["history"]
+        for other in rows:
+            if other["subject"] == OURS or "ops_s" not in other:
+                continue
+            if any(other.get(k) != v for k, v in key.items()):
+                continue
+            if other["engine"] not in (eng, "local"):
+                continue  # Redis subjects are compared on the same server only
+            if other["subject"] == BOUND:
+                value = (
+                    mine["p50_ms"] / other["p50_ms"]
+                    if mine["concurrency"] == 1
+                    else other["ops_s"] / mine["ops_s"]
+                )
+                kind = "time"
+            else:
+                value = mine["ops_s"] / other["ops_s"]
+                kind = "throughput"
+            out.append(
+                {**key, "engine": eng, "versus": other["subject"], "kind": kind, "ratio": value}
+            )
+    return out
+
+
+def targets(rows: list[Row], rat: list[Row]) -> list[Row]:
+    """Each target of the issue, its measured value and whether it is met."""
+    out: list[Row] = []
+
+    def add(
+        name: str, value: float | None, limit: float, lower_is_better: bool, detail: str
+    ) -> None:
+        if value is None:
+            status = "not measured"
+        else:
+            status = "met" if (value <= limit if lower_is_better else value >= limit) else "MISSED"
+        out.append(
+            {"target": name, "value": value, "limit": limit, "status": status, "detail": detail}
+        )
+
+    for op in ("put", "get_tuple"):
+        vs = [
+            r for r in rat if r["suite"] == "checkpointer" and r["op"] == op and r["versus"] == PEER
+        ]
+        worst = min(vs, key=lambda r: r["ratio"]) if vs else None
+        add(
+            f"checkpointer {op}: ≥3x the throughput of {PEER} (same server)",
+            worst["ratio"] if worst else None,
+            TARGETS["peer"],
+            False,
+            ", ".join(f"c={r['concurrency']}: {r['ratio']:.2f}x" for r in vs),
+        )
+    vs = [r for r in rat if r["versus"] == BOUND and r["suite"] == "checkpointer"]
+    worst = max(vs, key=lambda r: r["ratio"]) if vs else None
+    add(
+        "our calls ≤1.3x the time of the hand-written lower bound",
+        worst["ratio"] if worst else None,
+        TARGETS["bound"],
+        True,
+        f"worst: {worst['op']} c={worst['concurrency']} on {worst['engine']}" if worst else "",
+    )
+    hist: list[tuple[str, float]] = []
+    depths = sorted({int(r["history"]) for r in rows if r["suite"] == "history"})
+    if depths:
+        for eng in sorted(
+            {r["engine"] for r in rows if r["suite"] == "history" and r["subject"] == OURS}
+        ):
+            lo = find(rows, suite="history", subject=OURS, engine=eng, history=depths[0])
+            hi = find(rows, suite="history", subject=OURS, engine=eng, history=depths[-1])
+            if lo and hi:
+                hist.append((eng, hi["p50_ms"] / lo["p50_ms"]))
+    add(
+        f"get_tuple on a {depths[-1] if depths else 1000}-checkpoint thread ≤1.5x a "
+        f"{depths[0] if depths else 10}-checkpoint one",
+        max(v for _, v in hist) if hist else None,
+        TARGETS["history"],
+        True,
+        ", ".join(f"{e}: {v:.2f}x" for e, v in hist),
+    )
+    for engine_kind, limit in (
+        ("query", TARGETS["vector_query_ms"]),
+        ("plain", TARGETS["vector_plain_ms"]),
+    ):
+        hits = [
+            r
+            for r in rows
+            if r["subject"] == OURS
+            and r["op"] == "search_vector"
+            and r.get("store_engine") == engine_kind
+            and r.get("size") == 10_000
+            and r["concurrency"] == 1
+        ]
+        add(
+            f"vector search, 10,000 items, k=10: p50 <{limit:g} ms ({engine_kind} engine)",
+            max(r["p50_ms"] for r in hits) if hits else None,
+            limit,
+            True,
+            ", ".join(f"{r['engine']}: {r['p50_ms']:.2f} ms" for r in hits),
+        )
+    return out
+
+
+# -- markdown ------------------------------------------------------------------------------
+
+
+def _checkpointer_md(rows: list[Row], rat: list[Row]) -> list[str]:
+    md = ["## Checkpointer", "", "Each cell: ops/s · p50 / p99 latency in ms.", ""]
+    subjects = _subjects(rows, "checkpointer")
+    for conc in _concurrencies(rows, "checkpointer"):
+        md += [f"### {conc} concurrent task{'s' if conc > 1 else ''}", ""]
+        body = [
+            [_label(s, e)]
+            + [
+                _cell(
+                    find(rows, suite="checkpointer", op=op, subject=s, engine=e, concurrency=conc)
+                )
+                for op in CP_OPS
+            ]
+            for s, e in subjects
+        ]
+        md += _table(["subject", *CP_OPS], body)
+    md += [
+        "### Ratios: ours ÷ alternative",
+        "",
+        "Throughput ratios (ours ops/s ÷ theirs; >1 means we are faster), except against "
+        "the lower bound: time ratios (our time per call ÷ the bound's; 1.00 is the floor).",
+        "",
+    ]
+    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "checkpointer"})
+    concs = _concurrencies(rows, "checkpointer")
+    headers = ["ours @ engine ÷", *[f"{op} c={c}" for c in concs for op in CP_OPS]]
+    body = []
+    for eng, versus in pairs:
+        cells = []
+        for c in concs:
+            for op in CP_OPS:
+                r = find(rat, suite="checkpointer", op=op, concurrency=c, engine=eng, versus=versus)
+                cells.append(_fmt(r["ratio"]) if r else NA)
+        body.append([f"{eng} ÷ {versus}", *cells])
+    md += _table(headers, body)
+    depths = sorted({int(r["history"]) for r in rows if r["suite"] == "history"})
+    if depths:
+        md += ["### get_tuple by thread length (p50 ms, 1 task)", ""]
+        body = []
+        for s, e in _subjects(rows, "history"):
+            vals = [find(rows, suite="history", subject=s, engine=e, history=d) for d in depths]
+            cost = [f"{v['p50_ms']:.3f}" if v else NA for v in vals]
+            growth = _fmt(vals[-1]["p50_ms"] / vals[0]["p50_ms"]) if vals[0] and vals[-1] else NA
+            body.append([_label(s, e), *cost, growth])
+        md += _table(
+            ["subject", *[f"{d} checkpoints" for d in depths], f"{depths[-1]} ÷ {depths[0]}"], body
+        )
+    return md
+
+
+def _store_md(rows: list[Row], rat: list[Row]) -> list[str]:
+    if not any(r["suite"] == "store" for r in rows):
+        return []
+    md = [
+        "## Store",
+        "",
+        "Each cell: ops/s · p50 / p99 latency in ms. Vector search is k=10 "
+        'over every item (namespace prefix `("bench",)`); filter search is an equality '
+        "filter, limit 10; put is an upsert (re-embeds one item).",
+        "",
+    ]
+    subjects = _subjects(rows, "store")
+    sizes = sorted({int(r["size"]) for r in rows if r["suite"] == "store"})
+    for size in sizes:
+        for conc in _concurrencies(rows, "store"):
+            md += [f"### {size:,} items, {conc} concurrent task{'s' if conc > 1 else ''}", ""]
+            body = []
+            for s, e in subjects:
+                cells = [
+                    _cell(
+                        find(
+                            rows,
+                            suite="store",
+                            op=op,
+                            subject=s,
+                            engine=e,
+                            size=size,
+                            concurrency=conc,
+                        )
+                    )
+                    for op in STORE_OPS
+                ]
+                if any(c != NA for c in cells):
+                    eng = find(rows, suite="store", subject=s, engine=e, op="get")
+                    kind = f" ({eng['store_engine']})" if eng and eng.get("store_engine") else ""
+                    body.append([_label(s, e) + kind, *cells])
+            md += _table(["subject", *STORE_OPS], body)
+    md += ["### Batch put (100 PutOps per batch) and server memory", ""]
+    body = []
+    for s, e in subjects:
+        for size in sizes:
+            bp = find(rows, suite="store", op="batch_put", subject=s, engine=e, size=size)
+            mem = find(rows, suite="store", op="memory", subject=s, engine=e, size=size)
+            if bp is None:
+                continue
+            body.append(
+                [
+                    _label(s, e),
+                    f"{size:,}",
+                    f"{bp['items_s']:,.0f}",
+                    f"{bp['p50_ms']:.1f} / {bp['p99_ms']:.1f}",
+                    f"{mem['bytes_per_item']:,.0f}" if mem else NA,
+                ]
+            )
+    md += _table(
+        ["subject", "size", "items/s", "batch p50 / p99 ms", "bytes/item (INFO memory)"], body
+    )
+    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "store"})
+    if pairs:
+        md += ["### Ratios: ours ÷ alternative (throughput, 1 task)", ""]
+        headers = ["ours @ engine ÷", *[f"{op} {size:,}" for size in sizes for op in STORE_OPS]]
+        body = []
+        for eng, versus in pairs:
+            cells = []
+            for size in sizes:
+                for op in STORE_OPS:
+                    r = find(
+                        rat,
+                        suite="store",
+                        op=op,
+                        size=size,
+                        concurrency=1,
+                        engine=eng,
+                        versus=versus,
+                    )
+                    cells.append(_fmt(r["ratio"]) if r else NA)
+            body.append([f"{eng} ÷ {versus}", *cells])
+        md += _table(headers, body)
+    return md
+
+
+def _e2e_md(rows: list[Row], rat: list[Row]) -> list[str]:
+    if not any(r["suite"] == "e2e" for r in rows):
+        return []
+    concs = _concurrencies(rows, "e2e")
+    md = [
+        "## End to end: cross-thread-persistence chatbot",
+        "",
+        "Invocations/s · p50 / p99 ms per invocation (functional API, scripted model, "
+        'memory search in a task, memory write on "remember").',
+        "",
+    ]
+    body = [
+        [
+            _label(s, e),
+            *[_cell(find(rows, suite="e2e", subject=s, engine=e, concurrency=c)) for c in concs],
+        ]
+        for s, e in _subjects(rows, "e2e")
+    ]
+    md += _table(["subject", *[f"{c} concurrent" for c in concs]], body)
+    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "e2e"})
+    if pairs:
+        body = []
+        for eng, versus in pairs:
+            cells = [
+                find(rat, suite="e2e", concurrency=c, engine=eng, versus=versus) for c in concs
+            ]
+            body.append([f"{eng} ÷ {versus}", *[_fmt(r["ratio"]) if r else NA for r in cells]])
+        md += [
+            "Throughput ratios, ours ÷ alternative:",
+            "",
+            *_table(["ours @ engine ÷", *[f"c={c}" for c in concs]], body),
+        ]
+    return md
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The whole ``results.md``."""
+    rows, rat, meta = data["rows"], data["ratios"], data["meta"]
+    md = [
+        f"# langgraph-redis benchmark results ({meta['mode']} mode)",
+        "",
+        f"{meta['machine']['cpu']}, {meta['machine']['cores']} cores, Python "
+        f"{meta['machine']['python']}; run took {meta['duration_s']:.0f} s.",
+        "Servers: " + ", ".join(f"{k}: {v}" for k, v in meta["servers"].items()) + ".",
+        "",
+        "## Targets",
+        "",
+    ]
+    md += _table(
+        ["target", "measured", "status", "detail"],
+        [
+            [
+                t["target"],
+                _fmt(t["value"], "" if "ms" in t["target"] else "x")
+                + (" ms" if "ms" in t["target"] and t["value"] is not None else ""),
+                t["status"],
+                t["detail"],
+            ]
+            for t in data["targets"]
+        ],
+    )
+    md += _checkpointer_md(rows, rat) + _store_md(rows, rat) + _e2e_md(rows, rat)
+    errors = sorted(
+        {
+            f"{r['subject']} @ {r['engine']}: {r['op']} gave a wrong answer ({r['error']})"
+            for r in rows
+            if "error" in r
+        }
+    )
+    if data["notes"] or errors:
+        md += ["## Notes", "", *[f"- {n}" for n in [*data["notes"], *errors]], ""]
+    return "\n".join(md)
+
+
+def write(out: Path, meta: dict[str, Any], rows: list[Row], notes: list[str]) -> dict[str, Any]:
+    """Write ``results.json`` and ``results.md`` into ``out``; return the JSON data."""
+    out.mkdir(parents=True, exist_ok=True)
+    rat = ratios(rows)
+    data = {
+        "meta": meta,
+        "rows": rows,
+        "ratios": rat,
+        "targets": targets(rows, rat),
+        "notes": notes,
+    }
+    (out / "results.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    (out / "results.md").write_text(markdown(data))
+    return data

@@ -1,0 +1,312 @@
+"""Orchestration: which subjects run where, in what order, with which sizes.
+
+Order matters on a small machine: everything runs one subject at a time (the peer worker
+too), and servers we own are flushed between subjects, so no measurement shares the CPU
+or the server's memory with another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks import peers, servers
+from benchmarks.checkpointer import CheckpointerSizes, bench_checkpointer
+from benchmarks.e2e import E2ESizes, bench_e2e
+from benchmarks.store import StoreSizes, bench_store, index_config, redis_memory
+
+PARTS = ("checkpointer", "store", "e2e")
+OURS = "langgraph-redis"
+BOUND = "lower-bound"
+PEER = "langgraph-checkpoint-redis"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs; built from the command line."""
+
+    mode: str
+    out: Path
+    engines: tuple[str, ...]
+    parts: tuple[str, ...]
+    peers: bool
+    checkpointer: CheckpointerSizes
+    store: StoreSizes
+    e2e: E2ESizes
+
+
+def sizes_for(mode: str) -> tuple[CheckpointerSizes, StoreSizes, E2ESizes]:
+    """Sizes per mode: ``full`` as the issue asks, ``quick`` fits 10 min on 2 cores."""
+    if mode == "smoke":
+        return (
+            CheckpointerSizes(
+                ops=20,
+                ops_concurrent=40,
+                concurrency=(1, 4),
+                history=(10, 20),
+                history_ops=10,
+                warmup=2,
+                budget_s=5,
+            ),
+            StoreSizes(sizes=(60, 150), dims=16, ops=10, concurrency=(1,), warmup=2, budget_s=5),
+            E2ESizes(
+                invocations=12,
+                concurrency=(1, 4),
+                threads=4,
+                users=2,
+                dims=16,
+                warmup=2,
+                budget_s=10,
+            ),
+        )
+    if mode == "quick":
+        return (
+            CheckpointerSizes(ops=400, ops_concurrent=1500, history_ops=300, warmup=30, budget_s=4),
+            StoreSizes(
+                sizes=(1_000, 10_000), ops=200, concurrency=(1, 32), warmup=10, budget_s=2.5
+            ),
+            E2ESizes(invocations=400, warmup=10, budget_s=6),
+        )
+    return CheckpointerSizes(), StoreSizes(), E2ESizes()
+
+
+@dataclass
+class Run:
+    """What a run collects: result rows, notes for the report, environment facts."""
+
+    settings: Settings
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    servers: dict[str, str] = field(default_factory=dict)
+    peer_versions: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    def log(self, message: str) -> None:
+        print(f"[{time.time() - self.started:6.1f}s] {message}", flush=True)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, Python and package versions, for the report."""
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import os
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {
+            d: _version(d)
+            for d in (
+                "langgraph-redis",
+                "langgraph",
+                "langgraph-checkpoint",
+                "redis",
+                "hiredis",
+                "langgraph-checkpoint-sqlite",
+                "numpy",
+            )
+        },
+    }
+
+
+def _store_class() -> Any:
+    """Our store class, or None while it is not exported yet (reported as a note)."""
+    try:
+        from langgraph_redis import AsyncRedisStore
+    except ImportError:
+        return None
+    return AsyncRedisStore
+
+
+# -- subjects ------------------------------------------------------------------------------
+
+
+async def _ours_checkpointer(run: Run, target: servers.Target) -> None:
+    from benchmarks.lower_bound import HandWrittenSaver
+    from langgraph_redis import AsyncRedisSaver
+
+    sizes = run.settings.checkpointer
+    async with AsyncRedisSaver.from_conn_string(
+        target.url, prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
+    ) as saver:
+        await saver.asetup()
+        run.rows += await bench_checkpointer(saver, OURS, target.engine, sizes)
+    servers.flush(target)
+    bound = HandWrittenSaver(target.url)
+    try:
+        run.rows += await bench_checkpointer(bound, BOUND, target.engine, sizes)
+    finally:
+        await bound.aclose()
+
+
+async def _local_checkpointers(run: Run, tmp: Path) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    sizes = run.settings.checkpointer
+    run.rows += await bench_checkpointer(InMemorySaver(), "InMemorySaver", "local", sizes)
+    async with AsyncSqliteSaver.from_conn_string(str(tmp / "cp.sqlite")) as saver:
+        await saver.setup()
+        run.rows += await bench_checkpointer(saver, "SqliteSaver", "local", sizes)
+
+
+async def _ours_store(run: Run, target: servers.Target) -> None:
+    cls = _store_class()
+    sizes = run.settings.store
+    async with cls.from_conn_string(
+        target.url, index=index_config(sizes.dims), prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
+    ) as store:
+        await store.asetup()
+        run.log(f"  store engine on {target.engine}: {store.engine}")
+        rows = await bench_store(store, OURS, target.engine, sizes, memory=redis_memory(target.url))
+    for row in rows:
+        row["store_engine"] = store.engine
+    run.rows += rows
+
+
+async def _local_stores(run: Run, tmp: Path) -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    sizes = run.settings.store
+    store: Any = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+    run.rows += await bench_store(store, "InMemoryStore", "local", sizes)
+
+
+async def _ours_e2e(run: Run, target: servers.Target) -> None:
+    from langgraph_redis import AsyncRedisSaver
+
+    cls = _store_class()
+    sizes = run.settings.e2e
+    prefix = f"lgrbench{uuid.uuid4().hex[:6]}"
+    async with (
+        AsyncRedisSaver.from_conn_string(target.url, prefix=prefix) as saver,
+        cls.from_conn_string(target.url, index=index_config(sizes.dims), prefix=prefix) as store,
+    ):
+        await saver.asetup()
+        await store.asetup()
+        run.rows += await bench_e2e(saver, store, OURS, target.engine, sizes)
+
+
+async def _local_e2e(run: Run, tmp: Path) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.store.memory import InMemoryStore
+
+    sizes = run.settings.e2e
+    mem_store: Any = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+    run.rows += await bench_e2e(
+        InMemorySaver(), mem_store, "InMemorySaver+InMemoryStore", "local", sizes
+    )
+    async with AsyncSqliteSaver.from_conn_string(str(tmp / "e2e.sqlite")) as saver:
+        await saver.setup()
+        mem_store = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+        run.rows += await bench_e2e(saver, mem_store, "SqliteSaver+InMemoryStore", "local", sizes)
+
+
+def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
+    python = peers.ensure_venv(run.notes)
+    if python is None:
+        return
+    s = run.settings
+    request: dict[str, Any] = {"url": target.url, "engine": target.engine}
+    if "checkpointer" in parts:
+        request["checkpointer"] = asdict(s.checkpointer)
+    if "store" in parts:
+        request["store"] = asdict(s.store)
+    if "e2e" in parts:
+        request["e2e"] = asdict(s.e2e)
+    reply = peers.run_worker(python, request, timeout=900)
+    run.rows += reply.get("rows", [])
+    run.notes += reply.get("notes", [])
+    run.peer_versions.update(reply.get("versions", {}))
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+async def _step(run: Run, what: str, coro: Coroutine[Any, Any, None]) -> None:
+    t0 = time.perf_counter()
+    run.log(f"{what} ...")
+    try:
+        await coro
+    except Exception as exc:  # one failing subject must not lose the others' figures
+        run.notes.append(f"{what} failed: {type(exc).__name__}: {str(exc)[:300]}")
+        run.log(f"{what} FAILED: {exc!r}")
+    run.log(f"{what} done in {time.perf_counter() - t0:.1f}s")
+
+
+async def run_all(run: Run, report: Callable[[Run], None]) -> None:
+    """Every part, every subject; ``report`` is called after each part (partial results)."""
+    s = run.settings
+    with servers.targets(s.engines, run.notes) as tgts, tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        run.servers = {t.engine: t.version for t in tgts}
+        has_store = _store_class() is not None
+        if not has_store and ("store" in s.parts or "e2e" in s.parts):
+            run.notes.append(
+                "store and end-to-end parts skipped for langgraph-redis: "
+                "`from langgraph_redis import AsyncRedisStore` is not available yet."
+            )
+        peer_parts: dict[str, list[str]] = {}
+        for part in PARTS:
+            if part not in s.parts:
+                continue
+            for t in tgts:
+                servers.flush(t)
+                if part == "checkpointer":
+                    await _step(
+                        run,
+                        f"checkpointer: ours + lower bound on {t.engine}",
+                        _ours_checkpointer(run, t),
+                    )
+                elif has_store and part == "store":
+                    await _step(run, f"store: ours on {t.engine}", _ours_store(run, t))
+                elif has_store and part == "e2e":
+                    await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
+                if s.peers and t.search:
+                    peer_parts.setdefault(t.engine, []).append(part)
+            if part == "checkpointer":
+                await _step(
+                    run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
+                )
+            elif part == "store":
+                await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
+            else:
+                await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+            report(run)
+        if not s.peers:
+            run.notes.append("langgraph-checkpoint-redis not measured (--no-peers or --smoke).")
+        elif not any(t.search for t in tgts):
+            run.notes.append(
+                "langgraph-checkpoint-redis not measured: it needs Redis Stack (no query engine here)."
+            )
+        for t in tgts:
+            if t.engine in peer_parts:
+                servers.flush(t)
+                t0 = time.perf_counter()
+                run.log(f"{PEER} on {t.engine} (worker process) ...")
+                await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
+                run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
+        report(run)

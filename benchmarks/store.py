@@ -1,0 +1,159 @@
+"""Store benchmarks over LangGraph's ``BaseStore`` interface, at growing store sizes.
+
+Items are loaded in batches of 100 ``PutOp`` (that load is the batch-put measurement),
+server memory is read before and after each load, then single-item put (an upsert, so
+the size stays put), get, filtered search and vector search (k=10) are timed at that
+size. Imports no project code, so the peer worker can run it against
+langgraph-checkpoint-redis's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.store.base import BaseStore, PutOp
+
+from benchmarks.stats import Stat, measure, record
+from benchmarks.workload import HashEmbeddings, store_item
+
+MemoryFn = Callable[[], int]
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class StoreSizes:
+    """Store sizes and call counts; ``--quick`` and ``--smoke`` shrink these."""
+
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    dims: int = 1536
+    ops: int = 1000
+    concurrency: tuple[int, ...] = (1, 32)
+    warmup: int = 20
+    budget_s: float = 10.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoreSizes:
+        """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
+        data = dict(data)
+        data["sizes"] = tuple(data["sizes"])
+        data["concurrency"] = tuple(data["concurrency"])
+        return cls(**data)
+
+
+def index_config(dims: int) -> dict[str, Any]:
+    """The same vector index for every subject: cosine over the ``text`` field."""
+    return {
+        "dims": dims,
+        "embed": HashEmbeddings(dims),
+        "fields": ["text"],
+        "distance_type": "cosine",
+    }
+
+
+def redis_memory(url: str) -> MemoryFn:
+    """``used_memory`` reader for a Redis server (INFO memory)."""
+    import redis
+
+    def read() -> int:
+        with redis.Redis.from_url(url) as conn:
+            return int(conn.info("memory")["used_memory"])
+
+    return read
+
+
+async def _load(store: BaseStore, first: int, last: int) -> Stat:
+    """Put items ``first .. last`` in batches of 100; one timed call per batch."""
+    starts = list(range(first, last, BATCH))
+
+    async def put_batch(b: int) -> None:
+        lo = starts[b]
+        ops = [PutOp(*store_item(i)) for i in range(lo, min(lo + BATCH, last))]
+        await store.abatch(ops)
+
+    return await measure(put_batch, len(starts), 1)
+
+
+async def bench_store(
+    store: BaseStore,
+    subject: str,
+    engine: str,
+    sizes: StoreSizes,
+    memory: MemoryFn | None = None,
+) -> list[dict[str, Any]]:
+    """Grow the store through ``sizes.sizes``; measure every operation at each size."""
+    rows: list[dict[str, Any]] = []
+    loaded = 0
+    for size in sizes.sizes:
+        before = memory() if memory else None
+        stat = await _load(store, loaded, size)
+        rows.append(
+            record(
+                "store",
+                "batch_put",
+                subject,
+                engine,
+                stat,
+                size=size,
+                items_s=(size - loaded) / stat.wall_s,
+            )
+        )
+        if memory is not None and before is not None:
+            per_item = (memory() - before) / (size - loaded)
+            rows.append(
+                {
+                    "suite": "store",
+                    "op": "memory",
+                    "subject": subject,
+                    "engine": engine,
+                    "size": size,
+                    "bytes_per_item": per_item,
+                }
+            )
+        loaded = size
+
+        async def put(i: int, n: int = size) -> None:
+            ns, key, value = store_item(i % n)
+            await store.aput(ns, key, value)
+
+        async def get(i: int, n: int = size) -> None:
+            ns, key, _ = store_item((i * 7919) % n)
+            assert await store.aget(ns, key) is not None, f"{subject}: item {key} missing"
+
+        async def search_filter(i: int) -> None:
+            found = await store.asearch(("bench",), filter={"color": "red"}, limit=10)
+            assert len(found) == 10, f"{subject}: filter search found {len(found)}"
+
+        async def search_vector(i: int) -> None:
+            found = await store.asearch(("bench",), query=f"user likes topic {i % 97}", limit=10)
+            assert len(found) == 10, f"{subject}: vector search found {len(found)}"
+
+        ops: dict[str, Callable[[int], Awaitable[None]]] = {
+            "put": put,
+            "get": get,
+            "search_filter": search_filter,
+            "search_vector": search_vector,
+        }
+        for conc in sizes.concurrency:
+            for name, op in ops.items():
+                try:
+                    stat = await measure(
+                        op, sizes.ops, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
+                    )
+                except AssertionError as exc:
+                    # A wrong answer is a finding, not a crash: keep measuring the rest.
+                    rows.append(
+                        {
+                            "suite": "store",
+                            "op": name,
+                            "subject": subject,
+                            "engine": engine,
+                            "size": size,
+                            "concurrency": conc,
+                            "error": str(exc),
+                        }
+                    )
+                    continue
+                rows.append(record("store", name, subject, engine, stat, size=size))
+    return rows

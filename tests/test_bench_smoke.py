@@ -1,0 +1,78 @@
+"""The benchmark suite runs end to end at tiny sizes, so it cannot rot unnoticed.
+
+Runs ``python -m benchmarks --smoke`` in a subprocess against one server (``REDIS_URL``
+set to the fixture's URL, so the suite starts nothing) and checks that the JSON, the
+markdown and the PNG plots are produced and well-formed. No timing is asserted: timings
+belong to the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENGINES
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("engine", ENGINES[:1])
+def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    env = {**os.environ, "REDIS_URL": redis_url, "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert set(data) >= {"meta", "rows", "ratios", "targets", "notes"}
+    rows = data["rows"]
+    ours = {
+        r["op"] for r in rows if r["subject"] == "langgraph-redis" and r["suite"] == "checkpointer"
+    }
+    assert ours == {"put", "put_writes", "get_tuple", "list"}
+    subjects = {r["subject"] for r in rows if r["suite"] == "checkpointer"}
+    assert {"lower-bound", "InMemorySaver", "SqliteSaver"} <= subjects
+    assert any(r["suite"] == "history" for r in rows)
+    for row in rows:
+        if "ops_s" in row:
+            assert row["n"] > 0 and row["ops_s"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0
+    try:
+        from langgraph_redis import AsyncRedisStore  # noqa: F401
+    except ImportError:
+        pass  # the suite reports the store as skipped until it is exported
+    else:
+        store_ops = {
+            r["op"] for r in rows if r["subject"] == "langgraph-redis" and r["suite"] == "store"
+        }
+        assert {"batch_put", "memory", "put", "get", "search_filter", "search_vector"} <= store_ops
+        assert any(r["suite"] == "e2e" and r["subject"] == "langgraph-redis" for r in rows)
+    assert all(t["status"] in {"met", "MISSED", "not measured"} for t in data["targets"])
+    assert any(r["versus"] == "lower-bound" for r in data["ratios"])
+
+    md = (tmp_path / "results.md").read_text()
+    assert md.startswith("# langgraph-redis benchmark results (smoke mode)")
+    assert "## Targets" in md and "## Checkpointer" in md and "| langgraph-redis @ env |" in md
+
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert {
+        "latency_by_operation.png",
+        "throughput_by_concurrency.png",
+        "cost_by_history.png",
+    } <= set(pngs)
+    for name in pngs:
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
