@@ -1,8 +1,9 @@
 """The lower bound: the commands our saver sends, issued by hand through redis-py.
 
 No plans, no validation, no TTL branches, no encoding of key parts: f-string keys, one
-pipeline per call, the same MULTI/EXEC for ``put`` and ``put_writes`` and the same
-``GET_TUPLE`` script (sent by SHA) for ``get_tuple`` and ``list``. Values go through the
+pipeline per call, the same ``PUT``, ``PUT_WRITES`` and ``GET_TUPLE`` scripts (sent by
+SHA, loaded by the benchmark beforehand) for ``put``, ``put_writes``, ``get_tuple`` and
+``list``. Values go through the
 same serializer calls in the same byte format, because any saver has to serialize. What
 is left between this and ``AsyncRedisSaver`` is the library's own overhead.
 """
@@ -20,7 +21,7 @@ from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_metadata
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.exceptions import NoScriptError
 
-from langgraph_redis._core.checkpoints import GET_TUPLE
+from langgraph_redis._core.checkpoints import GET_TUPLE, PUT, PUT_WRITES
 
 _SERDE = JsonPlusSerializer()
 
@@ -50,6 +51,11 @@ class HandWrittenSaver:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    async def load_scripts(self) -> None:
+        """Load the scripts once, as our saver's setup does."""
+        for script in (PUT, PUT_WRITES, GET_TUPLE):
+            await self.client.script_load(script.source)
+
     def get_next_version(self, current: Any, channel: None) -> str:
         n = 0 if current is None else int(str(current).split(".")[0])
         return f"{n + 1:032}.{random.random():016}"
@@ -64,28 +70,26 @@ class HandWrittenSaver:
         stored = dict(checkpoint)
         values = stored.pop("channel_values")
         cp_key = f"{base}cp::{cid}"
-        fields: dict[str, bytes | str] = {
-            "fmt": "1",
-            "c": _dump(stored),
-            "m": _dump(get_checkpoint_metadata(config, metadata)),
-        }
+        fields: list[bytes | str] = [
+            "fmt",
+            "1",
+            "c",
+            _dump(stored),
+            "m",
+            _dump(get_checkpoint_metadata(config, metadata)),
+        ]
         if parent := conf.get("checkpoint_id"):
-            fields["p"] = parent
+            fields += ["p", parent]
         for channel, version in checkpoint["channel_versions"].items():
-            fields["b:" + channel] = f"{base}b::{channel}:{version}"
-        blobs = {f"{base}b::{c}:{v}": _dump(values[c]) for c, v in new_versions.items()}
-        pipe = self.client.pipeline(transaction=True)
+            fields += ["b:" + channel, f"{base}b::{channel}:{version}"]
+        blobs: list[bytes | str] = []
+        for channel, version in new_versions.items():
+            blobs += [f"{base}b::{channel}:{version}", _dump(values[channel])]
+        keys = (cp_key, f"{base}idx:", f"{base}nss", f"{base}keys", f"{base}blobs:")
+        args = (cid, "", 0, 0, len(fields) // 2, *fields, len(blobs) // 2, *blobs)
+        pipe = self.client.pipeline(transaction=False)
         pipe.execute_command("ZADD", f"{self.prefix}:threads", 0, thread)
-        pipe.execute_command("UNLINK", cp_key)
-        pipe.execute_command("HSET", cp_key, *[x for kv in fields.items() for x in kv])
-        for key, blob in blobs.items():
-            pipe.execute_command("SET", key, blob)
-        pipe.execute_command("ZADD", f"{base}idx:", 0, cid)
-        pipe.execute_command("SADD", f"{base}nss", "")
-        pipe.execute_command(
-            "SADD", f"{base}keys", cp_key, f"{base}idx:", f"{base}nss", f"{base}blobs:", *blobs
-        )
-        pipe.execute_command("SADD", f"{base}blobs:", *blobs)
+        pipe.execute_command("EVALSHA", PUT.sha, len(keys), *keys, *args)
         await pipe.execute()
         return _cfg(thread, cid)
 
@@ -95,12 +99,11 @@ class HandWrittenSaver:
         conf = config["configurable"]
         base = f"{self.prefix}:{{{conf['thread_id']}}}:"
         wkey = f"{base}w::{conf['checkpoint_id']}"
-        pipe = self.client.pipeline(transaction=True)
+        args: list[bytes | str | int] = [0]
         for idx, (channel, value) in enumerate(writes):
             header = json.dumps([channel, task_path]).encode()
-            pipe.execute_command("HSETNX", wkey, f"{task_id}\0{idx}", header + b"\n" + _dump(value))
-        pipe.execute_command("SADD", f"{base}keys", wkey)
-        await pipe.execute()
+            args += [0, f"{task_id}\0{idx}", header + b"\n" + _dump(value)]
+        await self.client.execute_command("EVALSHA", PUT_WRITES.sha, 2, wkey, f"{base}keys", *args)  # type: ignore[no-untyped-call]
 
     def _call(self, pipe: Any, thread: str, cid: str) -> None:
         base = f"{self.prefix}:{{{thread}}}:"

@@ -156,6 +156,7 @@ async def _ours_checkpointer(run: Run, target: servers.Target) -> None:
     servers.flush(target)
     bound = HandWrittenSaver(target.url)
     try:
+        await bound.load_scripts()
         run.rows += await bench_checkpointer(bound, BOUND, target.engine, sizes)
     finally:
         await bound.aclose()

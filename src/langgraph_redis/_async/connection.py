@@ -13,6 +13,7 @@ or stored value.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +30,8 @@ from langgraph_redis._acompat import (
     AsyncRetry,
     AsyncSentinel,
 )
-from langgraph_redis._async._run import RECOVERY_TIMEOUT, AnyAsyncClient, run
-from langgraph_redis._core.plans import Plan, T
+from langgraph_redis._async._run import RECOVERY_TIMEOUT, AnyAsyncClient, load_scripts, run
+from langgraph_redis._core.plans import Plan, Script, T
 from langgraph_redis._core.server import (
     ServerInfo,
     parse_sentinel_url,
@@ -107,6 +108,7 @@ class Connection:
     info: ServerInfo | None = None
     recovery_timeout: float = RECOVERY_TIMEOUT
     _lock: ALock = field(default_factory=ALock)
+    _loaded: set[str] = field(default_factory=set)
 
     @property
     def cluster(self) -> bool:
@@ -164,6 +166,18 @@ class Connection:
                 reply = exc
             replies.append(reply)
         return probe.decode(replies)
+
+    async def ensure_scripts(self, scripts: Iterable[Script]) -> None:
+        """Load the scripts a component uses, once per connection.
+
+        Loading up front keeps calls at one round trip from the first one; a server
+        that loses them later (restart, failover, SCRIPT FLUSH) answers NOSCRIPT and the
+        runner loads them again.
+        """
+        missing = [s for s in scripts if s.sha not in self._loaded]
+        if missing:
+            await load_scripts(self.client, missing)
+            self._loaded.update(s.sha for s in missing)
 
     async def run(self, plan: Plan[T], *, wait: tuple[int, int] | None = None) -> T:
         """Probe if needed, then run ``plan`` with this connection's recovery policy."""

@@ -117,9 +117,11 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         return self._conn.client
 
     async def asetup(self) -> ServerInfo:
-        """Probe the server once (version, cluster mode). Idempotent; no schema needed."""
+        """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
         self._remember_loop()  # sync: skip
-        return await self._conn.probe()
+        info = await self._conn.probe()
+        await self._conn.ensure_scripts(self._plans.SCRIPTS)
+        return info
 
     async def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
         await self.asetup()

@@ -2,11 +2,11 @@
 
 Round trips and atomicity, per call:
 
-- ``put``: one MULTI/EXEC. The checkpoint hash, the blobs of changed channels only (one
-  key per channel and version, written once), the index entry and the TTLs commit
-  together, so no reader ever sees a checkpoint without its blobs.
-- ``put_writes``: one MULTI/EXEC; regular writes use HSETNX (first write wins, as in
-  LangGraph's savers) and special channels (errors, interrupts) overwrite.
+- ``put``: one script call (``PUT``). The checkpoint hash, the blobs of changed channels
+  only (one key per channel and version, written once), the index entry and the TTLs
+  commit together, so no reader ever sees a checkpoint without its blobs.
+- ``put_writes``: one script call (``PUT_WRITES``); regular writes use HSETNX (first write
+  wins, as in LangGraph's savers) and special channels (errors, interrupts) overwrite.
 - ``get_tuple``: one script call. Reading the latest id, the checkpoint, its writes and
   the blobs it names are dependent reads; a script does them next to the data, so the
   cost is O(log n + channels + writes), independent of thread length.
@@ -188,8 +188,6 @@ return #keys
 """,
 )
 
-SAVER_SCRIPTS = (GET_TUPLE, DROP_CHECKPOINTS, KEEP_LATEST, DELETE_THREAD)
-
 
 # -- options and config ----------------------------------------------------------------
 
@@ -281,18 +279,69 @@ def _expire(keys: Iterable[str], seconds: int) -> list[Command]:
 
 # -- put -------------------------------------------------------------------------------
 
+PUT = Script(
+    "put",
+    LUA_ENCODE
+    + LUA_DROP
+    + r"""
+-- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
+-- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
+--       pairs, then blob keys named by the checkpoint (TTL refresh)
+local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local i = 6
+local nf = tonumber(ARGV[5])
+redis.call('UNLINK', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
+i = i + 2 * nf
+local nb = tonumber(ARGV[i])
+i = i + 1
+local owned = {KEYS[1], KEYS[2], KEYS[3], KEYS[5]}
+for _ = 1, nb do
+  redis.call('SET', ARGV[i], ARGV[i + 1])
+  table.insert(owned, ARGV[i])
+  redis.call('SADD', KEYS[5], ARGV[i])
+  i = i + 2
+end
+redis.call('ZADD', KEYS[2], 0, cid)
+redis.call('SADD', KEYS[3], ns)
+redis.call('SADD', KEYS[4], unpack(owned))
+if shallow then
+  -- shallow saver: drop every older checkpoint of the namespace, their writes and
+  -- the blobs the new checkpoint no longer names
+  local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
+  local older = {}
+  for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if other ~= cid then table.insert(older, other) end
+  end
+  drop(base, KEYS[4], enc(ns), older)
+end
+if ttl > 0 then
+  -- TTL inside the same atomic write (a failed EXPIRE after a committed write is how
+  -- interrupt writes were lost in other savers); blobs of unchanged channels too: the
+  -- newest checkpoint must never outlive a blob it names
+  for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
+  redis.call('EXPIRE', KEYS[4], ttl)
+  for j = i, #ARGV do redis.call('EXPIRE', ARGV[j], ttl) end
+end
+return 1
+""",
+)
 
-def put_commands(
+
+def plan_put(
     cfg: SaverConfig,
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
     new_versions: ChannelVersions,
-) -> tuple[list[Op], list[Command], RunnableConfig]:
-    """Commands of one checkpoint write; shared by the full and shallow savers.
+    *,
+    shallow: bool = False,
+) -> Batch[RunnableConfig]:
+    """One round trip: a script stores the checkpoint and its changed channel values.
 
-    Serialization happens here, before any I/O, so a value the serializer rejects
-    raises ``ValueError`` and nothing is written.
+    The script makes the write atomic; serialization happens here, before any I/O, so a
+    value the serializer rejects raises ``ValueError`` and nothing is written. With
+    ``shallow`` the same script drops the namespace's older checkpoints.
     """
     thread_id, ns, parent_id = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
@@ -302,49 +351,54 @@ def put_commands(
     stored = dict(checkpoint)
     values = cast(dict[str, Any], stored.pop("channel_values", None) or {})
     versions: Mapping[str, Any] = checkpoint.get("channel_versions") or {}
+    merged = get_checkpoint_metadata(config, metadata)
 
-    blobs: dict[str, bytes] = {}
+    blob_args: list[bytes | str] = []
     for channel, version in new_versions.items():
-        blobs[keys.blob(ns, channel, str(version))] = (
+        blob_args.append(keys.blob(ns, channel, str(version)))
+        blob_args.append(
             dump_typed(cfg.serde, values[channel], f"channel {channel!r}")
             if channel in values
             else EMPTY
         )
-    fields: dict[str, bytes | str] = {
-        "fmt": FORMAT_VERSION,
-        "c": dump_typed(cfg.serde, stored, "checkpoint"),
-        "m": dump_typed(cfg.serde, get_checkpoint_metadata(config, metadata), "metadata"),
-    }
-    if parent_id:
-        fields["p"] = parent_id
-    referenced = []
-    for channel, version in versions.items():
-        blob_key = keys.blob(ns, channel, str(version))
-        fields["b:" + channel] = blob_key
-        referenced.append(blob_key)
-
-    cp_key = keys.checkpoint(ns, cid)
-    cmds: list[Op] = [("UNLINK", cp_key), ("HSET", cp_key, *_flatten(fields))]
-    for blob_key, blob in blobs.items():
-        cmds.append(("SET", blob_key, blob))
-    owned = [cp_key, keys.index(ns), keys.namespaces, keys.blobs(ns), *blobs]
-    cmds += [
-        ("ZADD", keys.index(ns), 0, cid),
-        ("SADD", keys.namespaces, ns),
-        ("SADD", keys.registry, *owned),
+    fields: list[bytes | str] = [
+        "fmt",
+        FORMAT_VERSION,
+        "c",
+        dump_typed(cfg.serde, stored, "checkpoint"),
+        "m",
+        dump_typed(cfg.serde, merged, "metadata"),
     ]
-    if blobs:
-        cmds.append(("SADD", keys.blobs(ns), *blobs))
-    # TTL is applied inside the same transaction (a failed EXPIRE after a committed write
-    # is how interrupt writes were lost in other savers). Blobs of unchanged channels are
-    # refreshed too: the newest checkpoint must never outlive a blob it names.
-    cmds += _expire(dict.fromkeys([*owned, keys.registry, *referenced]), cfg.ttl_seconds)
+    if parent_id:
+        fields += ["p", parent_id]
+    referenced = [keys.blob(ns, channel, str(version)) for channel, version in versions.items()]
+    for channel, blob_key in zip(versions, referenced):
+        fields += ["b:" + channel, blob_key]
 
+    call = PUT.call(
+        [keys.checkpoint(ns, cid), keys.index(ns), keys.namespaces, keys.registry, keys.blobs(ns)],
+        [
+            cid,
+            ns,
+            cfg.ttl_seconds,
+            int(shallow),
+            len(fields) // 2,
+            *fields,
+            len(blob_args) // 2,
+            *blob_args,
+            *(referenced if cfg.ttl_seconds else ()),
+        ],
+    )
     side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, thread_id)]
-    merged = get_checkpoint_metadata(config, metadata)
     if run_id := merged.get("run_id"):
         side.append(("SADD", run_index(cfg.prefix, str(run_id)), _run_member(thread_id, ns, cid)))
-    return cmds, side, _config(thread_id, ns, cid)
+    result = _config(thread_id, ns, cid)
+
+    def decode(replies: list[Any]) -> RunnableConfig:
+        check(replies)
+        return result
+
+    return batch([call], decode, side=side, writes=True)
 
 
 def _flatten(fields: Mapping[str, bytes | str]) -> list[bytes | str]:
@@ -358,28 +412,30 @@ def _run_member(thread_id: str, ns: str, cid: str) -> str:
     return "\0".join((thread_id, ns, cid))
 
 
-def plan_put(
-    cfg: SaverConfig,
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    new_versions: ChannelVersions,
-) -> Batch[RunnableConfig]:
-    """One atomic round trip storing a checkpoint and its changed channel values."""
-    return put_batch(*put_commands(cfg, config, checkpoint, metadata, new_versions))
-
-
-def put_batch(cmds: list[Op], side: list[Command], result: RunnableConfig) -> Batch[RunnableConfig]:
-    """The atomic batch of a put, answering the stored checkpoint's config."""
-
-    def decode(replies: list[Any]) -> RunnableConfig:
-        check(replies)
-        return result
-
-    return batch(cmds, decode, atomic=True, side=side)
-
-
 # -- put_writes ------------------------------------------------------------------------
+
+PUT_WRITES = Script(
+    "put_writes",
+    r"""
+-- KEYS: writes hash, key registry. ARGV: ttl, then (replace 0/1, field, value) triples.
+-- Regular writes keep the first value stored for (task, idx), like LangGraph's own
+-- savers; special channels (error, interrupt, resume) are replaced.
+for i = 2, #ARGV, 3 do
+  if ARGV[i] == '1' then
+    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HSETNX', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  end
+end
+redis.call('SADD', KEYS[2], KEYS[1])
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return 1
+""",
+)
 
 
 def plan_put_writes(
@@ -389,29 +445,23 @@ def plan_put_writes(
     task_id: str,
     task_path: str = "",
 ) -> Batch[None]:
-    """One atomic round trip; idempotent, so a retried call never duplicates writes."""
+    """One round trip, one atomic script; idempotent, so a retry never duplicates."""
     thread_id, ns, cid = target(config, "put_writes")
     if not cid:
         raise ValueError('put_writes: config["configurable"]["checkpoint_id"] is required')
     keys = cfg.keys(thread_id)
-    wkey = keys.writes(ns, cid)
-    cmds: list[Op] = []
+    args: list[bytes | str | int] = [cfg.ttl_seconds]
     for idx, (channel, value) in enumerate(writes):
         slot = WRITES_IDX_MAP.get(channel, idx)
-        payload = dump_write(cfg.serde, channel, value, task_path)
-        # Regular writes keep the first value stored for (task, idx), like LangGraph's
-        # own savers; special channels (error, interrupt, resume) are replaced.
-        verb = "HSET" if slot < 0 else "HSETNX"
-        cmds.append((verb, wkey, f"{task_id}\0{slot}", payload))
-    if not cmds:
+        args += [
+            int(slot < 0),
+            f"{task_id}\0{slot}",
+            dump_write(cfg.serde, channel, value, task_path),
+        ]
+    if len(args) == 1:
         return batch([], lambda _: None)
-    cmds.append(("SADD", keys.registry, wkey))
-    cmds += _expire([wkey, keys.registry], cfg.ttl_seconds)
-
-    def decode(replies: list[Any]) -> None:
-        check(replies)
-
-    return batch(cmds, decode, atomic=True)
+    call = PUT_WRITES.call([keys.writes(ns, cid), keys.registry], args)
+    return batch([call], _none, writes=True)
 
 
 # -- get_tuple -------------------------------------------------------------------------
@@ -737,3 +787,7 @@ def _pairs(reply: Any) -> list[tuple[str, Any]]:
     if isinstance(reply, Mapping):
         return [(_text(k), v) for k, v in reply.items()]
     return [(_text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
+
+
+SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_CHECKPOINTS, KEEP_LATEST, DELETE_THREAD)
+"""Every script the savers send, loaded once at setup."""

@@ -13,22 +13,24 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
 
-_SAFE = {c: f"%{ord(c):02X}" for c in "%{}:"}
+_SPECIAL = re.compile(r"[%{}:\x00-\x1f\x7f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()):02X}"
 
 
 def encode(part: str) -> str:
-    """Percent-encode the characters that carry meaning inside our key names."""
-    out = []
-    for ch in part:
-        if ch in _SAFE:
-            out.append(_SAFE[ch])
-        elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append(f"%{ord(ch):02X}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Percent-encode the characters that carry meaning inside our key names.
+
+    ``%``, ``{``, ``}``, ``:`` and control characters; everything else (unicode
+    included) is kept, so keys stay readable in ``redis-cli``.
+    """
+    return _SPECIAL.sub(_escape, part) if _SPECIAL.search(part) else part
 
 
 def check_prefix(prefix: str) -> str:
@@ -45,7 +47,7 @@ class ThreadKeys:
     prefix: str
     thread_id: str
 
-    @property
+    @cached_property
     def base(self) -> str:
         return f"{self.prefix}:{{{encode(self.thread_id)}}}:"
 

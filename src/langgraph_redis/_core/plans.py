@@ -71,6 +71,8 @@ class Batch(Generic[T]):
     decode: Callable[[list[Any]], T]
     atomic: bool = False
     side: tuple[Command, ...] = ()
+    writes: bool = False
+    """A write (also true of every atomic batch): ``wait_replicas`` waits after it."""
 
 
 def batch(
@@ -79,9 +81,10 @@ def batch(
     *,
     atomic: bool = False,
     side: Sequence[Command] = (),
+    writes: bool = False,
 ) -> Batch[T]:
     """Convenience constructor that accepts any sequence."""
-    return Batch(tuple(commands), decode, atomic, tuple(side))
+    return Batch(tuple(commands), decode, atomic, tuple(side), writes or atomic)
 
 
 Plan = Batch[T] | Generator[Batch[Any], Any, T]

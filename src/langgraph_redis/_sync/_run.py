@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from redis.exceptions import (
@@ -37,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import Redis, RedisCluster, queue_command, sleep
-from langgraph_redis._core.plans import Batch, Plan, ScriptCall, check
+from langgraph_redis._core.plans import Batch, Plan, Script, ScriptCall, check
 
 T = TypeVar("T")
 
@@ -106,45 +107,65 @@ def _send(
         inline_side = ()
     if not ops and not inline_side:
         return []
-    if wait is not None and step.atomic and ops and not cluster:
-        return _send_waiting(client, inline_side, ops, wait)
-    pipe = client.pipeline(transaction=step.atomic)
-    for cmd in (*inline_side, *ops):
-        queue_command(pipe, cmd)
-    raw = list(pipe.execute(raise_on_error=False))
-    _raise_transient(raw)
-    check(raw[: len(inline_side)])
-    replies = raw[len(inline_side) :]
+    if wait is not None and step.writes and ops and not cluster:
+        replies = _send_waiting(client, inline_side, ops, wait, atomic=step.atomic)
+    else:
+        pipe = client.pipeline(transaction=step.atomic)
+        for cmd in (*inline_side, *ops):
+            queue_command(pipe, cmd)
+        raw = list(pipe.execute(raise_on_error=False))
+        _raise_transient(raw)
+        check(raw[: len(inline_side)])
+        replies = raw[len(inline_side) :]
     if not step.atomic and any(_is_noscript(r) for r in replies):
-        for script in {op.script for op in step.commands if isinstance(op, ScriptCall)}:
-            client.script_load(script.source)
-        return _send(client, step, cluster=cluster)
+        # A script that was not loaded did not run: load it and send the batch again.
+        load_scripts(
+            client, {op.script for op in step.commands if isinstance(op, ScriptCall)}
+        )
+        return _send(client, step, cluster=cluster, wait=wait)
     return replies
 
 
+def load_scripts(client: AnySyncClient, scripts: Iterable[Script]) -> None:
+    """SCRIPT LOAD each script (on a cluster, redis-py sends it to every primary)."""
+    for script in scripts:
+        client.script_load(script.source)
+
+
 def _send_waiting(
-    client: AnySyncClient, side: tuple[Any, ...], ops: list[Any], wait: tuple[int, int]
+    client: AnySyncClient,
+    side: tuple[Any, ...],
+    ops: list[Any],
+    wait: tuple[int, int],
+    *,
+    atomic: bool,
 ) -> list[Any]:
-    """MULTI, the batch, EXEC, then WAIT, all in one pipeline on one connection.
+    """The batch (inside MULTI/EXEC when atomic), then WAIT, in one pipeline.
 
     WAIT counts the replicas that acknowledged this connection's writes, so it must
-    follow EXEC on the same connection; redis-py's transactional pipeline has no place
-    after EXEC, hence the explicit MULTI/EXEC in a plain pipeline.
+    follow the writes on the same connection; redis-py's transactional pipeline has no
+    place after EXEC, hence the explicit MULTI/EXEC in a plain pipeline.
     """
     replicas, timeout_ms = wait
+    body = [("MULTI",), *ops, ("EXEC",)] if atomic else ops
     pipe = client.pipeline(transaction=False)
-    for cmd in (*side, ("MULTI",), *ops, ("EXEC",), ("WAIT", replicas, timeout_ms)):
+    for cmd in (*side, *body, ("WAIT", replicas, timeout_ms)):
         queue_command(pipe, cmd)
     raw = list(pipe.execute(raise_on_error=False))
     _raise_transient(raw)
     check(raw[: len(side)])
-    queued, executed, acked = raw[len(side) : len(side) + len(ops) + 1], raw[-2], raw[-1]
-    _raise_transient(queued)
-    if isinstance(executed, BaseException):
-        raise executed
-    if executed is None:  # pragma: no cover - no WATCH is ever used
-        raise ResponseError("EXEC returned nil")
-    _raise_transient(executed)
+    acked = raw[-1]
+    if atomic:
+        queued, executed = raw[len(side) : len(side) + len(ops) + 1], raw[-2]
+        _raise_transient(queued)
+        if isinstance(executed, BaseException):
+            raise executed
+        if executed is None:  # pragma: no cover - no WATCH is ever used
+            raise ResponseError("EXEC returned nil")
+        _raise_transient(executed)
+        replies = list(executed)
+    else:
+        replies = raw[len(side) : -1]
     if isinstance(acked, BaseException):
         raise acked
     if int(acked) < replicas:
@@ -152,7 +173,7 @@ def _send_waiting(
             f"write applied on the primary but acknowledged by {int(acked)} of {replicas} "
             f"replicas within {timeout_ms} ms (wait_replicas); it may be lost on failover"
         )
-    return list(executed)
+    return replies
 
 
 def _raise_transient(replies: Any) -> None:

@@ -119,8 +119,10 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         return self._conn.client
 
     def setup(self) -> ServerInfo:
-        """Probe the server once (version, cluster mode). Idempotent; no schema needed."""
-        return self._conn.probe()
+        """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
+        info = self._conn.probe()
+        self._conn.ensure_scripts(self._plans.SCRIPTS)
+        return info
 
     def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
         self.setup()
