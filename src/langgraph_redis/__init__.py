@@ -3,7 +3,7 @@
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
-from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
+from langgraph_redis._async._run import NotReplicatedError, PoolTimeout, RecoveryTimeout
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
@@ -19,6 +19,7 @@ __all__ = [
     "AsyncShallowRedisSaver",
     "CorruptDataError",
     "NotReplicatedError",
+    "PoolTimeout",
     "RecoveryTimeout",
     "RedisSaver",
     "RedisStore",

@@ -88,8 +88,9 @@ class AsyncSaverBridge(LoopBound):
     def prune(self, thread_ids: Any, *, strategy: str = "keep_latest") -> None:
         self._call_on_loop(self.aprune(thread_ids, strategy=strategy))  # type: ignore[attr-defined]
 
-    def setup(self) -> None:
-        self._call_on_loop(self.asetup())  # type: ignore[attr-defined]
+    async def setup(self) -> None:
+        """Same as ``asetup``: LangGraph's async savers spell it ``await saver.setup()``."""
+        await self.asetup()  # type: ignore[attr-defined]
 
 
 class SyncSaverBridge:

@@ -457,3 +457,34 @@ async def test_pending_writes_sorted_by_task_path(asaver: AsyncRedisSaver) -> No
     found = await asaver.aget_tuple(config(tid))
     assert isinstance(found, CheckpointTuple)
     assert [w[2] for w in found.pending_writes or []] == [0, 1, 2, 3]
+
+
+# -- compatibility and pool behaviour --------------------------------------------------
+
+
+async def test_spellings_from_langgraph_checkpoint_redis(redis_url: str, key_prefix: str) -> None:
+    async with AsyncRedisSaver.from_conn_string(
+        redis_url=redis_url, prefix=key_prefix, connection_args={"socket_timeout": 5}
+    ) as saver:
+        await saver.setup()  # LangGraph's async savers spell setup as a coroutine
+        await saver.aput(config("t"), empty_checkpoint(), {"step": 0}, {})
+        assert await saver.aget_tuple(config("t")) is not None
+
+
+async def test_decoding_client_is_refused(redis_url: str) -> None:
+    client = AsyncRedis.from_url(redis_url, decode_responses=True)
+    with pytest.raises(ValueError, match="decode_responses"):
+        AsyncRedisSaver(client)
+    await client.aclose()
+
+
+async def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> None:
+    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix, pool_size=2) as saver:
+        await saver.asetup()
+
+        async def one(i: int) -> None:
+            await saver.aput(config(f"t{i % 7}"), snapshot({"i": i}), {"step": i}, {"i": "1"})
+
+        await asyncio.gather(*map(one, range(300)))  # sync: [*map(one, range(300))]
+        listed = [t async for t in saver.alist(None)]
+        assert len(listed) == 300

@@ -458,3 +458,34 @@ def test_pending_writes_sorted_by_task_path(saver: RedisSaver) -> None:
     found = saver.get_tuple(config(tid))
     assert isinstance(found, CheckpointTuple)
     assert [w[2] for w in found.pending_writes or []] == [0, 1, 2, 3]
+
+
+# -- compatibility and pool behaviour --------------------------------------------------
+
+
+def test_spellings_from_langgraph_checkpoint_redis(redis_url: str, key_prefix: str) -> None:
+    with RedisSaver.from_conn_string(
+        redis_url=redis_url, prefix=key_prefix, connection_args={"socket_timeout": 5}
+    ) as saver:
+        saver.setup()  # LangGraph's async savers spell setup as a coroutine
+        saver.put(config("t"), empty_checkpoint(), {"step": 0}, {})
+        assert saver.get_tuple(config("t")) is not None
+
+
+def test_decoding_client_is_refused(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisSaver(client)
+    client.close()
+
+
+def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> None:
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, pool_size=2) as saver:
+        saver.setup()
+
+        def one(i: int) -> None:
+            saver.put(config(f"t{i % 7}"), snapshot({"i": i}), {"step": i}, {"i": "1"})
+
+        [*map(one, range(300))]
+        listed = [t for t in saver.list(None)]
+        assert len(listed) == 300

@@ -65,6 +65,16 @@ class RecoveryTimeout(RedisConnectionError):
     """A call kept failing with transient errors for longer than ``recovery_timeout``."""
 
 
+class PoolTimeout(RedisConnectionError):
+    """Every pooled connection stayed busy for ``pool_timeout`` seconds."""
+
+
+def _pool_exhausted(exc: BaseException) -> bool:
+    # redis-py's BlockingConnectionPool says so after waiting its full timeout; waiting
+    # again would double the caller's bound, so this is not retried.
+    return isinstance(exc, RedisConnectionError) and "No connection available" in str(exc)
+
+
 class NotReplicatedError(RedisError):
     """A write was applied on the primary but fewer replicas than asked acknowledged it."""
 
@@ -196,6 +206,11 @@ async def _send_recovering(
         try:
             return await _send(client, step, cluster=cluster, wait=wait)
         except TRANSIENT as exc:
+            if _pool_exhausted(exc):
+                raise PoolTimeout(
+                    "no pooled connection became free within pool_timeout: every connection "
+                    "stayed busy; raise pool_size or pool_timeout, or lower concurrency"
+                ) from exc
             elapsed = time.monotonic() - started
             if elapsed >= recovery_timeout:
                 raise RecoveryTimeout(

@@ -69,17 +69,25 @@ def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
+POOL_TIMEOUT = 300.0
+"""Seconds a caller waits for a pooled connection before :class:`PoolTimeout`.
+
+Generous on purpose: a burst of many concurrent calls should queue, not fail; the bound
+only turns a stuck application (connections never returned) into an error.
+"""
+
+
 def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> AnySyncClient:
     """Make a standalone or Sentinel-managed client for ``url`` (no I/O yet).
 
     Args:
         url: ``redis://``, ``rediss://``, ``unix://`` or ``redis+sentinel://h:p,h:p/service``.
         pool_size: Upper bound on pooled connections; callers beyond it wait for a free
-            connection (up to ``pool_timeout`` seconds, default 20) instead of failing.
+            connection (up to ``pool_timeout`` seconds, default 300) instead of failing.
         **options: Passed to redis-py (``socket_timeout``, ``retry``, ``username``...).
     """
     opts = _client_options(options)
-    pool_timeout = opts.pop("pool_timeout", 20)
+    pool_timeout = opts.pop("pool_timeout", POOL_TIMEOUT)
     if url.startswith(("redis+sentinel://", "rediss+sentinel://")):
         target = parse_sentinel_url(url)
         auth: dict[str, Any] = {
@@ -214,6 +222,12 @@ def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None
     return int(replicas), int(timeout_ms)
 
 
+_DECODED = (
+    "the client decodes replies to str (decode_responses=True); checkpoints are binary: "
+    "pass a client made with decode_responses=False (the default)"
+)
+
+
 def connection_for(
     conn: str | AnySyncClient,
     *,
@@ -232,6 +246,8 @@ def connection_for(
     """
     if recovery_timeout < 0:
         raise ValueError(f"recovery_timeout must be >= 0 seconds, got {recovery_timeout!r}")
+    if options.get("decode_responses"):
+        raise ValueError(_DECODED)
     if isinstance(conn, str):
         return Connection(
             open_client(conn, pool_size=pool_size, **options),
@@ -241,6 +257,8 @@ def connection_for(
             recovery_timeout=recovery_timeout,
         )
     if isinstance(conn, (Redis, RedisCluster)):
+        if conn.get_connection_kwargs().get("decode_responses"):
+            raise ValueError(_DECODED)
         return Connection(conn, owned=False, recovery_timeout=recovery_timeout)
     raise TypeError(
         f"expected a Redis URL or a redis client, got {type(conn).__name__}; "

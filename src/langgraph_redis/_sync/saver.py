@@ -48,7 +48,10 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; applied inside the
             same transaction as each write.
         serde: Serializer (LangGraph's protocol); defaults to ``JsonPlusSerializer``.
-        pool_size: Upper bound on pooled connections (callers wait when all are busy).
+        pool_size: Upper bound on pooled connections (default 64); when all are busy,
+            callers wait up to ``pool_timeout`` seconds (default 300) for one.
+        connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
+            spelling); merged with ``**client_options``.
         wait_replicas: ``(replicas, timeout_ms)``: after each ``put``/``put_writes``
             transaction, WAIT on the same connection, in the same round trip, until that
             many replicas acknowledged it; fewer raises ``NotReplicatedError`` (the
@@ -72,6 +75,7 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         pool_size: int | None = None,
         wait_replicas: tuple[int, int] | None = None,
+        connection_args: Mapping[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         super().__init__(serde=serde)
@@ -82,7 +86,8 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
             raise ValueError(
                 "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
             )
-        self._conn = connection_for(target, pool_size=pool_size, **client_options)
+        options = {**(connection_args or {}), **client_options}
+        self._conn = connection_for(target, pool_size=pool_size, **options)
         self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
@@ -90,12 +95,13 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, conn_string: str, **options: Any
+        cls, conn_string: str | None = None, **options: Any
     ) -> Iterator[RedisSaver]:
         """Open a saver for ``conn_string``; its connections close when the block ends.
 
         The saver stays usable after the block: a later call opens a connection again,
-        as LangGraph's cross-thread-persistence guide expects.
+        as LangGraph's cross-thread-persistence guide expects. ``redis_url=`` is accepted
+        in place of ``conn_string`` (langgraph-checkpoint-redis spelling).
         """
         saver = cls(conn_string, **options)
         try:
