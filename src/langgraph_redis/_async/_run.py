@@ -117,6 +117,13 @@ async def _send(
         return []
     if wait is not None and step.writes and ops and not cluster:
         replies = await _send_waiting(client, inline_side, ops, wait, atomic=step.atomic)
+    elif len(ops) == 1 and not inline_side and not step.atomic and not cluster:
+        # A lone command skips the pipeline machinery: same round trip, less overhead.
+        try:
+            replies = [await client.execute_command(*ops[0])]  # type: ignore[no-untyped-call, unused-ignore]
+        except ResponseError as exc:  # error replies are data here, as in a pipeline
+            replies = [exc]
+        _raise_transient(replies)
     else:
         pipe = client.pipeline(transaction=step.atomic)
         for cmd in (*inline_side, *ops):
