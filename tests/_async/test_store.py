@@ -4,6 +4,7 @@ the query engine (and the plain engine once, forced). InMemoryStore is the oracl
 from __future__ import annotations
 
 import hashlib
+import logging
 from asyncio import InvalidStateError  # sync: skip
 from collections.abc import Sequence
 from typing import Any, cast
@@ -21,9 +22,12 @@ from langgraph.store.base import (
 )
 from langgraph.store.memory import InMemoryStore
 
+from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._bridge import in_thread  # sync: skip
+from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.engines import common
 from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._store_bridge import run_async
@@ -862,3 +866,82 @@ async def test_query_engine_hnsw_and_halfvec(
         if store.engine == "query":
             await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         await store.aclose()
+
+
+# --------------------------------------------------------------------------- formats, foreign data
+
+
+def _item_key(store: AsyncRedisStore, ns: tuple[str, ...], key: str) -> str:
+    return sk.item_key(store._prefix, sk.ns_text(ns), key)
+
+
+async def test_newer_item_format_is_refused(astore: AsyncRedisStore) -> None:
+    ns = ("fmt",)
+    await astore.abatch([PutOp(ns, k, {"text": f"entry {k}"}) for k in ("a", "b")])
+    assert len(await astore.asearch(ns, query="entry")) == 2  # snapshots cached
+    client = cast(Any, astore.client)
+    await client.hset(_item_key(astore, ns, "b"), "fmt", "99")
+    await client.hset(_item_key(astore, ns, "b"), "ua", "1")  # a write the caches must read
+    await client.hincrby(sk.version_key(astore._prefix, sk.ns_text(ns)), "v", 1)
+    await client.zadd(sk.stamps_key(astore._prefix, sk.ns_text(ns)), {"b": 10**9})
+    with pytest.raises(UnsupportedFormatError, match=r"format '99'.*Upgrade"):
+        await astore.aget(ns, "b")
+    with pytest.raises(UnsupportedFormatError):
+        await astore.asearch(ns)
+    with pytest.raises(UnsupportedFormatError):
+        await astore.asearch(ns, query="entry b")
+    await client.hset(_item_key(astore, ns, "b"), "fmt", "1")
+    found = await astore.asearch(ns, limit=5)  # the half-read snapshot was dropped
+    assert sorted(i.key for i in found) == ["a", "b"]
+
+
+async def test_foreign_data_fails_its_get_and_is_skipped_by_search(
+    astore: AsyncRedisStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    ns = ("foreign", "x")
+    keys = ["good", "badjson", "string", "nofmt", "novalue", "notdict"]
+    await astore.abatch([PutOp(ns, k, {"text": f"entry {k}"}) for k in keys])
+    client = cast(Any, astore.client)
+    secret = "s3cret-value"
+    await client.hset(_item_key(astore, ns, "badjson"), "value", "{" + secret)
+    await client.delete(_item_key(astore, ns, "string"))
+    await client.set(_item_key(astore, ns, "string"), secret)
+    await client.hdel(_item_key(astore, ns, "nofmt"), "fmt")
+    await client.hdel(_item_key(astore, ns, "novalue"), "value")
+    await client.hset(_item_key(astore, ns, "notdict"), "value", f'["{secret}"]')
+    await client.zadd(sk.stamps_key(astore._prefix, sk.ns_text(ns)), {k: 10**9 for k in keys})
+    await client.hincrby(sk.version_key(astore._prefix, sk.ns_text(ns)), "v", 1)
+    if astore.engine == "query":  # a hash under the vector prefix that we did not write
+        await client.hset(f"{astore._prefix}:v:alien", "vec", np.ones(DIMS, "f4").tobytes())
+    assert (await astore.aget(ns, "good")) is not None
+    for bad in keys[1:]:
+        with pytest.raises(CorruptDataError, match=rf"store item \('foreign', 'x'\)/'{bad}'"):
+            await astore.aget(ns, bad)
+    caplog.set_level(logging.WARNING, logger="langgraph_redis")
+    assert [i.key for i in await astore.asearch(ns)] == ["good"]
+    assert [i.key for i in await astore.asearch(("foreign",), query="entry", limit=10)] == ["good"]
+    assert await astore.alist_namespaces() == [ns]
+    skipped = {r.getMessage() for r in caplog.records if "skipped" in r.getMessage()}
+    for bad in keys[1:]:
+        assert any(f"'{bad}'" in m for m in skipped), (bad, skipped)
+    assert secret not in caplog.text  # the key is named, the value never
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+async def test_nan_and_infinity_are_refused(astore: AsyncRedisStore, number: float) -> None:
+    await astore.aput(("num",), "k", {"x": 1})
+    with pytest.raises(ValueError, match="NaN or Infinity"):
+        await astore.aput(("num",), "k", {"x": {"deep": [number]}})
+    item = await astore.aget(("num",), "k")
+    assert item is not None and item.value == {"x": 1}
+
+
+async def test_oversized_value_is_refused_before_sending(
+    astore: AsyncRedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
+    with pytest.raises(ValueError, match=r"is 8\d bytes of JSON.*proto-max-bulk-len"):
+        await astore.abatch(
+            [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]
+        )
+    assert await astore.aget(("big",), "ok") is None  # nothing of the batch was written

@@ -6,6 +6,7 @@ the query engine (and the plain engine once, forced). InMemoryStore is the oracl
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -22,8 +23,11 @@ from langgraph.store.base import (
 )
 from langgraph.store.memory import InMemoryStore
 
+from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
+from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.engines import common
 from tests.roundtrips import RoundTrips
 
 from langgraph_redis._store_bridge import run_async
@@ -859,3 +863,82 @@ def test_query_engine_hnsw_and_halfvec(
         if store.engine == "query":
             cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         store.close()
+
+
+# --------------------------------------------------------------------------- formats, foreign data
+
+
+def _item_key(store: RedisStore, ns: tuple[str, ...], key: str) -> str:
+    return sk.item_key(store._prefix, sk.ns_text(ns), key)
+
+
+def test_newer_item_format_is_refused(store: RedisStore) -> None:
+    ns = ("fmt",)
+    store.batch([PutOp(ns, k, {"text": f"entry {k}"}) for k in ("a", "b")])
+    assert len(store.search(ns, query="entry")) == 2  # snapshots cached
+    client = cast(Any, store.client)
+    client.hset(_item_key(store, ns, "b"), "fmt", "99")
+    client.hset(_item_key(store, ns, "b"), "ua", "1")  # a write the caches must read
+    client.hincrby(sk.version_key(store._prefix, sk.ns_text(ns)), "v", 1)
+    client.zadd(sk.stamps_key(store._prefix, sk.ns_text(ns)), {"b": 10**9})
+    with pytest.raises(UnsupportedFormatError, match=r"format '99'.*Upgrade"):
+        store.get(ns, "b")
+    with pytest.raises(UnsupportedFormatError):
+        store.search(ns)
+    with pytest.raises(UnsupportedFormatError):
+        store.search(ns, query="entry b")
+    client.hset(_item_key(store, ns, "b"), "fmt", "1")
+    found = store.search(ns, limit=5)  # the half-read snapshot was dropped
+    assert sorted(i.key for i in found) == ["a", "b"]
+
+
+def test_foreign_data_fails_its_get_and_is_skipped_by_search(
+    store: RedisStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    ns = ("foreign", "x")
+    keys = ["good", "badjson", "string", "nofmt", "novalue", "notdict"]
+    store.batch([PutOp(ns, k, {"text": f"entry {k}"}) for k in keys])
+    client = cast(Any, store.client)
+    secret = "s3cret-value"
+    client.hset(_item_key(store, ns, "badjson"), "value", "{" + secret)
+    client.delete(_item_key(store, ns, "string"))
+    client.set(_item_key(store, ns, "string"), secret)
+    client.hdel(_item_key(store, ns, "nofmt"), "fmt")
+    client.hdel(_item_key(store, ns, "novalue"), "value")
+    client.hset(_item_key(store, ns, "notdict"), "value", f'["{secret}"]')
+    client.zadd(sk.stamps_key(store._prefix, sk.ns_text(ns)), {k: 10**9 for k in keys})
+    client.hincrby(sk.version_key(store._prefix, sk.ns_text(ns)), "v", 1)
+    if store.engine == "query":  # a hash under the vector prefix that we did not write
+        client.hset(f"{store._prefix}:v:alien", "vec", np.ones(DIMS, "f4").tobytes())
+    assert (store.get(ns, "good")) is not None
+    for bad in keys[1:]:
+        with pytest.raises(CorruptDataError, match=rf"store item \('foreign', 'x'\)/'{bad}'"):
+            store.get(ns, bad)
+    caplog.set_level(logging.WARNING, logger="langgraph_redis")
+    assert [i.key for i in store.search(ns)] == ["good"]
+    assert [i.key for i in store.search(("foreign",), query="entry", limit=10)] == ["good"]
+    assert store.list_namespaces() == [ns]
+    skipped = {r.getMessage() for r in caplog.records if "skipped" in r.getMessage()}
+    for bad in keys[1:]:
+        assert any(f"'{bad}'" in m for m in skipped), (bad, skipped)
+    assert secret not in caplog.text  # the key is named, the value never
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused(store: RedisStore, number: float) -> None:
+    store.put(("num",), "k", {"x": 1})
+    with pytest.raises(ValueError, match="NaN or Infinity"):
+        store.put(("num",), "k", {"x": {"deep": [number]}})
+    item = store.get(("num",), "k")
+    assert item is not None and item.value == {"x": 1}
+
+
+def test_oversized_value_is_refused_before_sending(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
+    with pytest.raises(ValueError, match=r"is 8\d bytes of JSON.*proto-max-bulk-len"):
+        store.batch(
+            [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]
+        )
+    assert store.get(("big",), "ok") is None  # nothing of the batch was written

@@ -33,7 +33,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._acompat import ALock, AsyncIterator
 from langgraph_redis._async._embed import embed_query_text, embed_texts
-from langgraph_redis._async._run import AnyAsyncClient, run
+from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import connection_for
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
@@ -41,6 +41,7 @@ from langgraph_redis._core.engines.common import (
     StoreCache,
     VectorConfig,
     check_vectors,
+    choose_engine,
     plan_get,
     plan_list_namespaces,
     plan_sweep,
@@ -147,7 +148,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
             yield store
         finally:
             await store.astop_ttl_sweeper()
-            await store._conn.aclose()
+            await store._release_connections()
 
     async def __aenter__(self) -> AsyncRedisStore:
         return self
@@ -179,7 +180,10 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
         Raises:
             ValueError: The data under this prefix (or an existing index) was written
                 with other vector settings (dims, type, metric, algorithm).
-            RuntimeError: ``engine="query"`` on a server without a query engine.
+            RuntimeError: ``engine="query"`` on a standalone server without a query
+                engine. (On Redis Cluster the plain engine is always used, with a
+                warning when ``engine="query"`` was asked for: a cluster has no search
+                coordinator.)
         """
         self._remember_loop()  # sync: skip
         if self._engine is not None:
@@ -188,22 +192,18 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
             if self._engine is not None:
                 return
             info = await self._conn.probe()
-            choice = self._engine_choice
-            if choice == "query" and not info.search:
-                raise RuntimeError(
-                    "engine='query' needs a server with a query engine (FT.*); this one "
-                    "has none. Use engine='plain' or 'auto'."
-                )
-            engine = query if (choice == "query" or (choice == "auto" and info.search)) else plain
-            await run(
-                self._conn.client, engine.plan_setup(self._prefix, self._vcfg), cluster=info.cluster
+            name, why = choose_engine(self._engine_choice, info.search, info.cluster)
+            engine = query if name == "query" else plain
+            await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
+            overridden = self._engine_choice == "query" and name != "query"
+            level = logging.WARNING if overridden else logging.INFO
+            logger.log(
+                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
             )
-            logger.info("langgraph_redis store engine: %s (%s)", engine.NAME, info.describe())
             self._engine = engine
 
     async def _run(self, plan: Plan[T]) -> T:
-        info = await self._conn.probe()
-        return await run(self._conn.client, plan, cluster=info.cluster)
+        return await self._conn.run(plan)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get, search, put and list-namespaces operations.

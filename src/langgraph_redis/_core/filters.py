@@ -239,4 +239,4 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 
 def canonical_json(value: Any) -> str:
     """JSON text used for stored values (non-ASCII kept, NaN refused)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

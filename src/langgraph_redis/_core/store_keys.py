@@ -6,7 +6,8 @@ hash tag, ``K`` an escaped item key):
 =====================  ======  =====================================================
 ``P:i:{N}:K``          HASH    one item: ``value`` (JSON), ``ca``/``ua`` (µs since
                                epoch), ``nv`` (vector count), ``ttl`` (ms or absent),
-                               ``ns`` and ``key`` (raw, for decoding)
+                               ``ns`` and ``key`` (raw, for decoding), ``fmt``
+                               (item format version)
 ``P:v:{N}:K:<n>``      HASH    the n-th vector of an item: ``vec`` (packed floats),
                                ``nsp``/``flt`` (TAG digests), ``ns``, ``key``
 ``P:z:{N}``            ZSET    item keys of the namespace, score = expiry (ms since

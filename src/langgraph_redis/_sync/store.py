@@ -35,7 +35,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._acompat import Lock, Iterator
 from langgraph_redis._sync._embed import embed_query_text, embed_texts
-from langgraph_redis._sync._run import AnySyncClient, run
+from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import connection_for
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
@@ -43,6 +43,7 @@ from langgraph_redis._core.engines.common import (
     StoreCache,
     VectorConfig,
     check_vectors,
+    choose_engine,
     plan_get,
     plan_list_namespaces,
     plan_sweep,
@@ -146,7 +147,7 @@ class RedisStore(SyncStoreBridge, BaseStore):
             yield store
         finally:
             store.stop_ttl_sweeper()
-            store._conn.close()
+            store._release_connections()
 
     def __enter__(self) -> RedisStore:
         return self
@@ -178,7 +179,10 @@ class RedisStore(SyncStoreBridge, BaseStore):
         Raises:
             ValueError: The data under this prefix (or an existing index) was written
                 with other vector settings (dims, type, metric, algorithm).
-            RuntimeError: ``engine="query"`` on a server without a query engine.
+            RuntimeError: ``engine="query"`` on a standalone server without a query
+                engine. (On Redis Cluster the plain engine is always used, with a
+                warning when ``engine="query"`` was asked for: a cluster has no search
+                coordinator.)
         """
         if self._engine is not None:
             return
@@ -186,22 +190,18 @@ class RedisStore(SyncStoreBridge, BaseStore):
             if self._engine is not None:
                 return
             info = self._conn.probe()
-            choice = self._engine_choice
-            if choice == "query" and not info.search:
-                raise RuntimeError(
-                    "engine='query' needs a server with a query engine (FT.*); this one "
-                    "has none. Use engine='plain' or 'auto'."
-                )
-            engine = query if (choice == "query" or (choice == "auto" and info.search)) else plain
-            run(
-                self._conn.client, engine.plan_setup(self._prefix, self._vcfg), cluster=info.cluster
+            name, why = choose_engine(self._engine_choice, info.search, info.cluster)
+            engine = query if name == "query" else plain
+            self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
+            overridden = self._engine_choice == "query" and name != "query"
+            level = logging.WARNING if overridden else logging.INFO
+            logger.log(
+                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
             )
-            logger.info("langgraph_redis store engine: %s (%s)", engine.NAME, info.describe())
             self._engine = engine
 
     def _run(self, plan: Plan[T]) -> T:
-        info = self._conn.probe()
-        return run(self._conn.client, plan, cluster=info.cluster)
+        return self._conn.run(plan)
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get, search, put and list-namespaces operations.

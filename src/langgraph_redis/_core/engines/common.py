@@ -18,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from collections.abc import Generator, Iterable, Mapping, Sequence
@@ -40,10 +41,18 @@ from langgraph.store.base import (
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.filters import CompiledFilter, canonical_json, value_tokens
 from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
+
+logger = logging.getLogger("langgraph_redis")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NO_EXPIRY = "+inf"
-ITEM_FIELDS = ("value", "ca", "ua", "nv", "ttl")
+
+ITEM_FORMAT = "1"
+"""``fmt`` field of every item hash; an item from a newer format is refused, not misread."""
+
+MAX_VALUE_BYTES = 512 * 1024 * 1024
+"""Largest JSON text one item may hold: Redis' limit for one string (``proto-max-bulk-len``)."""
 
 DistanceType = Literal["cosine", "l2", "inner_product"]
 
@@ -136,6 +145,37 @@ def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[None]:
     return batch([("SET", key, mine, "NX"), ("GET", key)], decode)
 
 
+def choose_engine(choice: str, search: bool, cluster: bool) -> tuple[str, str]:
+    """Which engine a store uses, and why (the reason is logged once at setup).
+
+    On Redis Cluster the query engine is never used: an OSS cluster has no search
+    coordinator, so ``FT.SEARCH`` on one node sees only that node's slots and would
+    silently miss the items stored on the other masters. The plain engine reads the
+    namespace index and routes one command per namespace to its owner instead.
+
+    Raises:
+        RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``.
+    """
+    if cluster:
+        if choice == "query":
+            return "plain", (
+                "engine='query' ignored: Redis Cluster has no search coordinator, so FT.SEARCH "
+                "would only see one shard; using the plain engine"
+            )
+        why = "has FT.* per shard but no coordinator" if search else "no query engine"
+        return "plain", f"Redis Cluster ({why}): plain engine"
+    if choice == "query" and not search:
+        raise RuntimeError(
+            "engine='query' needs a server with a query engine (FT.*); this one "
+            "has none. Use engine='plain' or 'auto'."
+        )
+    if choice == "plain":
+        return "plain", "plain engine requested"
+    if search:
+        return "query", "query engine (FT.*) available"
+    return "plain", "no query engine"
+
+
 # --------------------------------------------------------------------------- time
 
 
@@ -169,7 +209,10 @@ PUT_ITEM = Script(
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
-redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7])
+redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7],
+           'fmt', '"""
+    + ITEM_FORMAT
+    + """')
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -214,8 +257,8 @@ return left
 REFRESH_ITEM = Script(
     "refresh_item",
     """
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-if not ttl then return 0 end
+local ttl = redis.pcall('HGET', KEYS[1], 'ttl')
+if type(ttl) ~= 'string' then return 0 end
 local nv = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 redis.call('PEXPIRE', KEYS[1], ttl)
 for i = 0, nv - 1 do redis.call('PEXPIRE', ARGV[1] .. i, ttl) end
@@ -282,12 +325,27 @@ def prepare_puts(puts: Iterable[PutOp], cfg: VectorConfig | None) -> list[Prepar
                 f"store values must be dicts; got {type(op.value).__name__} for "
                 f"{op.namespace}/{op.key}"
             )
+        where = f"{op.namespace}/{op.key!r}"
         try:
             text = canonical_json(dict(op.value))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"value for {op.namespace}/{op.key!r} is not JSON-serializable: {exc}"
-            ) from exc
+        except TypeError as exc:
+            raise TypeError(f"value for {where} is not JSON-serializable: {exc}") from exc
+        except ValueError as exc:
+            if "Out of range float" in str(exc):
+                raise ValueError(
+                    f"value for {where} holds NaN or Infinity, which JSON cannot represent; "
+                    "store such numbers as strings or None"
+                ) from exc
+            raise ValueError(f"value for {where} cannot be stored as JSON: {exc}") from exc
+        try:
+            size = len(text.encode())
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"value for {where} is not valid Unicode text: {exc}") from exc
+        if size > MAX_VALUE_BYTES:
+            raise ValueError(
+                f"value for {where} is {size} bytes of JSON; Redis stores at most "
+                f"{MAX_VALUE_BYTES} bytes in one string (512 MB, proto-max-bulk-len)"
+            )
         value = json.loads(text)
         ttl_ms = None
         if op.ttl is not None:
@@ -415,15 +473,75 @@ def _drop_empty_namespaces(
 # --------------------------------------------------------------------------- reads
 
 
-def decode_item(namespace: tuple[str, ...], key: str, fields: Sequence[Any]) -> Item | None:
-    if not fields or fields[0] is None:
+ITEM_FIELDS = ("value", "ca", "ua", "fmt")
+"""What a get reads of an item hash (``HMGET``), in this order."""
+
+
+def _where(namespace: tuple[str, ...], key: str) -> str:
+    """How errors and warnings name an item: namespace and key, never the value."""
+    return f"store item {namespace}/{key!r}"
+
+
+def check_item_format(fmt: Any, namespace: tuple[str, ...], key: str) -> None:
+    """Refuse an item written by an unknown (newer) format; no format means foreign data."""
+    if fmt is None or fmt == b"" or fmt == "":
+        raise CorruptDataError(
+            f"{_where(namespace, key)}: no format field (not written by langgraph-redis?)"
+        )
+    if _text(fmt) != ITEM_FORMAT:
+        raise UnsupportedFormatError(
+            f"{_where(namespace, key)}: stored with format {_text(fmt)!r}; this release reads "
+            f"format {ITEM_FORMAT!r}. Upgrade langgraph-redis."
+        )
+
+
+def parse_value(raw: Any, namespace: tuple[str, ...], key: str) -> dict[str, Any]:
+    """The stored JSON object, or :class:`CorruptDataError` (the message omits the value)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, TypeError):
+        raise CorruptDataError(f"{_where(namespace, key)}: value is not JSON") from None
+    if not isinstance(value, dict):
+        raise CorruptDataError(f"{_where(namespace, key)}: value is not a JSON object")
+    return value
+
+
+def _int(raw: Any, namespace: tuple[str, ...], key: str, name: str) -> int:
+    try:
+        return int(_text(raw))
+    except (ValueError, TypeError):
+        raise CorruptDataError(
+            f"{_where(namespace, key)}: field {name!r} is not an integer"
+        ) from None
+
+
+def _wrong_type(reply: Any) -> bool:
+    return isinstance(reply, BaseException) and str(reply).startswith("WRONGTYPE")
+
+
+def decode_item(namespace: tuple[str, ...], key: str, fields: Any) -> Item | None:
+    """An ``HMGET`` of :data:`ITEM_FIELDS`: the item, None when absent, else an error.
+
+    Raises:
+        CorruptDataError: The key holds no hash, or a hash that is not a store item.
+        UnsupportedFormatError: The item was written by a newer format.
+    """
+    if _wrong_type(fields):
+        raise CorruptDataError(f"{_where(namespace, key)}: the key holds no hash (foreign data?)")
+    if isinstance(fields, BaseException):
+        raise fields
+    if not fields or all(f is None for f in fields):
         return None
+    raw, ca, ua, fmt = fields[:4]
+    if raw is None or ua is None:
+        raise CorruptDataError(f"{_where(namespace, key)}: hash lacks the item fields")
+    check_item_format(fmt, namespace, key)
     return Item(
-        value=json.loads(fields[0]),
+        value=parse_value(raw, namespace, key),
         key=key,
         namespace=namespace,
-        created_at=to_datetime(fields[1] if fields[1] is not None else fields[2]),
-        updated_at=to_datetime(fields[2]),
+        created_at=to_datetime(_int(ca if ca is not None else ua, namespace, key, "ca")),
+        updated_at=to_datetime(_int(ua, namespace, key, "ua")),
     )
 
 
@@ -442,12 +560,14 @@ def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item 
     for op in ops:
         nst = sk.ns_text(op.namespace)
         slots.append(len(cmds))
-        cmds.append(("HMGET", sk.item_key(prefix, nst, op.key), "value", "ca", "ua"))
+        cmds.append(("HMGET", sk.item_key(prefix, nst, op.key), *ITEM_FIELDS))
         if op.refresh_ttl:
             cmds.append(refresh_command(prefix, op.namespace, op.key, now_ms))
 
     def decode(replies: list[Any]) -> list[Item | None]:
-        check(replies)
+        # A key holding no hash makes its own HMGET (and refresh) fail: that get raises
+        # CorruptDataError naming the item, not redis-py's WRONGTYPE for the batch.
+        check([r for r in replies if not _wrong_type(r)])
         return [
             decode_item(op.namespace, op.key, replies[i]) for op, i in zip(ops, slots, strict=False)
         ]
@@ -530,16 +650,24 @@ def plan_list_namespaces(
 # --------------------------------------------------------------------------- snapshots
 
 # Shared by the snapshot scripts: one item by escaped key ``m``, as
-# {m, value, ca, ua, nv, ttl, expiry, vec0, vec1, ...}, or {m} when it is gone.
+# {m, value, ca, ua, nv, ttl, expiry, fmt, vec0, vec1, ...}, {m} when it is gone, or
+# {m, '', reason} when the key holds something that is not a store item (foreign or
+# damaged data: pcall keeps one bad key from failing the whole read).
 _READ_ITEM_LUA = """
 local function read_item(ipfx, vpfx, zkey, m, want)
-  local f = redis.call('HMGET', ipfx .. m, 'value', 'ca', 'ua', 'nv', 'ttl', 'key')
-  if not f[1] then return {m} end
+  local f = redis.pcall('HMGET', ipfx .. m, 'value', 'ca', 'ua', 'nv', 'ttl', 'key', 'fmt')
+  if f.err then return {m, '', 'the key holds no hash'} end
+  if not f[1] then
+    if f[3] or f[6] or f[7] then return {m, '', 'hash lacks the value field'} end
+    return {m}
+  end
+  if not f[3] or not f[6] then return {m, '', 'hash lacks the item fields'} end
   local out = {m, f[1], f[2] or f[3], f[3], f[4] or '0', f[5] or '0',
-               redis.call('ZSCORE', zkey, f[6]) or 'inf'}
+               redis.call('ZSCORE', zkey, f[6]) or 'inf', f[7] or ''}
   if want == '1' then
     for i = 0, (tonumber(f[4]) or 0) - 1 do
-      out[#out + 1] = redis.call('HGET', vpfx .. m .. ':' .. i, 'vec') or ''
+      local v = redis.pcall('HGET', vpfx .. m .. ':' .. i, 'vec')
+      out[#out + 1] = type(v) == 'string' and v or ''
     end
   end
   return out
@@ -719,24 +847,38 @@ class NsSnapshot:
             rec.rows = [remap[r] for r in rec.rows]
 
     def apply_read(self, entry: Sequence[Any], dtype: Any, now_ms: int) -> None:
-        """Apply one ``read_item`` reply: store the item, or drop it when gone/expired."""
+        """Apply one ``read_item`` reply: store the item, or drop it when gone/expired.
+
+        A key that holds foreign or damaged data is left out of the snapshot with a
+        warning naming the item (never its value); an item of a newer format raises
+        :class:`UnsupportedFormatError` (the caller drops the snapshot).
+        """
         key = sk.unescape(_text(entry[0]))
-        if len(entry) == 1 or (expiry := _score(entry[6])) <= now_ms:
+        if len(entry) == 1 or (len(entry) > 3 and (expiry := _score(entry[6])) <= now_ms):
             self.remove(key)
             return
-        rec = ItemRec(
-            json.loads(entry[1]),
-            int(entry[2]),
-            int(entry[3]),
-            int(entry[4]),
-            int(entry[5]),
-        )
+        ns = self.namespace
+        try:
+            if len(entry) == 3:
+                raise CorruptDataError(f"{_where(ns, key)}: {_text(entry[2])}")
+            check_item_format(entry[7], ns, key)
+            rec = ItemRec(
+                parse_value(entry[1], ns, key),
+                _int(entry[2], ns, key, "ca"),
+                _int(entry[3], ns, key, "ua"),
+                _int(entry[4], ns, key, "nv"),
+                _int(entry[5], ns, key, "ttl"),
+            )
+        except CorruptDataError as exc:
+            logger.warning("langgraph_redis skipped an unreadable item: %s", exc)
+            self.remove(key)
+            return
         vectors: list[np.ndarray[Any, Any]] = []
         if dtype is not None:
-            for raw in entry[7:]:
-                vec = np.frombuffer(raw, dtype=dtype).astype(np.float32)
-                if vec.shape[0] == self._dims:  # skip vectors lost or written otherwise
-                    vectors.append(vec)
+            width = self._dims * np.dtype(dtype).itemsize
+            for raw in entry[8:]:
+                if len(raw) == width:  # skip vectors lost or written otherwise
+                    vectors.append(np.frombuffer(raw, dtype=dtype).astype(np.float32))
         self.put(key, rec, vectors)
         self.expiry[key] = expiry
 
@@ -821,8 +963,7 @@ def plan_snapshots(
                 key = sk.unescape(_text(m))
                 snap.stamps.pop(key, None)
                 snap.remove(key)
-            for entry in reply[6]:
-                snap.apply_read(entry, dtype, now_ms)
+            _apply_reads(cache, n, reply[6], dtype, now_ms)
         snap.settle()
     for n in known:
         if n in cache and n not in present:
@@ -878,10 +1019,23 @@ def _full_load(
         check(replies)
         dtype = cfg.dtype if cfg is not None else None
         for n, entries in zip(owners, replies, strict=True):
-            for entry in entries:
-                cache[n].apply_read(entry, dtype, now_ms)
+            _apply_reads(cache, n, entries, dtype, now_ms)
     for n in loaded:
         cache[n].settle()
+
+
+def _apply_reads(
+    cache: StoreCache, nst: str, entries: Sequence[Any], dtype: Any, now_ms: int
+) -> None:
+    """Apply ``read_item`` replies to one snapshot; on a newer-format item, forget the
+    whole snapshot before raising, so no later search trusts a half-applied one."""
+    snap = cache[nst]
+    try:
+        for entry in entries:
+            snap.apply_read(entry, dtype, now_ms)
+    except UnsupportedFormatError:
+        cache.pop(nst, None)
+        raise
 
 
 def _pairs(raw: Any) -> list[tuple[Any, Any]]:

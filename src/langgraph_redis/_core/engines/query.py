@@ -16,6 +16,7 @@ Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from langgraph.store.base import SearchItem, SearchOp
 
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.common import (
+    ITEM_FIELDS,
     NsSnapshot,
     StoreCache,
     VectorConfig,
@@ -37,6 +39,9 @@ from langgraph_redis._core.engines.common import (
 )
 from langgraph_redis._core.filters import CompiledFilter
 from langgraph_redis._core.plans import Batch, batch, check
+from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
+
+logger = logging.getLogger("langgraph_redis")
 
 NAME = "query"
 _METRIC = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
@@ -155,15 +160,20 @@ def knn_query(prefilter: str, hnsw: bool) -> str:
 
 def decode_rows(raw: Any) -> list[tuple[str, str, float]]:
     """(namespace text, key, distance) per row of an FT.SEARCH reply (RESP2 or RESP3)."""
-    rows: list[tuple[str, str, float]] = []
     if isinstance(raw, dict):
-        for r in _as_dict(raw).get("results", []):
-            attrs = _as_dict(_as_dict(r).get("extra_attributes", {}))
+        found = [
+            (_as_dict(r).get("id"), _as_dict(_as_dict(r).get("extra_attributes", {})))
+            for r in _as_dict(raw).get("results", [])
+        ]
+    else:
+        found = [(doc, _as_dict(fields)) for doc, fields in zip(raw[1::2], raw[2::2], strict=False)]
+    rows: list[tuple[str, str, float]] = []
+    for doc, attrs in found:
+        try:
             rows.append((_text(attrs["ns"]), _text(attrs["key"]), float(_text(attrs["__d"]))))
-        return rows
-    for fields in raw[2::2]:
-        attrs = _as_dict(fields)
-        rows.append((_text(attrs["ns"]), _text(attrs["key"]), float(_text(attrs["__d"]))))
+        except (KeyError, ValueError):
+            # A hash under the vector prefix that the store did not write (no ns/key).
+            logger.warning("langgraph_redis skipped an unreadable vector key: %s", _text(doc))
     return rows
 
 
@@ -242,15 +252,18 @@ def plan_search(
         missing = [i for i in order if i not in fetched]
         if missing:
             replies = yield batch(
-                [
-                    ("HMGET", sk.item_key(prefix, n, key), "value", "ca", "ua", "ttl")
-                    for n, key in missing
-                ]
+                [("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing]
             )
-            check(replies)
             for ident, fields in zip(missing, replies, strict=False):
-                fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
-                ttls[ident] = int(fields[3] or 0)
+                try:
+                    fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
+                    ttls[ident] = int(fields[-1] or 0)
+                except (CorruptDataError, ValueError) as exc:
+                    if isinstance(exc, UnsupportedFormatError):
+                        raise
+                    # Foreign or damaged data: this item is left out, the search goes on.
+                    logger.warning("langgraph_redis skipped an unreadable item: %s", exc)
+                    fetched[ident] = None
         passing = [
             i
             for i in order

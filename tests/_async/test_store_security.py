@@ -1,0 +1,113 @@
+"""The store as a least-privilege ACL user (the lines in docs/security.md, Store).
+
+The sync twin (``tests/_sync/test_store_security.py``) is generated from this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+import redis
+from langgraph.store.base import PutOp
+from redis.exceptions import NoPermissionError, ResponseError
+
+from langgraph_redis import AsyncRedisStore
+from langgraph_redis._acompat import AsyncRedis, asleep
+from langgraph_redis.demo import HashEmbeddings
+from tests._async.test_security import _as, acl_line
+
+# Every command the store sends, directly or from its Lua scripts, plus the connection
+# handshake and the probe. Keep in sync with docs/security.md (Store).
+STORE_COMMANDS = (
+    "+hello +auth +ping +info "
+    "+evalsha +script|load "
+    "+get +set +exists +del "
+    "+hget +hmget +hset +hsetnx +hdel +hincrby +persist +pexpire "
+    "+zadd +zrem +zrange +zrangebyscore +zremrangebyrank +zcard +zscore +zcount"
+)
+QUERY_COMMANDS = "+ft._list +ft.info +ft.create +ft.search"
+NOPERM = r"(?i)noperm|no permissions"
+
+
+@pytest.fixture
+def store_user(redis_url: str, key_prefix: str, engine: str) -> Iterator[tuple[str, str]]:
+    """A user allowed only the store's commands on ``key_prefix:*``; removed afterwards."""
+    if redis_url.startswith("rediss") or "@" in redis_url:
+        pytest.skip("needs an admin connection to create ACL users")
+    commands = STORE_COMMANDS + (" " + QUERY_COMMANDS if engine == "stack" else "")
+    user, password = f"lgrs_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with redis.Redis.from_url(redis_url) as admin:
+        admin.execute_command("ACL", "SETUSER", *acl_line(user, password, key_prefix, commands))
+        yield user, password
+        admin.execute_command("ACL", "DELUSER", user)
+        if engine == "stack" and f"{key_prefix}:idx".encode() in admin.execute_command("FT._LIST"):
+            admin.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+
+
+def index() -> Any:
+    return {"dims": 32, "embed": HashEmbeddings(32), "fields": ["text"]}
+
+
+async def test_store_as_least_privilege_user(
+    redis_url: str,
+    key_prefix: str,
+    engine: str,
+    store_user: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = _as(redis_url, *store_user)
+    ttl: Any = {"default_ttl": 1.0, "refresh_on_read": True, "omit_expired": True}
+    store = AsyncRedisStore(url, index=index(), prefix=key_prefix, ttl=ttl)
+    try:
+        await store.asetup()
+        assert store.engine == ("query" if engine == "stack" else "plain")
+        ns = ("users", "u-1")
+        await store.abatch([PutOp(ns, f"k{i}", {"text": f"coffee {i}", "n": i}) for i in range(5)])
+        await store.aput(("users", "u:2"), "k", {"text": "tea"}, ttl=0.002)
+        item = await store.aget(ns, "k1")
+        assert item is not None and item.value == {"text": "coffee 1", "n": 1}
+        assert [i.key for i in await store.asearch(ns, filter={"n": {"$gte": 3}})] == ["k3", "k4"]
+        found = await store.asearch(("users",), query="coffee 2", filter={"n": {"$ne": 0}})
+        assert found[0].key == "k2" and len(found) == 5  # "tea" has no n: $ne matches
+        await asleep(0.2)
+        assert await store.alist_namespaces(prefix=("users",)) == [ns]  # omit_expired
+        assert await store.asweep_ttl() == 1
+        await store.adelete(ns, "k0")
+        for i in range(1, 5):
+            await store.adelete(ns, f"k{i}")
+        assert await store.alist_namespaces() == []
+    finally:
+        await store.aclose()
+    assert store_user[1] not in caplog.text
+
+
+async def test_store_user_cannot_touch_other_prefixes(
+    redis_url: str, key_prefix: str, store_user: tuple[str, str]
+) -> None:
+    url = _as(redis_url, *store_user)
+    async with AsyncRedisStore(url, prefix=key_prefix, engine="plain") as mine:
+        await mine.aput(("n",), "k", {"v": 1})
+        assert await mine.aget(("n",), "k") is not None
+    async with AsyncRedisStore(url, prefix=key_prefix + "x", engine="plain") as other:
+        with pytest.raises(ResponseError, match=NOPERM):
+            await other.aput(("n",), "k", {"v": 1})
+        with pytest.raises(ResponseError, match=NOPERM):
+            await other.aget(("n",), "k")
+        with pytest.raises(ResponseError, match=NOPERM):
+            await other.asearch(("n",))
+        with pytest.raises(ResponseError, match=NOPERM):
+            await other.alist_namespaces()
+    client = AsyncRedis.from_url(url)
+    try:
+        with pytest.raises(NoPermissionError):
+            await client.hgetall(f"{key_prefix}x:i:{{n}}:k")
+        for denied in (("KEYS", "*"), ("SCAN", 0), ("FLUSHALL",), ("CONFIG", "GET", "*")):
+            with pytest.raises(NoPermissionError):
+                await cast(Any, client).execute_command(*denied)
+    finally:
+        await client.aclose()
