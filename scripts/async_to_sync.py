@@ -82,6 +82,8 @@ NAMES: dict[str, str] = {
     "AsyncSentinel": "Sentinel",
     "aqueue_command": "queue_command",
     "asleep": "sleep",
+    "arelease_client": "release_client",
+    "arelease": "release",
     # Public classes and aliases.
     "AnyAsyncClient": "AnySyncClient",
     "AsyncRedisSaver": "RedisSaver",

@@ -104,3 +104,23 @@ __all__ = [
     "queue_command",
     "sleep",
 ]
+
+
+async def arelease_client(client: AsyncRedis | AsyncRedisCluster) -> None:
+    """End of a ``with`` block: close; the pools reconnect if the object is used again."""
+    await client.aclose()
+
+
+def release_client(client: Redis | RedisCluster) -> None:
+    """Sync twin of :func:`arelease_client`.
+
+    redis-py's sync ``RedisCluster.close()`` forgets its default node, after which the
+    client fails with ``AttributeError``; so a cluster client only disconnects its node
+    pools and keeps its topology, and the pools reconnect on next use.
+    """
+    if isinstance(client, RedisCluster):
+        for node in client.get_nodes():  # type: ignore[no-untyped-call]
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
+    else:
+        client.close()

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from langgraph.store.base import Op, Result
-from redis.cluster import RedisCluster
 
 from langgraph_redis._bridge import LoopBound, in_thread
 
@@ -37,10 +36,6 @@ def run_async(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
 class AsyncStoreBridge(LoopBound):
     """``batch`` for the async store: run ``abatch`` on the owning event loop."""
 
-    async def _release_connections(self) -> None:
-        """End of a ``from_conn_string`` block: close; the pools reconnect on next use."""
-        await self._conn.aclose()  # type: ignore[attr-defined]
-
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         result: list[Result] = self._call_on_loop(self.abatch(list(ops)))  # type: ignore[attr-defined]
         return result
@@ -48,23 +43,6 @@ class AsyncStoreBridge(LoopBound):
 
 class SyncStoreBridge:
     """``abatch`` for the sync store: run ``batch`` in a worker thread."""
-
-    def _release_connections(self) -> None:
-        """End of a ``from_conn_string`` block: close the store's connections.
-
-        The store stays usable afterwards (LangGraph's guides search a store after its
-        ``with`` block). redis-py's sync ``RedisCluster.close()`` forgets the default
-        node, after which the client fails with ``AttributeError``; so an owned cluster
-        client only disconnects its node pools and keeps its topology, and the pools
-        reconnect on next use. Other clients are closed (their pools reconnect too).
-        """
-        conn = self._conn  # type: ignore[attr-defined]
-        if conn.owned and isinstance(conn.client, RedisCluster):
-            for node in conn.client.get_nodes():  # type: ignore[no-untyped-call]
-                if node.redis_connection is not None:
-                    node.redis_connection.connection_pool.disconnect()
-            return
-        conn.close()
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         result: list[Result] = await in_thread(self.batch, list(ops))  # type: ignore[attr-defined]

@@ -234,13 +234,6 @@ def test_guide_chatbot_on_cluster(cluster: LocalCluster, key_prefix: str) -> Non
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="RedisSaver (sync) used after its from_conn_string block on a cluster: redis-py's "
-    "RedisCluster.close() drops the default node (the store handles this in "
-    "_store_bridge.SyncStoreBridge._release_connections; the saver's Connection does not yet)",
-)
 def test_guide_demo_code_on_cluster(
     cluster: LocalCluster, key_prefix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,7 @@ from langgraph_redis._acompat import (
     AsyncRedisCluster,
     AsyncRetry,
     AsyncSentinel,
+    arelease_client,
 )
 from langgraph_redis._async._run import RECOVERY_TIMEOUT, AnyAsyncClient, load_scripts, run
 from langgraph_redis._core.plans import Plan, Script, T
@@ -202,6 +203,15 @@ class Connection:
             wait=wait,
             recovery_timeout=self.recovery_timeout,
         )
+
+    async def arelease(self) -> None:
+        """End of a ``from_conn_string`` block: drop connections we opened, keep the client.
+
+        LangGraph's guides keep using a saver or store after its ``with`` block; the
+        pools reconnect on the next call. :meth:`aclose` is the final close.
+        """
+        if self.owned:
+            await arelease_client(self.client)
 
     async def aclose(self) -> None:
         """Close the client only if we made it."""

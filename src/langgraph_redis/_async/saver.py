@@ -105,7 +105,7 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
         try:
             yield saver
         finally:
-            await saver.aclose()
+            await saver._conn.arelease()
 
     async def __aenter__(self) -> AsyncRedisSaver:
         return self

@@ -148,7 +148,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
             yield store
         finally:
             await store.astop_ttl_sweeper()
-            await store._release_connections()
+            await store._conn.arelease()
 
     async def __aenter__(self) -> AsyncRedisStore:
         return self

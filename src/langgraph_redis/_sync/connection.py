@@ -31,6 +31,7 @@ from langgraph_redis._acompat import (
     RedisCluster,
     Retry,
     Sentinel,
+    release_client,
 )
 from langgraph_redis._sync._run import RECOVERY_TIMEOUT, AnySyncClient, load_scripts, run
 from langgraph_redis._core.plans import Plan, Script, T
@@ -202,6 +203,15 @@ class Connection:
             wait=wait,
             recovery_timeout=self.recovery_timeout,
         )
+
+    def release(self) -> None:
+        """End of a ``from_conn_string`` block: drop connections we opened, keep the client.
+
+        LangGraph's guides keep using a saver or store after its ``with`` block; the
+        pools reconnect on the next call. :meth:`close` is the final close.
+        """
+        if self.owned:
+            release_client(self.client)
 
     def close(self) -> None:
         """Close the client only if we made it."""

@@ -107,7 +107,7 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
         try:
             yield saver
         finally:
-            saver.close()
+            saver._conn.release()
 
     def __enter__(self) -> RedisSaver:
         return self

@@ -147,7 +147,7 @@ class RedisStore(SyncStoreBridge, BaseStore):
             yield store
         finally:
             store.stop_ttl_sweeper()
-            store._release_connections()
+            store._conn.release()
 
     def __enter__(self) -> RedisStore:
         return self
