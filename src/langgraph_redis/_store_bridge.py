@@ -40,6 +40,21 @@ class AsyncStoreBridge(LoopBound):
         result: list[Result] = self._call_on_loop(self.abatch(list(ops)))  # type: ignore[attr-defined]
         return result
 
+    # LangGraph's async stores (postgres, sqlite) spell these without the ``a``, as
+    # coroutines; code written for them runs unchanged.
+    async def setup(self) -> None:
+        await self.asetup()  # type: ignore[attr-defined]
+
+    async def sweep_ttl(self) -> int:
+        swept: int = await self.asweep_ttl()  # type: ignore[attr-defined]
+        return swept
+
+    async def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
+        await self.astart_ttl_sweeper(sweep_interval_minutes)  # type: ignore[attr-defined]
+
+    async def stop_ttl_sweeper(self) -> None:
+        await self.astop_ttl_sweeper()  # type: ignore[attr-defined]
+
 
 class SyncStoreBridge:
     """``abatch`` for the sync store: run ``batch`` in a worker thread."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -83,7 +83,10 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
         prefix: Key prefix, so several stores can share one database (no braces).
         engine: ``"auto"`` (query engine when the server has ``FT.*``), ``"query"`` or
             ``"plain"``; chosen once at :meth:`asetup` and logged.
-        pool_size: Upper bound on pooled connections.
+        pool_size: Upper bound on pooled connections (default 64); callers beyond it
+            wait up to ``pool_timeout`` seconds (default 300).
+        connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
+            spelling); merged with ``**client_options``.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
@@ -100,6 +103,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
         prefix: str = "lgr",
         engine: EngineChoice = "auto",
         pool_size: int | None = None,
+        connection_args: Mapping[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         if engine not in ("auto", "query", "plain"):
@@ -112,11 +116,13 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
                 "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
             )
         self._prefix = sk.check_prefix(prefix)
-        self._conn = connection_for(target, pool_size=pool_size, **client_options)
+        options = {**(connection_args or {}), **client_options}
+        self._conn = connection_for(target, pool_size=pool_size, **options)
         self._engine_choice: EngineChoice = engine
         self._engine: ModuleType | None = None
         self._cache: StoreCache = {}
         self._setup_lock = ALock()
+        self._cache_lock = ALock()
         self._sweeper: AsyncSweeper | None = None  # sync: skip
         # sync: self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -131,7 +137,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
     @asynccontextmanager
     async def from_conn_string(
         cls,
-        conn_string: str,
+        conn_string: str | None = None,
         *,
         index: IndexConfig | None = None,
         ttl: TTLConfig | None = None,
@@ -262,18 +268,21 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
                 results[i] = item
         for i, op in enumerate(ops):
             if isinstance(op, SearchOp):
-                found = await self._run(
-                    engine.plan_search(
-                        self._prefix,
-                        self._cache,
-                        op,
-                        filters[i],
-                        qvecs.get(op.query) if op.query else None,
-                        vcfg,
-                        now_ms,
-                        refresh=op.refresh_ttl,
+                # The snapshot cache is refreshed across round trips; concurrent searches
+                # (tasks, or threads on the sync store) must not interleave those updates.
+                async with self._cache_lock:
+                    found = await self._run(
+                        engine.plan_search(
+                            self._prefix,
+                            self._cache,
+                            op,
+                            filters[i],
+                            qvecs.get(op.query) if op.query else None,
+                            vcfg,
+                            now_ms,
+                            refresh=op.refresh_ttl,
+                        )
                     )
-                )
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
                 live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None
