@@ -123,6 +123,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
         self._cache: StoreCache = {}
         self._setup_lock = ALock()
         self._cache_lock = ALock()
+        self._hints: dict[str, tuple[int, int]] = {}
         self._sweeper: AsyncSweeper | None = None  # sync: skip
         # sync: self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -281,6 +282,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
                             vcfg,
                             now_ms,
                             refresh=op.refresh_ttl,
+                            hints=self._hints,
                         )
                     )
                 results[i] = found

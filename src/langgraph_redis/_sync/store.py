@@ -123,6 +123,7 @@ class RedisStore(SyncStoreBridge, BaseStore):
         self._cache: StoreCache = {}
         self._setup_lock = Lock()
         self._cache_lock = Lock()
+        self._hints: dict[str, tuple[int, int]] = {}
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
@@ -279,6 +280,7 @@ class RedisStore(SyncStoreBridge, BaseStore):
                             vcfg,
                             now_ms,
                             refresh=op.refresh_ttl,
+                            hints=self._hints,
                         )
                     )
                 results[i] = found

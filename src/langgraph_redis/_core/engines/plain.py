@@ -176,8 +176,9 @@ def plan_search(
     cfg: VectorConfig | None,
     now_ms: int,
     refresh: bool = False,
+    hints: dict[str, tuple[int, int]] | None = None,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
-    """Search one namespace prefix.
+    """Search one namespace prefix (``hints`` is the query engine's; unused here).
 
     One round trip when the cached snapshots are fresh or a few writes behind (see
     :func:`plan_snapshots`); one more to renew TTLs when ``refresh`` is set and a result
