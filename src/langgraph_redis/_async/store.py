@@ -38,6 +38,9 @@ from langgraph_redis._async.connection import connection_for
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
 from langgraph_redis._core.engines.common import (
+    SCRIPTS as STORE_SCRIPTS,
+)
+from langgraph_redis._core.engines.common import (
     StoreCache,
     VectorConfig,
     check_vectors,
@@ -202,6 +205,7 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
             name, why = choose_engine(self._engine_choice, info.search, info.cluster)
             engine = query if name == "query" else plain
             await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
+            await self._conn.ensure_scripts(STORE_SCRIPTS)
             overridden = self._engine_choice == "query" and name != "query"
             level = logging.WARNING if overridden else logging.INFO
             logger.log(

@@ -1134,3 +1134,15 @@ def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int
     if empty:
         yield from _drop_empty_namespaces(prefix, sorted(set(empty)))
     return removed
+
+
+SCRIPTS = (
+    PUT_ITEM,
+    DELETE_ITEM,
+    REFRESH_ITEM,
+    SWEEP_ITEM,
+    SNAPSHOT_DELTA,
+    SNAPSHOT_META,
+    READ_ITEMS,
+)
+"""Every script the store sends, loaded once at setup."""
