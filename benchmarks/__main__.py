@@ -2,6 +2,8 @@
 
 Modes: full (the issue's sizes), ``--quick`` (fits 10 minutes on 2 cores), ``--smoke``
 (tiny sizes, one engine, no peer install: the test suite runs it so it cannot rot).
+``python -m benchmarks soak ...`` (or ``--soak``) runs the soak mode instead
+(:mod:`benchmarks.soak`; ``python -m benchmarks soak --help``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def parse(argv: list[str] | None) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; the report is rewritten after each part."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("soak", "--soak"):
+        from benchmarks import soak
+
+        return soak.main(args[1:])
     settings = parse(argv)
     run = Run(settings)
     t0 = time.perf_counter()

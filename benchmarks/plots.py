@@ -139,3 +139,50 @@ def draw_all(rows: list[Row], out: Path) -> list[Path]:
     if any(r["suite"] == "store" and "p50_ms" in r for r in rows):
         made.append(cost_by_store_size(rows, out))
     return made
+
+
+def soak_memory(data: dict[str, Any], out: Path) -> Path:
+    """Soak run: server memory and client RSS over time, keys and throughput beside."""
+    server = data["server_samples"]
+    timeline = [
+        x for x in data["timeline"] if x["workers_reporting"] == data["settings"]["workers"]
+    ]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    mb = 2**20
+    ax.plot(
+        [s["t"] for s in server],
+        [s["used_memory"] / mb for s in server],
+        label="server used_memory",
+    )
+    ax.plot(
+        [x["t"] for x in timeline],
+        [x["client_rss"] / mb for x in timeline],
+        label="client RSS (all workers)",
+    )
+    ttl_s = float(data["settings"]["ttl_minutes"]) * 60
+    if ttl_s:
+        ax.axvline(ttl_s, color="grey", linestyle=":", label="one TTL")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("MB")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Memory over time")
+    ax.legend(fontsize=8)
+    ax2.plot(
+        [x["t"] for x in timeline],
+        [x["invocations_s"] for x in timeline],
+        color="C2",
+        label="invocations/s",
+    )
+    ax2.set_xlabel("seconds")
+    ax2.set_ylabel("invocations/s")
+    ax2.set_ylim(bottom=0)
+    keys = ax2.twinx()
+    keys.plot(
+        [s["t"] for s in server], [s["dbsize"] for s in server], color="C3", label="keys (DBSIZE)"
+    )
+    keys.set_ylabel("keys")
+    keys.set_ylim(bottom=0)
+    ax2.set_title("Throughput and keys over time")
+    handles = ax2.get_lines() + keys.get_lines()
+    ax2.legend(handles, [str(h.get_label()) for h in handles], fontsize=8, loc="lower right")
+    return _save(fig, out / "soak_memory.png")

@@ -141,7 +141,6 @@ NOT_YET_USED: frozenset[str] = frozenset(
         "anext",
         "pytest_asyncio.fixture",
         "AsyncConnectionPool",
-        "AsyncStoreBridge",
         "aget_delta_channel_history",
         "aprobe",
         "arun",

@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import AsyncIterator
+from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import check_wait_replicas, connection_for
 from langgraph_redis._bridge import AsyncSaverBridge
@@ -33,7 +34,7 @@ from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import ServerInfo
 
 
-class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
+class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str]):
     """Checkpointer keeping every checkpoint of every thread in Redis or Valkey.
 
     Args:
@@ -106,21 +107,6 @@ class AsyncRedisSaver(AsyncSaverBridge, BaseCheckpointSaver[str]):
             yield saver
         finally:
             await saver._conn.arelease()
-
-    async def __aenter__(self) -> AsyncRedisSaver:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close connections the saver opened; a client passed in is left open."""
-        await self._conn.aclose()
-
-    @property
-    def client(self) -> AnyAsyncClient:
-        """The redis-py client in use."""
-        return self._conn.client
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

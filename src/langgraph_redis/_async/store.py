@@ -33,6 +33,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._acompat import ALock, AsyncIterator
 from langgraph_redis._async._embed import embed_query_text, embed_texts
+from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import connection_for
 from langgraph_redis._core import store_keys as sk
@@ -63,8 +64,7 @@ logger = logging.getLogger("langgraph_redis")
 EngineChoice = Literal["auto", "query", "plain"]
 
 
-# sync: class RedisStore(SyncStoreBridge, BaseStore):
-class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
+class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
     """Key-value store with optional vector search, for LangGraph long-term memory.
 
     Args:
@@ -160,21 +160,10 @@ class AsyncRedisStore(AsyncStoreBridge, BaseStore):  # sync: skip
             await store.astop_ttl_sweeper()
             await store._conn.arelease()
 
-    async def __aenter__(self) -> AsyncRedisStore:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Stop the sweeper and close connections the store opened."""
         await self.astop_ttl_sweeper()
         await self._conn.aclose()
-
-    @property
-    def client(self) -> AnyAsyncClient:
-        """The redis-py client in use."""
-        return self._conn.client
 
     @property
     def engine(self) -> str | None:

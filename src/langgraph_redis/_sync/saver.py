@@ -26,6 +26,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import Iterator
+from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import check_wait_replicas, connection_for
 from langgraph_redis._bridge import SyncSaverBridge
@@ -35,7 +36,7 @@ from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import ServerInfo
 
 
-class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
+class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
     """Checkpointer keeping every checkpoint of every thread in Redis or Valkey.
 
     Args:
@@ -108,21 +109,6 @@ class RedisSaver(SyncSaverBridge, BaseCheckpointSaver[str]):
             yield saver
         finally:
             saver._conn.release()
-
-    def __enter__(self) -> RedisSaver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close connections the saver opened; a client passed in is left open."""
-        self._conn.close()
-
-    @property
-    def client(self) -> AnySyncClient:
-        """The redis-py client in use."""
-        return self._conn.client
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

@@ -35,6 +35,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._acompat import Lock, Iterator
 from langgraph_redis._sync._embed import embed_query_text, embed_texts
+from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import connection_for
 from langgraph_redis._core import store_keys as sk
@@ -64,7 +65,7 @@ logger = logging.getLogger("langgraph_redis")
 EngineChoice = Literal["auto", "query", "plain"]
 
 
-class RedisStore(SyncStoreBridge, BaseStore):
+class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
     """Key-value store with optional vector search, for LangGraph long-term memory.
 
     Args:
@@ -159,21 +160,10 @@ class RedisStore(SyncStoreBridge, BaseStore):
             store.stop_ttl_sweeper()
             store._conn.release()
 
-    def __enter__(self) -> RedisStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """Stop the sweeper and close connections the store opened."""
         self.stop_ttl_sweeper()
         self._conn.close()
-
-    @property
-    def client(self) -> AnySyncClient:
-        """The redis-py client in use."""
-        return self._conn.client
 
     @property
     def engine(self) -> str | None:
