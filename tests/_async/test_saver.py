@@ -22,7 +22,7 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver, UnsupportedFormatError
-from langgraph_redis._acompat import AsyncRedis
+from langgraph_redis._acompat import AsyncRedis, asleep
 from langgraph_redis._core.keys import ThreadKeys
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
@@ -488,3 +488,32 @@ async def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> Non
         await asyncio.gather(*map(one, range(300)))  # sync: [*map(one, range(300))]
         listed = [t async for t in saver.alist(None)]
         assert len(listed) == 300
+
+
+async def test_ttl_bookkeeping_follows_live_data(
+    redis_url: str, key_prefix: str, aclient: AsyncRedis
+) -> None:
+    """Expired checkpoints leave no growing index behind while the thread stays busy."""
+    ttl = {"default_ttl": 0.02}  # 1.2 s, rounded to 1 s
+    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        tid = str(uuid.uuid4())
+        parent = config(tid)
+        ids = []
+        for step in range(60):
+            version = f"{step:04}"
+            parent = await saver.aput(
+                parent, snapshot({"n": step}, {"n": version}), {}, {"n": version}
+            )
+            ids.append(parent["configurable"]["checkpoint_id"])
+            if step % 6 == 5:
+                await asleep(0.3)  # old checkpoints expire while the thread stays busy
+        keys = ThreadKeys(key_prefix, tid)
+        live = [i for i in ids if await aclient.exists(keys.checkpoint("", i))]
+        assert 0 < len(live) < 50  # the earliest did expire
+        indexed = await aclient.zrange(keys.index(""), 0, -1)
+        assert len(indexed) - len(live) <= 8
+        registry = await aclient.smembers(keys.registry)
+        dead = [k for k in registry if not await aclient.exists(k)]
+        # sampled pruning keeps dead entries a bounded fraction (without it: over 2/3)
+        assert len(dead) <= len(registry) // 3, (len(dead), len(registry))
+        assert len([t async for t in saver.alist(config(tid))]) == len(live)

@@ -23,7 +23,7 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver, UnsupportedFormatError
-from langgraph_redis._acompat import Redis
+from langgraph_redis._acompat import Redis, sleep
 from langgraph_redis._core.keys import ThreadKeys
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
@@ -489,3 +489,32 @@ def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> None:
         [*map(one, range(300))]
         listed = [t for t in saver.list(None)]
         assert len(listed) == 300
+
+
+def test_ttl_bookkeeping_follows_live_data(
+    redis_url: str, key_prefix: str, client: Redis
+) -> None:
+    """Expired checkpoints leave no growing index behind while the thread stays busy."""
+    ttl = {"default_ttl": 0.02}  # 1.2 s, rounded to 1 s
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        tid = str(uuid.uuid4())
+        parent = config(tid)
+        ids = []
+        for step in range(60):
+            version = f"{step:04}"
+            parent = saver.put(
+                parent, snapshot({"n": step}, {"n": version}), {}, {"n": version}
+            )
+            ids.append(parent["configurable"]["checkpoint_id"])
+            if step % 6 == 5:
+                sleep(0.3)  # old checkpoints expire while the thread stays busy
+        keys = ThreadKeys(key_prefix, tid)
+        live = [i for i in ids if client.exists(keys.checkpoint("", i))]
+        assert 0 < len(live) < 50  # the earliest did expire
+        indexed = client.zrange(keys.index(""), 0, -1)
+        assert len(indexed) - len(live) <= 8
+        registry = client.smembers(keys.registry)
+        dead = [k for k in registry if not client.exists(k)]
+        # sampled pruning keeps dead entries a bounded fraction (without it: over 2/3)
+        assert len(dead) <= len(registry) // 3, (len(dead), len(registry))
+        assert len([t for t in saver.list(config(tid))]) == len(live)

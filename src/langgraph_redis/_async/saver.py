@@ -8,6 +8,7 @@ and atomicity of each call are documented there and in ``docs/design.md``.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -32,6 +33,11 @@ from langgraph_redis._core import checkpoints
 from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
 from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import ServerInfo
+
+
+def now_ms() -> int:
+    """Wall clock in milliseconds (TTL bookkeeping)."""
+    return int(time.time() * 1000)
 
 
 class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str]):
@@ -173,7 +179,9 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         One atomic round trip (MULTI/EXEC).
         """
         stored: RunnableConfig = await self._run(
-            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions),
+            self._plans.plan_put(
+                self._cfg, config, checkpoint, metadata, new_versions, now_ms=now_ms()
+            ),
             wait=True,
         )
         return stored

@@ -279,10 +279,14 @@ def _expire(keys: Iterable[str], seconds: int) -> list[Command]:
 
 # -- put -------------------------------------------------------------------------------
 
+PRUNE = 8
+"""Index entries a write inspects for expired keys (TTL only); see the ``PUT`` script."""
+
 PUT = Script(
     "put",
     LUA_ENCODE
     + LUA_DROP
+    + f"local PRUNE = {PRUNE}\n"
     + r"""
 -- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
 -- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
@@ -322,6 +326,27 @@ if ttl > 0 then
   for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
   redis.call('EXPIRE', KEYS[4], ttl)
   for j = i, #ARGV do redis.call('EXPIRE', ARGV[j], ttl) end
+  -- Keys expire one by one while the thread's indexes live on (every write refreshes
+  -- them), so each write prunes a few entries whose key is gone: the oldest ids, and a
+  -- random sample of the key and blob registries. Removals outpace additions once a
+  -- fraction of the entries is dead, so the indexes stay proportional to live data.
+  local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
+  local tail = enc(ns) .. ':'
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[2], '-', '+', 'BYLEX', 'LIMIT', 0, PRUNE)) do
+    local cpk = base .. 'cp:' .. tail .. enc(old)
+    if old ~= cid and redis.call('EXISTS', cpk) == 0 then
+      redis.call('ZREM', KEYS[2], old)
+      redis.call('SREM', KEYS[4], cpk, base .. 'w:' .. tail .. enc(old))
+    end
+  end
+  for _, set in ipairs({KEYS[4], KEYS[5]}) do
+    for _, m in ipairs(redis.call('SRANDMEMBER', set, 2 * PRUNE)) do
+      if redis.call('EXISTS', m) == 0 then
+        redis.call('SREM', KEYS[4], m)
+        redis.call('SREM', KEYS[5], m)
+      end
+    end
+  end
 end
 return 1
 """,
@@ -336,12 +361,14 @@ def plan_put(
     new_versions: ChannelVersions,
     *,
     shallow: bool = False,
+    now_ms: int = 0,
 ) -> Batch[RunnableConfig]:
     """One round trip: a script stores the checkpoint and its changed channel values.
 
     The script makes the write atomic; serialization happens here, before any I/O, so a
     value the serializer rejects raises ``ValueError`` and nothing is written. With
-    ``shallow`` the same script drops the namespace's older checkpoints.
+    ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
+    caller's clock) matters only with TTL, for the thread registry's expiry scores.
     """
     thread_id, ns, parent_id = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
@@ -389,9 +416,7 @@ def plan_put(
             *(referenced if cfg.ttl_seconds else ()),
         ],
     )
-    side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, thread_id)]
-    if run_id := merged.get("run_id"):
-        side.append(("SADD", run_index(cfg.prefix, str(run_id)), _run_member(thread_id, ns, cid)))
+    side = _registry_commands(cfg, thread_id, ns, cid, merged.get("run_id"), now_ms)
     result = _config(thread_id, ns, cid)
 
     def decode(replies: list[Any]) -> RunnableConfig:
@@ -399,6 +424,29 @@ def plan_put(
         return result
 
     return batch([call], decode, side=side, writes=True)
+
+
+def _registry_commands(
+    cfg: SaverConfig, thread_id: str, ns: str, cid: str, run_id: Any, now_ms: int
+) -> list[Command]:
+    """Cross-slot index updates of a write: the thread registry and the run index.
+
+    Without TTL, thread entries have score 0 and run sets no expiry. With TTL, a thread's
+    score is the time its last write expires, and entries past it are pruned by every
+    write; a run set expires with the last checkpoint written under it. (A thread kept
+    alive only by ``refresh_on_read`` drops out of ``list(None)`` until its next write.)
+    """
+    threads = thread_registry(cfg.prefix)
+    ttl_ms = cfg.ttl_seconds * 1000
+    cmds: list[Command] = [("ZADD", threads, now_ms + ttl_ms if ttl_ms else 0, thread_id)]
+    if ttl_ms:
+        cmds.append(("ZREMRANGEBYSCORE", threads, 1, now_ms))
+    if run_id:
+        key = run_index(cfg.prefix, str(run_id))
+        cmds.append(("SADD", key, _run_member(thread_id, ns, cid)))
+        if ttl_ms:
+            cmds.append(("EXPIRE", key, cfg.ttl_seconds))
+    return cmds
 
 
 def _flatten(fields: Mapping[str, bytes | str]) -> list[bytes | str]:
@@ -743,6 +791,7 @@ def plan_copy_thread(
     blob_vals = (yield batch([("GET", k) for k in blob_keys], _replies)) if blob_keys else []
     blobs = dict(zip(blob_keys, blob_vals))
     cmds: list[Op] = []
+    # A copy is listed with score 0 (never pruned by TTL) until delete_thread removes it.
     side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, dst.thread_id)]
     owned: list[str] = [dst.namespaces]
     for (ns, cid), cp_flat, w_flat in zip(scope, raw[0::2], raw[1::2]):

@@ -10,6 +10,7 @@ and atomicity of each call are documented there and in ``docs/design.md``.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
@@ -34,6 +35,11 @@ from langgraph_redis._core import checkpoints
 from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
 from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import ServerInfo
+
+
+def now_ms() -> int:
+    """Wall clock in milliseconds (TTL bookkeeping)."""
+    return int(time.time() * 1000)
 
 
 class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
@@ -174,7 +180,9 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         One atomic round trip (MULTI/EXEC).
         """
         stored: RunnableConfig = self._run(
-            self._plans.plan_put(self._cfg, config, checkpoint, metadata, new_versions),
+            self._plans.plan_put(
+                self._cfg, config, checkpoint, metadata, new_versions, now_ms=now_ms()
+            ),
             wait=True,
         )
         return stored
