@@ -292,7 +292,9 @@ def plan_search(
             if ident not in best:
                 best[ident] = to_score(dist, cfg.distance)
                 order.append(ident)
-        missing = [i for i in order if i not in fetched]
+        # Without a post-filter the best ``need`` items are the answer: fetch only them.
+        wanted = order if not flt.empty else order[:need]
+        missing = [i for i in wanted if i not in fetched]
         if missing:
             replies = yield batch(
                 [("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing]
@@ -309,7 +311,7 @@ def plan_search(
                     fetched[ident] = None
         passing = [
             i
-            for i in order
+            for i in wanted
             if fetched[i] is not None and (flt.empty or flt.matches(fetched[i].value))
         ]
         if len(passing) >= need or len(rows) < k:
