@@ -162,7 +162,7 @@ the policy follows the filter's size, counted by a cheap ``LIMIT 0 0`` query and
 for :data:`HINT_TTL_MS`.
 """
 
-HINT_TTL_MS = 30_000
+HINT_TTL_MS = 5_000
 
 Hints = dict[str, tuple[int, int]]
 """Per prefilter: (number of matching vectors, when it was counted in ms)."""
