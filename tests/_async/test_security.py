@@ -32,8 +32,8 @@ SAVER_COMMANDS = (
     "+multi +exec +discard +evalsha +eval +script|load "
     "+get +set +mget +unlink +expire "
     "+hset +hsetnx +hget +hgetall "
-    "+sadd +srem +smembers "
-    "+zadd +zrem +zrange "
+    "+sadd +srem +smembers +srandmember +exists "
+    "+zadd +zrem +zrange +zremrangebyscore "
     "+wait"
 )
 
@@ -84,6 +84,19 @@ async def test_conformance_as_least_privilege_user(
     async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
         assert len(await _interrupt_story(saver)) == 7
     assert acl_user[1] not in caplog.text  # the password never reaches a log line
+
+
+async def test_conformance_with_ttl_as_least_privilege_user(
+    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
+) -> None:
+    """TTL adds commands (expiry bookkeeping in the scripts): they must be in the ACL too."""
+    url = _as(redis_url, *acl_user)
+    ttl = {"default_ttl": 5, "refresh_on_read": True}
+    report = await arun_conformance(
+        lambda: AsyncRedisSaver.from_conn_string(url, prefix=key_prefix, ttl=ttl)
+    )
+    failures = {n: r.failures for n, r in report.results.items() if not r.passed}
+    assert not failures, failures
 
 
 async def test_user_cannot_touch_other_prefixes(
