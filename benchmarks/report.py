@@ -493,7 +493,7 @@ def soak_markdown(data: dict[str, Any], png: str | None) -> str:
                 _per_min(fmt(f["slope_first_half_per_min"])),
                 _per_min(fmt(f["slope_last_half_per_min"])),
                 _fmt(f["growth_last_half_pct"], " %"),
-                "flat" if f["flat"] else "**growing**",
+                _trend(f["growth_last_half_pct"]),
             ]
         )
     md += _table(
@@ -540,3 +540,10 @@ def soak_markdown(data: dict[str, Any], png: str | None) -> str:
     if notes:
         md += [*[f"- {n}" for n in notes], ""]
     return "\n".join(md)
+
+
+def _trend(growth_pct: float) -> str:
+    """Flat within 10 %, else the direction: only growth is a problem under TTL."""
+    if growth_pct != growth_pct or abs(growth_pct) < 10:
+        return "flat"
+    return "shrinking" if growth_pct < 0 else "**growing**"
