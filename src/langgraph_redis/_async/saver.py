@@ -27,7 +27,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_redis._acompat import AsyncIterator
 from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
-from langgraph_redis._async.connection import check_wait_replicas, connection_for
+from langgraph_redis._async.connection import check_wait_replicas, open_connection
 from langgraph_redis._bridge import AsyncSaverBridge
 from langgraph_redis._core import checkpoints
 from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
@@ -84,15 +84,9 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         **client_options: Any,
     ) -> None:
         super().__init__(serde=serde)
-        target = (
-            conn if conn is not None else (redis_client if redis_client is not None else redis_url)
+        self._conn = open_connection(
+            conn, redis_url, redis_client, pool_size, connection_args, client_options
         )
-        if target is None:
-            raise ValueError(
-                "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
-            )
-        options = {**(connection_args or {}), **client_options}
-        self._conn = connection_for(target, pool_size=pool_size, **options)
         self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)

@@ -15,7 +15,7 @@ or stored value.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,4 +274,25 @@ def connection_for(
         f"expected a Redis URL or a redis client, got {type(conn).__name__}; "
         "sync classes take redis.Redis / redis.cluster.RedisCluster, "
         "async classes take redis clients"
+    )
+
+
+def open_connection(
+    conn: str | AnySyncClient | None,
+    redis_url: str | None,
+    redis_client: AnySyncClient | None,
+    pool_size: int | None,
+    connection_args: Mapping[str, Any] | None,
+    client_options: Mapping[str, Any],
+) -> Connection:
+    """The constructors' argument handling, shared by savers and store.
+
+    ``redis_url=``/``redis_client=`` and ``connection_args=`` are langgraph-checkpoint-redis
+    spellings, accepted so code written for it runs unchanged.
+    """
+    target = conn if conn is not None else (redis_client if redis_client is not None else redis_url)
+    if target is None:
+        raise ValueError("pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)")
+    return connection_for(
+        target, pool_size=pool_size, **{**(connection_args or {}), **client_options}
     )

@@ -37,7 +37,7 @@ from langgraph_redis._acompat import Lock, Iterator
 from langgraph_redis._sync._embed import embed_query_text, embed_texts
 from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
-from langgraph_redis._sync.connection import connection_for
+from langgraph_redis._sync.connection import open_connection
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
 from langgraph_redis._core.engines.common import (
@@ -112,16 +112,10 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
     ) -> None:
         if engine not in ("auto", "query", "plain"):
             raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
-        target = (
-            conn if conn is not None else (redis_client if redis_client is not None else redis_url)
-        )
-        if target is None:
-            raise ValueError(
-                "pass a Redis URL or client (conn=..., redis_url=... or redis_client=...)"
-            )
         self._prefix = sk.check_prefix(prefix)
-        options = {**(connection_args or {}), **client_options}
-        self._conn = connection_for(target, pool_size=pool_size, **options)
+        self._conn = open_connection(
+            conn, redis_url, redis_client, pool_size, connection_args, client_options
+        )
         self._engine_choice: EngineChoice = engine
         self._engine: ModuleType | None = None
         self._cache: StoreCache = {}
