@@ -20,7 +20,13 @@ from langgraph_redis import AsyncRedisSaver
 from langgraph_redis._acompat import AsyncRetry
 from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
 from langgraph_redis._core.keys import ThreadKeys
-from langgraph_redis._servers import LocalCluster, LocalServer, start_cluster, start_server
+from langgraph_redis._servers import (
+    Engine,
+    LocalCluster,
+    LocalServer,
+    start_cluster,
+    start_server,
+)
 from tests._async.test_saver import config, snapshot
 from tests._async.workload import Workload
 from tests.proxy import FaultProxy
@@ -28,7 +34,7 @@ from tests.servers import require_engine
 
 pytestmark = pytest.mark.faults
 
-ENGINE = "valkey"
+ENGINE: Engine = "valkey"
 
 
 @pytest.fixture

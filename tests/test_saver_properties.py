@@ -7,11 +7,17 @@ key-syntax metacharacters, so an escaping mistake shows up as a disagreement.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, empty_checkpoint
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    CheckpointMetadata,
+    CheckpointTuple,
+    empty_checkpoint,
+)
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -71,18 +77,20 @@ def _apply(saver: BaseCheckpointSaver[Any], heads: dict[Any, Any], op: tuple[Any
         head = heads.get((tid, ns))
         if head is None:
             return None
-        cfg = {"configurable": {"thread_id": tid, "checkpoint_ns": ns, "checkpoint_id": head}}
+        cfg: RunnableConfig = {
+            "configurable": {"thread_id": tid, "checkpoint_ns": ns, "checkpoint_id": head}
+        }
         saver.put_writes(cfg, writes, task)
         return None
     if kind == "list":
         _, tid, ns, flt, limit = op
         ns = None if tid is None else ns  # a namespace only narrows a thread's listing
-        cfg = None
+        list_cfg: RunnableConfig | None = None
         if tid is not None:
-            cfg = {"configurable": {"thread_id": tid}}
+            list_cfg = {"configurable": {"thread_id": tid}}
             if ns is not None:
-                cfg["configurable"]["checkpoint_ns"] = ns
-        found = [_comparable(t) for t in saver.list(cfg, filter=flt, limit=limit)]
+                list_cfg["configurable"]["checkpoint_ns"] = ns
+        found = [_comparable(t) for t in saver.list(list_cfg, filter=flt, limit=limit)]
         # order across threads is unspecified: compare per-thread order only
         if ns is None and limit is not None:
             return len(found)  # which namespace fills the limit first is unspecified
@@ -151,7 +159,9 @@ def _put_both(
         cfg: Any = {"configurable": {"thread_id": tid, "checkpoint_ns": ns}}
         if parent := heads.get((tid, ns)):
             cfg["configurable"]["checkpoint_id"] = parent
-        stored = saver.put(cfg, cp, dict(meta), dict(cp["channel_versions"]))
+        stored = saver.put(
+            cfg, cp, cast(CheckpointMetadata, dict(meta)), dict(cp["channel_versions"])
+        )
         heads[(tid, ns)] = stored["configurable"]["checkpoint_id"]
         results.append(stored)
     return results[0], results[1]

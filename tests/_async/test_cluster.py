@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -142,7 +142,7 @@ async def test_thread_keys_share_one_slot(
         cp = snapshot({"a": step, "b": "x"}, {"a": str(step), "b": "1"})
         parent = await asaver.aput(parent, cp, {"step": step}, {"a": str(step), "b": "1"})
     await asaver.aput_writes(parent, [("a", 9)], "task")
-    owned = await aclient.smembers(ThreadKeys(key_prefix, tid).registry)
+    owned = cast(set[bytes], await aclient.smembers(ThreadKeys(key_prefix, tid).registry))
     slots = {key_slot(k) for k in owned} | {key_slot(ThreadKeys(key_prefix, tid).registry.encode())}
     assert len(owned) > 5 and len(slots) == 1
 
@@ -166,7 +166,7 @@ async def test_cross_slot_registries(asaver: AsyncRedisSaver, aclient: AsyncRedi
     await asaver.aprune(tids[1::2], strategy="delete")
     assert [t async for t in asaver.alist(None)] == []
     assert await aclient.exists(run_index(asaver._cfg.prefix, "run-even")) == 0
-    remaining = await aclient.zrange(thread_registry(asaver._cfg.prefix), 0, -1)
+    remaining = cast(list[bytes], await aclient.zrange(thread_registry(asaver._cfg.prefix), 0, -1))
     assert {t.decode() for t in remaining} <= set(tids[0::2])  # emptied, not deleted
 
 

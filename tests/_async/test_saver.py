@@ -9,10 +9,16 @@ import asyncio  # sync: skip
 import operator
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pytest
-from langgraph.checkpoint.base import Checkpoint, CheckpointTuple, empty_checkpoint
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    empty_checkpoint,
+)
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -39,7 +45,7 @@ async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSav
 async def ashallow(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncShallowRedisSaver]:
     async with AsyncShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
         await saver.asetup()
-        yield saver
+        yield cast(AsyncShallowRedisSaver, saver)  # from_conn_string is typed for the base
 
 
 @pytest.fixture
@@ -133,7 +139,7 @@ async def test_unchanged_channel_is_written_once(
     for step in range(5):
         n_version = asaver.get_next_version(n_version, None)
         checkpoint = snapshot({"big": big, "n": step}, {"big": big_version, "n": n_version})
-        new = {"n": n_version, **({"big": big_version} if step == 0 else {})}
+        new: ChannelVersions = {"n": n_version, **({"big": big_version} if step == 0 else {})}
         parent = await asaver.aput(parent, checkpoint, {"step": step}, new)
     blobs = await aclient.smembers(ThreadKeys(key_prefix, tid).blobs(""))
     big_blobs = [b for b in blobs if b":big:" in b]
@@ -149,7 +155,8 @@ async def test_list_semantics(asaver: AsyncRedisSaver) -> None:
     ids = []
     for step in range(250):
         cp = snapshot({})
-        parent = await asaver.aput(parent, cp, {"step": step, "user_id": f"u{step % 3}"}, {})
+        metadata = cast(CheckpointMetadata, {"step": step, "user_id": f"u{step % 3}"})
+        parent = await asaver.aput(parent, cp, metadata, {})
         ids.append(parent["configurable"]["checkpoint_id"])
     listed = [t.config["configurable"]["checkpoint_id"] async for t in asaver.alist(config(tid))]
     assert listed == ids[::-1]
@@ -166,7 +173,7 @@ async def test_list_semantics(asaver: AsyncRedisSaver) -> None:
     assert before == [ids[99], ids[98], ids[97]]
     by_user = [t async for t in asaver.alist(config(tid), filter={"user_id": "u1"})]
     assert len(by_user) == len([i for i in range(250) if i % 3 == 1])
-    assert all(t.metadata["user_id"] == "u1" for t in by_user)
+    assert all(cast(dict[str, Any], t.metadata)["user_id"] == "u1" for t in by_user)
     by_user_limit = [t async for t in asaver.alist(config(tid), filter={"user_id": "u2"}, limit=90)]
     assert len(by_user_limit) == len([i for i in range(250) if i % 3 == 2])
 
@@ -305,7 +312,7 @@ async def test_shallow_keeps_only_latest(
     for step in range(4):
         a_version = ashallow.get_next_version(a_version, None)
         checkpoint = snapshot({"a": step, "k": "const"}, {"a": a_version, "k": k_version})
-        new = {"a": a_version, **({"k": k_version} if step == 0 else {})}
+        new: ChannelVersions = {"a": a_version, **({"k": k_version} if step == 0 else {})}
         parent = await ashallow.aput(parent, checkpoint, {"step": step}, new)
         await ashallow.aput_writes(parent, [("a", 100 + step)], "t")
     listed = [t async for t in ashallow.alist(config(tid))]
@@ -374,7 +381,12 @@ async def _interrupt_story(saver: Any) -> list[Any]:
     done = await graph.ainvoke(Command(resume="yes"), cfg)
     seen.append(done["messages"])
     history = [s async for s in graph.aget_state_history(cfg)]
-    seen.append([(s.next, s.values.get("messages"), s.metadata["step"]) for s in history])
+    seen.append(
+        [
+            (s.next, s.values.get("messages"), cast(CheckpointMetadata, s.metadata)["step"])
+            for s in history
+        ]
+    )
     # time travel: replay from the checkpoint before "before" ran, with an edited input
     start = next(s for s in history if s.next == ("before",))
     forked_cfg = await graph.aupdate_state(start.config, {"messages": ["edited"]})

@@ -117,7 +117,7 @@ async def test_user_cannot_touch_other_prefixes(
             await client.get("other:key")
         for denied in (("KEYS", "*"), ("FLUSHALL",), ("CONFIG", "GET", "*"), ("MODULE", "LIST")):
             with pytest.raises(NoPermissionError):
-                await client.execute_command(*denied)
+                await client.execute_command(*denied)  # type: ignore[no-untyped-call]
     finally:
         await client.aclose()
 
@@ -132,7 +132,7 @@ async def test_probe_without_info_or_search(
     commands = SAVER_COMMANDS.replace("+info ", "")
     admin = AsyncRedis.from_url(redis_url)
     try:
-        await admin.execute_command(
+        await admin.execute_command(  # type: ignore[no-untyped-call]
             "ACL", "SETUSER", *acl_line(user, password, key_prefix, commands)
         )
         url = _as(redis_url, user, password)
@@ -142,7 +142,7 @@ async def test_probe_without_info_or_search(
             stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
             assert await saver.aget_tuple(stored) is not None
     finally:
-        await admin.execute_command("ACL", "DELUSER", user)
+        await admin.execute_command("ACL", "DELUSER", user)  # type: ignore[no-untyped-call]
         await admin.aclose()
     assert "INFO is not permitted" in caplog.text
 

@@ -55,7 +55,7 @@ async def test_sentinel_url_and_graph(asaver: AsyncRedisSaver) -> None:
 
 async def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -> None:
     sentinel = AsyncSentinel(group.sentinel_addresses)  # type: ignore[no-untyped-call]
-    client = sentinel.master_for(group.master_name)  # type: ignore[no-untyped-call]
+    client = sentinel.master_for(group.master_name)  # type: ignore[no-untyped-call, unused-ignore]
     async with AsyncRedisSaver(client, prefix=key_prefix) as saver:
         stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert await saver.aget_tuple(stored) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -144,7 +144,7 @@ def test_thread_keys_share_one_slot(
         cp = snapshot({"a": step, "b": "x"}, {"a": str(step), "b": "1"})
         parent = saver.put(parent, cp, {"step": step}, {"a": str(step), "b": "1"})
     saver.put_writes(parent, [("a", 9)], "task")
-    owned = client.smembers(ThreadKeys(key_prefix, tid).registry)
+    owned = cast(set[bytes], client.smembers(ThreadKeys(key_prefix, tid).registry))
     slots = {key_slot(k) for k in owned} | {key_slot(ThreadKeys(key_prefix, tid).registry.encode())}
     assert len(owned) > 5 and len(slots) == 1
 
@@ -168,7 +168,7 @@ def test_cross_slot_registries(saver: RedisSaver, client: RedisCluster) -> None:
     saver.prune(tids[1::2], strategy="delete")
     assert [t for t in saver.list(None)] == []
     assert client.exists(run_index(saver._cfg.prefix, "run-even")) == 0
-    remaining = client.zrange(thread_registry(saver._cfg.prefix), 0, -1)
+    remaining = cast(list[bytes], client.zrange(thread_registry(saver._cfg.prefix), 0, -1))
     assert {t.decode() for t in remaining} <= set(tids[0::2])  # emptied, not deleted
 
 

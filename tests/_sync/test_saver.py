@@ -10,10 +10,16 @@ from __future__ import annotations
 import operator
 import uuid
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pytest
-from langgraph.checkpoint.base import Checkpoint, CheckpointTuple, empty_checkpoint
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    empty_checkpoint,
+)
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -40,7 +46,7 @@ def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
 def shallow(redis_url: str, key_prefix: str) -> Iterator[ShallowRedisSaver]:
     with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
         saver.setup()
-        yield saver
+        yield cast(ShallowRedisSaver, saver)  # from_conn_string is typed for the base
 
 
 @pytest.fixture
@@ -134,7 +140,7 @@ def test_unchanged_channel_is_written_once(
     for step in range(5):
         n_version = saver.get_next_version(n_version, None)
         checkpoint = snapshot({"big": big, "n": step}, {"big": big_version, "n": n_version})
-        new = {"n": n_version, **({"big": big_version} if step == 0 else {})}
+        new: ChannelVersions = {"n": n_version, **({"big": big_version} if step == 0 else {})}
         parent = saver.put(parent, checkpoint, {"step": step}, new)
     blobs = client.smembers(ThreadKeys(key_prefix, tid).blobs(""))
     big_blobs = [b for b in blobs if b":big:" in b]
@@ -150,7 +156,8 @@ def test_list_semantics(saver: RedisSaver) -> None:
     ids = []
     for step in range(250):
         cp = snapshot({})
-        parent = saver.put(parent, cp, {"step": step, "user_id": f"u{step % 3}"}, {})
+        metadata = cast(CheckpointMetadata, {"step": step, "user_id": f"u{step % 3}"})
+        parent = saver.put(parent, cp, metadata, {})
         ids.append(parent["configurable"]["checkpoint_id"])
     listed = [t.config["configurable"]["checkpoint_id"] for t in saver.list(config(tid))]
     assert listed == ids[::-1]
@@ -167,7 +174,7 @@ def test_list_semantics(saver: RedisSaver) -> None:
     assert before == [ids[99], ids[98], ids[97]]
     by_user = [t for t in saver.list(config(tid), filter={"user_id": "u1"})]
     assert len(by_user) == len([i for i in range(250) if i % 3 == 1])
-    assert all(t.metadata["user_id"] == "u1" for t in by_user)
+    assert all(cast(dict[str, Any], t.metadata)["user_id"] == "u1" for t in by_user)
     by_user_limit = [t for t in saver.list(config(tid), filter={"user_id": "u2"}, limit=90)]
     assert len(by_user_limit) == len([i for i in range(250) if i % 3 == 2])
 
@@ -306,7 +313,7 @@ def test_shallow_keeps_only_latest(
     for step in range(4):
         a_version = shallow.get_next_version(a_version, None)
         checkpoint = snapshot({"a": step, "k": "const"}, {"a": a_version, "k": k_version})
-        new = {"a": a_version, **({"k": k_version} if step == 0 else {})}
+        new: ChannelVersions = {"a": a_version, **({"k": k_version} if step == 0 else {})}
         parent = shallow.put(parent, checkpoint, {"step": step}, new)
         shallow.put_writes(parent, [("a", 100 + step)], "t")
     listed = [t for t in shallow.list(config(tid))]
@@ -375,7 +382,12 @@ def _interrupt_story(saver: Any) -> list[Any]:
     done = graph.invoke(Command(resume="yes"), cfg)
     seen.append(done["messages"])
     history = [s for s in graph.get_state_history(cfg)]
-    seen.append([(s.next, s.values.get("messages"), s.metadata["step"]) for s in history])
+    seen.append(
+        [
+            (s.next, s.values.get("messages"), cast(CheckpointMetadata, s.metadata)["step"])
+            for s in history
+        ]
+    )
     # time travel: replay from the checkpoint before "before" ran, with an edited input
     start = next(s for s in history if s.next == ("before",))
     forked_cfg = graph.update_state(start.config, {"messages": ["edited"]})

@@ -119,7 +119,7 @@ def test_user_cannot_touch_other_prefixes(
             client.get("other:key")
         for denied in (("KEYS", "*"), ("FLUSHALL",), ("CONFIG", "GET", "*"), ("MODULE", "LIST")):
             with pytest.raises(NoPermissionError):
-                client.execute_command(*denied)
+                client.execute_command(*denied)  # type: ignore[no-untyped-call]
     finally:
         client.close()
 
@@ -134,7 +134,7 @@ def test_probe_without_info_or_search(
     commands = SAVER_COMMANDS.replace("+info ", "")
     admin = Redis.from_url(redis_url)
     try:
-        admin.execute_command(
+        admin.execute_command(  # type: ignore[no-untyped-call]
             "ACL", "SETUSER", *acl_line(user, password, key_prefix, commands)
         )
         url = _as(redis_url, user, password)
@@ -144,7 +144,7 @@ def test_probe_without_info_or_search(
             stored = saver.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
             assert saver.get_tuple(stored) is not None
     finally:
-        admin.execute_command("ACL", "DELUSER", user)
+        admin.execute_command("ACL", "DELUSER", user)  # type: ignore[no-untyped-call]
         admin.close()
     assert "INFO is not permitted" in caplog.text
 

@@ -57,7 +57,7 @@ def test_sentinel_url_and_graph(saver: RedisSaver) -> None:
 
 def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -> None:
     sentinel = Sentinel(group.sentinel_addresses)  # type: ignore[no-untyped-call]
-    client = sentinel.master_for(group.master_name)  # type: ignore[no-untyped-call]
+    client = sentinel.master_for(group.master_name)  # type: ignore[no-untyped-call, unused-ignore]
     with RedisSaver(client, prefix=key_prefix) as saver:
         stored = saver.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert saver.get_tuple(stored) is not None
