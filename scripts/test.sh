@@ -6,5 +6,5 @@ bash scripts/setup.sh
 . .venv/bin/activate
 python scripts/async_to_sync.py --check
 ruff check $(ls -d src tests scripts benchmarks 2>/dev/null)
-mypy --strict src
+mypy --strict src tests benchmarks
 python -m pytest -q -p no:cacheprovider "$@"
