@@ -23,9 +23,11 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.func import entrypoint, task
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver, UnsupportedFormatError
@@ -54,6 +56,10 @@ def client(redis_url: str) -> Iterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+class AllowedItem(BaseModel):
+    foo: str
 
 
 def config(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:
@@ -530,3 +536,23 @@ def test_ttl_bookkeeping_follows_live_data(
         # sampled pruning keeps dead entries a bounded fraction (without it: over 2/3)
         assert len(dead) <= len(registry) // 3, (len(dead), len(registry))
         assert len([t for t in saver.list(config(tid))]) == len(live)
+
+
+def test_with_allowlist_reaches_the_serializer(redis_url: str, key_prefix: str) -> None:
+    """LangGraph's compile() calls with_allowlist; the copy must use the wider serializer."""
+    strict = JsonPlusSerializer(allowed_msgpack_modules=None)
+    with RedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, serde=strict
+    ) as saver:
+        proxy = saver.with_allowlist([(AllowedItem.__module__, "AllowedItem")])
+        assert proxy is not saver
+        stored = proxy.put(
+            config("t"), snapshot({"item": AllowedItem(foo="bar")}), {}, {"item": "1"}
+        )
+        found = proxy.get_tuple(stored)
+        assert found is not None
+        assert found.checkpoint["channel_values"]["item"] == AllowedItem(foo="bar")
+        plain = saver.get_tuple(stored)  # the original keeps its strict serializer
+        assert plain is not None and not isinstance(
+            plain.checkpoint["channel_values"]["item"], AllowedItem
+        )

@@ -7,9 +7,10 @@ and atomicity of each call are documented there and in ``docs/design.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
@@ -213,6 +214,19 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         One round trip; each thread is pruned atomically by a script.
         """
         await self._run(self._plans.plan_prune(self._cfg, thread_ids, strategy))
+
+    def with_allowlist(
+        self, extra_allowlist: Collection[tuple[str, ...]]
+    ) -> BaseCheckpointSaver[str]:
+        """A copy whose serializer also allows these types (LangGraph calls this on compile).
+
+        The base class swaps ``serde`` on a shallow copy; our plans read the serializer
+        from ``_cfg``, so the copy gets its own ``_cfg`` too.
+        """
+        clone = super().with_allowlist(extra_allowlist)
+        if clone is not self and isinstance(clone, AsyncRedisSaver):
+            clone._cfg = dataclasses.replace(self._cfg, serde=clone.serde)
+        return clone
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Zero-padded counter plus a random tiebreak: versions sort as strings."""

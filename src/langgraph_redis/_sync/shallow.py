@@ -15,6 +15,11 @@ from langgraph_redis._core import shallow
 
 
 class ShallowRedisSaver(RedisSaver):
-    """Checkpointer that keeps one checkpoint per thread namespace (no time travel)."""
+    """Checkpointer that keeps one checkpoint per thread namespace (no time travel).
+
+    Not for graphs with LangGraph's (beta) ``DeltaChannel``: such a channel is rebuilt
+    from the writes of ancestor checkpoints, which a shallow saver has dropped, so its
+    value comes back empty. Use :class:`RedisSaver` for those graphs.
+    """
 
     _plans: ModuleType = shallow
