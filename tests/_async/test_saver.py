@@ -192,6 +192,16 @@ async def test_list_without_namespace_covers_all(asaver: AsyncRedisSaver) -> Non
     assert sorted(t.config["configurable"]["checkpoint_ns"] for t in everything) == ["", "child:1"]
     root = [t async for t in asaver.alist(config(tid, ""))]
     assert [t.config["configurable"]["checkpoint_ns"] for t in root] == [""]
+    # more checkpoints, namespaces interleaved: a thread-wide listing is newest first
+    for step in range(1, 7):
+        await asaver.aput(config(tid, ["", "child:1", "x"][step % 3]), snapshot({}), {}, {})
+    ids = [
+        t.config["configurable"]["checkpoint_id"]
+        async for t in asaver.alist({"configurable": {"thread_id": tid}})
+    ]
+    assert len(ids) == 8 and ids == sorted(ids, reverse=True)
+    two = [t async for t in asaver.alist({"configurable": {"thread_id": tid}}, limit=2)]
+    assert [t.config["configurable"]["checkpoint_id"] for t in two] == ids[:2]
 
 
 # -- configuration, lifecycle, bad input -----------------------------------------------

@@ -193,6 +193,16 @@ def test_list_without_namespace_covers_all(saver: RedisSaver) -> None:
     assert sorted(t.config["configurable"]["checkpoint_ns"] for t in everything) == ["", "child:1"]
     root = [t for t in saver.list(config(tid, ""))]
     assert [t.config["configurable"]["checkpoint_ns"] for t in root] == [""]
+    # more checkpoints, namespaces interleaved: a thread-wide listing is newest first
+    for step in range(1, 7):
+        saver.put(config(tid, ["", "child:1", "x"][step % 3]), snapshot({}), {}, {})
+    ids = [
+        t.config["configurable"]["checkpoint_id"]
+        for t in saver.list({"configurable": {"thread_id": tid}})
+    ]
+    assert len(ids) == 8 and ids == sorted(ids, reverse=True)
+    two = [t for t in saver.list({"configurable": {"thread_id": tid}}, limit=2)]
+    assert [t.config["configurable"]["checkpoint_id"] for t in two] == ids[:2]
 
 
 # -- configuration, lifecycle, bad input -----------------------------------------------

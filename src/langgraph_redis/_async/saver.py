@@ -31,7 +31,13 @@ from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import check_wait_replicas, open_connection
 from langgraph_redis._bridge import AsyncSaverBridge
 from langgraph_redis._core import checkpoints
-from langgraph_redis._core.checkpoints import SaverConfig, list_query, ttl_seconds
+from langgraph_redis._core.checkpoints import (
+    ListMerge,
+    SaverConfig,
+    by_thread,
+    list_query,
+    ttl_seconds,
+)
 from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.server import ServerInfo
 
@@ -140,27 +146,36 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
     ) -> AsyncIterator[CheckpointTuple]:
         """Checkpoints newest first, filtered by metadata equality, ``before`` exclusive.
 
-        One round trip per page of 100 ids (two with a metadata filter); never SCAN.
+        Within a thread, namespaces are merged by checkpoint id (newest first); threads
+        follow one another. One round trip per page of 100 ids per namespace (two with a
+        metadata filter); never SCAN.
         ``limit`` None or negative returns everything.
         """
         query = list_query(config, filter=filter, before=before, limit=limit)
         remaining = query.limit
         if remaining == 0:
             return
-        for thread_id, ns in await self._run(self._plans.plan_list_scopes(self._cfg, query)):
-            cursor: str | None = None
+        scopes = await self._run(self._plans.plan_list_scopes(self._cfg, query))
+        for thread_id, namespaces in by_thread(scopes):
+            # one thread's namespaces are merged newest first (each is paged on its own)
+            merge = ListMerge(namespaces)
             while True:
-                page, cursor = await self._run(
-                    self._plans.plan_list_page(self._cfg, query, thread_id, ns, cursor, remaining)
-                )
-                for item in page:
-                    yield item
+                while needs := merge.needs():
+                    for ns, cursor in needs:
+                        page, after = await self._run(
+                            self._plans.plan_list_page(
+                                self._cfg, query, thread_id, ns, cursor, remaining
+                            )
+                        )
+                        merge.feed(ns, page, after)
+                item = merge.pop()
+                if item is None:
+                    break
+                yield item
                 if remaining is not None:
-                    remaining -= len(page)
+                    remaining -= 1
                     if remaining <= 0:
                         return
-                if cursor is None:
-                    break
 
     async def aput(
         self,

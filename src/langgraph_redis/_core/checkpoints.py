@@ -637,6 +637,52 @@ def plan_list_scopes(
     ]
 
 
+class ListMerge:
+    """Merges the namespaces of one thread into one newest-first listing.
+
+    Each namespace is paged separately (its own index); the caller fetches the pages
+    :meth:`needs` asks for, :meth:`feed` s them, and takes tuples from :meth:`pop`, which
+    always returns the newest checkpoint id among the namespaces' heads -- the order SQL
+    savers give a thread listed without a namespace.
+    """
+
+    _START = "\0start"
+
+    def __init__(self, namespaces: Sequence[str]) -> None:
+        self._buffers: dict[str, list[CheckpointTuple]] = {ns: [] for ns in namespaces}
+        self._cursors: dict[str, str | None] = dict.fromkeys(namespaces, self._START)
+
+    def needs(self) -> list[tuple[str, str | None]]:
+        """``(namespace, cursor)`` pairs to fetch: empty buffers with more to read."""
+        return [
+            (ns, None if cursor == self._START else cursor)
+            for ns, cursor in self._cursors.items()
+            if cursor is not None and not self._buffers[ns]
+        ]
+
+    def feed(self, ns: str, page: list[CheckpointTuple], cursor: str | None) -> None:
+        self._buffers[ns].extend(page)
+        self._cursors[ns] = cursor
+
+    def pop(self) -> CheckpointTuple | None:
+        """The newest remaining tuple, or None when every namespace is exhausted."""
+        heads = [ns for ns, buf in self._buffers.items() if buf]
+        if not heads:
+            return None
+        newest = max(
+            heads, key=lambda n: self._buffers[n][0].config["configurable"]["checkpoint_id"]
+        )
+        return self._buffers[newest].pop(0)
+
+
+def by_thread(scopes: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """Group ``(thread, namespace)`` scopes by thread, keeping their order."""
+    grouped: dict[str, list[str]] = {}
+    for thread_id, ns in scopes:
+        grouped.setdefault(thread_id, []).append(ns)
+    return list(grouped.items())
+
+
 def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(metadata.get(k) == v for k, v in wanted.items())
 
