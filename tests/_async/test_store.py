@@ -945,3 +945,15 @@ async def test_oversized_value_is_refused_before_sending(
             [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]
         )
     assert await astore.aget(("big",), "ok") is None  # nothing of the batch was written
+
+
+async def test_search_with_and_or_filters(astore: AsyncRedisStore) -> None:
+    ns = ("logic",)
+    for i in range(6):
+        await astore.aput(ns, f"k{i}", {"text": f"item {i}", "n": i, "tag": "ab"[i % 2]})
+    either = await astore.asearch(ns, filter={"$or": [{"n": 1}, {"n": {"$gte": 4}}]}, limit=10)
+    assert sorted(i.key for i in either) == ["k1", "k4", "k5"]
+    both = await astore.asearch(
+        ns, query="item", filter={"$and": [{"tag": "a"}, {"n": {"$lt": 4}}]}, limit=10
+    )
+    assert sorted(i.key for i in both) == ["k0", "k2"]

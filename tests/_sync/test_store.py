@@ -942,3 +942,15 @@ def test_oversized_value_is_refused_before_sending(
             [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]
         )
     assert store.get(("big",), "ok") is None  # nothing of the batch was written
+
+
+def test_search_with_and_or_filters(store: RedisStore) -> None:
+    ns = ("logic",)
+    for i in range(6):
+        store.put(ns, f"k{i}", {"text": f"item {i}", "n": i, "tag": "ab"[i % 2]})
+    either = store.search(ns, filter={"$or": [{"n": 1}, {"n": {"$gte": 4}}]}, limit=10)
+    assert sorted(i.key for i in either) == ["k1", "k4", "k5"]
+    both = store.search(
+        ns, query="item", filter={"$and": [{"tag": "a"}, {"n": {"$lt": 4}}]}, limit=10
+    )
+    assert sorted(i.key for i in both) == ["k0", "k2"]

@@ -79,7 +79,7 @@ def test_tag_prefilter_never_drops_a_match(doc: dict[str, Any], spec: dict[str, 
         {"a": {"$regex": "x"}},
         {"a": {"$gt": "abc"}},
         {"a": {"$in": 3}},
-        {"$or": [{"a": 1}]},
+        {"$nor": [{"a": 1}]},
         {"a": {"$eq": 1, "b": 2}},
         {"a": {"b": {"$bogus": 1}}},
     ],
@@ -130,3 +130,18 @@ def test_query_text_needs_no_escaping() -> None:
 def test_escape_tag() -> None:
     assert escape_tag("a-b c") == "a\\-b\\ c"
     assert escape_tag("plain") == "plain"
+
+
+def test_and_or_combine_filters() -> None:
+    items = [{"x": 1, "y": "b"}, {"x": 2, "y": "c"}, {"x": 3, "y": "c"}]
+    either = compile_filter({"$or": [{"x": 1}, {"y": "c", "x": {"$gte": 3}}]})
+    assert [i["x"] for i in items if either.matches(i)] == [1, 3]
+    both = compile_filter({"$and": [{"y": "c"}, {"x": {"$lt": 3}}]})
+    assert [i["x"] for i in items if both.matches(i)] == [2]
+    assert both.query_text()  # the $and branches narrow the query engine's candidates
+    nested = compile_filter({"y": "c", "$or": [{"x": 2}, {"$and": [{"x": 3}, {"y": "c"}]}]})
+    assert [i["x"] for i in items if nested.matches(i)] == [2, 3]
+    with pytest.raises(ValueError, match=r"\$or takes a list"):
+        compile_filter({"$or": {"x": 1}})
+    with pytest.raises(ValueError, match=r"\$nor"):
+        compile_filter({"$nor": [{"x": 1}]})

@@ -11,8 +11,10 @@ Two deliberate extensions, both supersets of InMemoryStore's behaviour:
 * range operators compare numbers as numbers (``float()``, as InMemoryStore does); a
   stored value that is not a number simply does not match instead of raising.
 
-Operators: ``$eq $ne $gt $gte $lt $lte $in $nin``. Anything else raises ``ValueError``
-when the filter is compiled, which happens before any I/O.
+Operators: ``$eq $ne $gt $gte $lt $lte $in $nin``, and at the top level ``$and`` / ``$or``
+over lists of filters (InMemoryStore has neither ``$in`` nor ``$and``/``$or``: it treats
+``$or`` as a field name and matches nothing). Anything else raises ``ValueError`` when the
+filter is compiled, which happens before any I/O.
 
 Query-engine text: equality (``k: v``, ``$eq``, ``$in`` on scalars) becomes TAG clauses
 over digests of ``path=value`` tokens (:func:`value_tokens` produces the same digests
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"})
+LOGICAL = frozenset({"$and", "$or"})
 _RANGE = frozenset({"$gt", "$gte", "$lt", "$lte"})
 _MISSING = object()
 
@@ -201,11 +204,19 @@ class CompiledFilter:
 
     spec: Mapping[str, Any]
     tag_groups: tuple[tuple[str, ...], ...]
+    logic: tuple[tuple[str, tuple[CompiledFilter, ...]], ...] = ()
 
     def matches(self, value: Mapping[str, Any]) -> bool:
         for key, expected in self.spec.items():
+            if key in LOGICAL:
+                continue
             stored = lookup(value, key)
             if not _compare(stored, expected):
+                return False
+        for op, subs in self.logic:
+            if op == "$and" and not all(sub.matches(value) for sub in subs):
+                return False
+            if op == "$or" and not any(sub.matches(value) for sub in subs):
                 return False
         return True
 
@@ -221,17 +232,33 @@ class CompiledFilter:
 def compile_filter(spec: Mapping[str, Any] | None) -> CompiledFilter:
     """Validate ``spec`` (raising ``ValueError``) and precompute its query text."""
     spec = dict(spec or {})
+    logic: list[tuple[str, tuple[CompiledFilter, ...]]] = []
     for key, expected in spec.items():
         if not isinstance(key, str):
             raise ValueError(f"filter keys must be strings, got {key!r}")
+        if key in LOGICAL:
+            if not isinstance(expected, (list, tuple)) or not all(
+                isinstance(sub, Mapping) for sub in expected
+            ):
+                raise ValueError(f"{key} takes a list of filters, got {expected!r}")
+            logic.append((key, tuple(compile_filter(sub) for sub in expected)))
+            continue
         if key.startswith("$"):
             raise ValueError(
-                f"unsupported top-level filter operator {key!r}; filters map field names "
-                "to values or to operator dicts such as {'age': {'$gte': 18}}"
+                f"unsupported top-level filter operator {key!r} (supported: $and, $or); "
+                "filters map field names to values or to operator dicts such as "
+                "{'age': {'$gte': 18}}"
             )
         _validate(expected, key)
-    groups = tuple(tuple(g) for key, exp in spec.items() for g in _tag_groups(key, exp))
-    return CompiledFilter(spec, groups)
+    groups = [
+        tuple(g) for key, exp in spec.items() if key not in LOGICAL for g in _tag_groups(key, exp)
+    ]
+    # Every branch of an $and must hold, so its TAG clauses narrow the candidates too;
+    # an $or cannot narrow with AND-ed clauses and is checked on the candidates only.
+    for op, subs in logic:
+        if op == "$and":
+            groups += [g for sub in subs for g in sub.tag_groups]
+    return CompiledFilter(spec, tuple(groups), tuple(logic))
 
 
 Predicate = Callable[[Mapping[str, Any]], bool]
