@@ -196,13 +196,18 @@ class Connection:
                 "wait_replicas is not supported on Redis Cluster: redis-py's cluster "
                 "transaction has no place for WAIT on the same connection after EXEC"
             )
-        return run(
-            self.client,
-            plan,
-            cluster=info.cluster,
-            wait=wait,
-            recovery_timeout=self.recovery_timeout,
-        )
+        try:
+            return run(
+                self.client,
+                plan,
+                cluster=info.cluster,
+                wait=wait,
+                recovery_timeout=self.recovery_timeout,
+            )
+        except RuntimeError as exc:
+            if "different loop" in str(exc) or "Event loop is closed" in str(exc):
+                raise RuntimeError(_OTHER_LOOP) from exc
+            raise
 
     def release(self) -> None:
         """End of a ``from_conn_string`` block: drop connections we opened, keep the client.
@@ -231,6 +236,12 @@ def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None
         )
     return int(replicas), int(timeout_ms)
 
+
+_OTHER_LOOP = (
+    "this object's connections belong to another event loop (redis connections "
+    "are bound to the loop that opened them): create the saver or store inside the loop "
+    "that uses it, or use the sync class from synchronous code"
+)
 
 _DECODED = (
     "the client decodes replies to str (decode_responses=True); checkpoints are binary: "
