@@ -646,23 +646,23 @@ class ListMerge:
     savers give a thread listed without a namespace.
     """
 
-    _START = "\0start"
-
     def __init__(self, namespaces: Sequence[str]) -> None:
         self._buffers: dict[str, list[CheckpointTuple]] = {ns: [] for ns in namespaces}
-        self._cursors: dict[str, str | None] = dict.fromkeys(namespaces, self._START)
+        self._cursors: dict[str, str | None] = dict.fromkeys(namespaces)
+        self._unread = set(namespaces)  # not fetched yet: their cursor None means "start"
 
     def needs(self) -> list[tuple[str, str | None]]:
         """``(namespace, cursor)`` pairs to fetch: empty buffers with more to read."""
         return [
-            (ns, None if cursor == self._START else cursor)
+            (ns, cursor)
             for ns, cursor in self._cursors.items()
-            if cursor is not None and not self._buffers[ns]
+            if (cursor is not None or ns in self._unread) and not self._buffers[ns]
         ]
 
     def feed(self, ns: str, page: list[CheckpointTuple], cursor: str | None) -> None:
         self._buffers[ns].extend(page)
         self._cursors[ns] = cursor
+        self._unread.discard(ns)
 
     def pop(self) -> CheckpointTuple | None:
         """The newest remaining tuple, or None when every namespace is exhausted."""

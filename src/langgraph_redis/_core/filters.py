@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,9 +259,6 @@ def compile_filter(spec: Mapping[str, Any] | None) -> CompiledFilter:
         if op == "$and":
             groups += [g for sub in subs for g in sub.tag_groups]
     return CompiledFilter(spec, tuple(groups), tuple(logic))
-
-
-Predicate = Callable[[Mapping[str, Any]], bool]
 
 
 def canonical_json(value: Any) -> str:

@@ -90,24 +90,8 @@ def batch(
 Plan = Batch[T] | Generator[Batch[Any], Any, T]
 
 
-class CommandError(Exception):
-    """A command inside a pipeline failed; the message names the command."""
-
-
 def check(replies: Sequence[Any]) -> None:
     """Raise the first exception found among pipeline replies."""
     for reply in replies:
         if isinstance(reply, BaseException):
             raise reply
-
-
-def run_sync_plan(plan: Plan[T], execute: Callable[[Batch[Any]], list[Any]]) -> T:
-    """Drive a plan with a blocking ``execute``; used by pure tests of multi-step plans."""
-    if isinstance(plan, Batch):
-        return plan.decode(execute(plan))
-    try:
-        step = next(plan)
-        while True:
-            step = plan.send(step.decode(execute(step)))
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
