@@ -565,3 +565,13 @@ async def test_with_allowlist_reaches_the_serializer(redis_url: str, key_prefix:
         assert plain is not None and not isinstance(
             plain.checkpoint["channel_values"]["item"], AllowedItem
         )
+
+
+async def test_scripts_reload_after_script_flush(
+    asaver: AsyncRedisSaver, aclient: AsyncRedis
+) -> None:
+    """A server that lost the scripts (restart, failover, SCRIPT FLUSH) is reloaded once."""
+    stored = await asaver.aput(config(str(uuid.uuid4())), snapshot({"a": 1}), {}, {"a": "1"})
+    await aclient.script_flush()
+    found = await asaver.aget_tuple(stored)
+    assert found is not None and found.checkpoint["channel_values"] == {"a": 1}

@@ -566,3 +566,13 @@ def test_with_allowlist_reaches_the_serializer(redis_url: str, key_prefix: str) 
         assert plain is not None and not isinstance(
             plain.checkpoint["channel_values"]["item"], AllowedItem
         )
+
+
+def test_scripts_reload_after_script_flush(
+    saver: RedisSaver, client: Redis
+) -> None:
+    """A server that lost the scripts (restart, failover, SCRIPT FLUSH) is reloaded once."""
+    stored = saver.put(config(str(uuid.uuid4())), snapshot({"a": 1}), {}, {"a": "1"})
+    client.script_flush()
+    found = saver.get_tuple(stored)
+    assert found is not None and found.checkpoint["channel_values"] == {"a": 1}

@@ -100,6 +100,7 @@ async def _send(
     *,
     cluster: bool,
     wait: tuple[int, int] | None = None,
+    reloaded: bool = False,
 ) -> list[Any]:
     """Send one batch; ``side`` commands ride in the same round trip when possible."""
     ops = _ops(step)
@@ -132,12 +133,13 @@ async def _send(
         _raise_transient(raw)
         check(raw[: len(inline_side)])
         replies = raw[len(inline_side) :]
-    if not step.atomic and any(_is_noscript(r) for r in replies):
-        # A script that was not loaded did not run: load it and send the batch again.
+    if not step.atomic and not reloaded and any(_is_noscript(r) for r in replies):
+        # A script that was not loaded did not run: load it and send the batch once more
+        # (a second NOSCRIPT reaches the decoder as the error it is).
         await load_scripts(
             client, {op.script for op in step.commands if isinstance(op, ScriptCall)}
         )
-        return await _send(client, step, cluster=cluster, wait=wait)
+        return await _send(client, step, cluster=cluster, wait=wait, reloaded=True)
     return replies
 
 
