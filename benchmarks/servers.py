@@ -1,6 +1,6 @@
 """The servers a run measures against, and what we read from them (version, memory).
 
-Servers come from :mod:`langgraph_redis._servers` on loopback and are stopped by pid when
+Servers come from :mod:`tests.servers` on loopback and are stopped by pid when
 the run ends; ``REDIS_URL`` replaces them with that one server, which is never flushed
 (keys are written under bench prefixes, so point it at a disposable database).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from langgraph_redis._servers import ENGINES, LocalServer, ServerNotAvailable, start_server
+from tests.servers import ENGINES, LocalServer, ServerNotAvailable, start_server
 
 
 @dataclass

@@ -20,17 +20,17 @@ from langgraph_redis import AsyncRedisSaver
 from langgraph_redis._acompat import AsyncRetry
 from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
 from langgraph_redis._core.keys import ThreadKeys
-from langgraph_redis._servers import (
-    Engine,
-    LocalCluster,
-    LocalServer,
-    start_cluster,
-    start_server,
-)
 from tests._async.test_saver import config, snapshot
 from tests._async.workload import Workload
 from tests.proxy import FaultProxy
-from tests.servers import require_engine
+from tests.servers import (
+    Engine,
+    LocalCluster,
+    LocalServer,
+    require_engine,
+    start_cluster,
+    start_server,
+)
 
 pytestmark = pytest.mark.faults
 

@@ -1,4 +1,4 @@
-"""Real-process tests for :mod:`langgraph_redis._servers` and ``tests/servers.py``.
+"""Real-process tests for the test-server package :mod:`tests.servers`.
 
 These start actual servers: the rest of the suite relies on these helpers,
 so a broken helper must show up here, close to its cause.
@@ -13,9 +13,15 @@ import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
-from langgraph_redis import _servers
-from langgraph_redis._servers import ServerNotAvailable, start_server
-from tests.servers import ENV_ENGINE, engines_for_run, require_engine, unavailable
+from tests import servers as _servers
+from tests.servers import (
+    ENV_ENGINE,
+    ServerNotAvailable,
+    engines_for_run,
+    require_engine,
+    start_server,
+    unavailable,
+)
 
 ALL = list(_servers.ENGINES)
 PLAIN = ["valkey", "redis7"]

@@ -2,7 +2,7 @@
 
 A session fixture defined in a test module exists once per module, so the async file and
 its generated sync twin would each start their own cluster. These caches start one
-healthy cluster per engine per process instead; ``langgraph_redis._servers`` stops every
+healthy cluster per engine per process instead; ``tests.servers`` stops every
 process it started when the interpreter exits. Fault tests that break a topology start
 their own.
 """
@@ -12,8 +12,14 @@ from __future__ import annotations
 import atexit
 import threading
 
-from langgraph_redis._servers import Engine, LocalCluster, ServerNotAvailable, start_cluster
-from tests.servers import require_engine, unavailable
+from tests.servers import (
+    Engine,
+    LocalCluster,
+    ServerNotAvailable,
+    require_engine,
+    start_cluster,
+    unavailable,
+)
 
 CLUSTER_ENGINES: list[Engine] = ["valkey", "redis7"]
 

@@ -19,7 +19,6 @@ from redis.crc import key_slot
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 from langgraph_redis._acompat import AsyncRedisCluster
 from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
-from langgraph_redis._servers import LocalCluster
 from tests._async.test_saver import (
     _approval_graph,
     _interrupt_story,
@@ -29,6 +28,7 @@ from tests._async.test_saver import (
 )
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
+from tests.servers import LocalCluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 pytestmark = pytest.mark.cluster

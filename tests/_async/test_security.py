@@ -18,10 +18,9 @@ from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis import AsyncRedisSaver
 from langgraph_redis._acompat import AsyncRedis
-from langgraph_redis._servers import LocalServer, start_tls_server
 from tests._async.test_saver import _interrupt_story, config, snapshot
 from tests.conformance import arun_conformance
-from tests.servers import require_engine
+from tests.servers import LocalServer, require_engine, start_tls_server
 
 # Every command the checkpointers send, directly or from their Lua scripts, plus the
 # connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO

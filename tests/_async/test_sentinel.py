@@ -13,10 +13,9 @@ import pytest
 
 from langgraph_redis import AsyncRedisSaver
 from langgraph_redis._acompat import AsyncSentinel
-from langgraph_redis._servers import SentinelGroup, start_sentinel_group
 from tests._async.test_saver import _interrupt_story, config, snapshot
 from tests._async.workload import Workload
-from tests.servers import require_engine
+from tests.servers import SentinelGroup, require_engine, start_sentinel_group
 
 pytestmark = [pytest.mark.sentinel, pytest.mark.faults]
 

@@ -19,11 +19,10 @@ from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
 from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster, asleep
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.common import choose_engine
-from langgraph_redis._servers import LocalCluster, start_cluster
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
 from tests.roundtrips import RoundTrips
-from tests.servers import require_engine
+from tests.servers import LocalCluster, require_engine, start_cluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 pytestmark = pytest.mark.cluster

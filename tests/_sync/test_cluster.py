@@ -21,7 +21,6 @@ from redis.crc import key_slot
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._acompat import RedisCluster
 from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
-from langgraph_redis._servers import LocalCluster
 from tests._sync.test_saver import (
     _approval_graph,
     _interrupt_story,
@@ -31,6 +30,7 @@ from tests._sync.test_saver import (
 )
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
+from tests.servers import LocalCluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 pytestmark = pytest.mark.cluster

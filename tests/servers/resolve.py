@@ -7,7 +7,7 @@ Resolution order for :func:`server_url`:
    server (Redis 8, a managed instance, ...).
 2. A Docker engine answers -> testcontainers with the reference images, so
    results match what users run in production.
-3. Otherwise -> the local binaries via :mod:`langgraph_redis._servers`
+3. Otherwise -> the local binaries via :mod:`tests.servers.process`
    (``.ci/install-servers.sh`` installs what pip does not).
 
 ``LANGGRAPH_REDIS_SERVERS=local|docker`` forces step 2 or 3.
@@ -27,15 +27,8 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from langgraph_redis._servers import (
-    ENGINES,
-    Engine,
-    ServerNotAvailable,
-    find_binary,
-    start_server,
-)
+from tests.servers.binaries import ENGINES, Engine, ServerNotAvailable, find_binary
+from tests.servers.process import start_server
 
 ENV_ENGINE = "env"
 """Pseudo-engine used when ``REDIS_URL`` names the (only) server to test."""
@@ -86,9 +79,15 @@ def docker_available() -> bool:
 
 
 def unavailable(reason: str) -> None:
-    """Fail on CI, skip elsewhere: the single policy for a missing engine."""
+    """Fail on CI, skip elsewhere: the single policy for a missing engine.
+
+    pytest is imported here, not at module level, so the benchmarks can use this package
+    without the test extra.
+    """
     if in_ci():
         raise RuntimeError(f"{reason} (CI=true: missing servers are errors, not skips)")
+    import pytest
+
     pytest.skip(reason)
 
 

