@@ -222,3 +222,11 @@ def test_sentinel_group(engine: str) -> None:
             assert node.is_running()
     for node in group.nodes:
         assert not node.is_running()
+
+
+def test_server_management_is_not_in_the_package() -> None:
+    """Test servers live in tests/servers/, outside the wheel; the demo has its own launcher."""
+    import importlib.util
+
+    assert importlib.util.find_spec("langgraph_redis._servers") is None
+    assert importlib.util.find_spec("langgraph_redis.demo.embedded") is not None
