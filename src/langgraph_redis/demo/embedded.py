@@ -70,14 +70,22 @@ class EmbeddedValkey:
             raise RuntimeError("start the embedded Valkey from the main thread")
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _stop_on)  # before the child exists: no window
+        password = secrets.token_hex(16)
+        for _attempt in range(3):  # another process may take the free port before we bind it
+            self._spawn(binary, password)
+            if self._ready(timeout):
+                return
+            self.stop()
+        raise RuntimeError(f"embedded Valkey did not start ({binary})")
+
+    def _spawn(self, binary: str, password: str) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port: int = sock.getsockname()[1]
-        password = secrets.token_hex(16)
         self.url = f"redis://:{password}@127.0.0.1:{self.port}"
         config = (
             f'port {self.port}\nbind 127.0.0.1\nrequirepass "{password}"\nsave ""\n'
-            f"appendonly no\ndaemonize no\nloglevel warning\ndir {tempfile.gettempdir()}\n"
+            f'appendonly no\ndaemonize no\nloglevel warning\ndir "{tempfile.gettempdir()}"\n'
         )
         parent = os.getpid()
         self.process = subprocess.Popen(
@@ -88,23 +96,21 @@ class EmbeddedValkey:
             start_new_session=True,
             preexec_fn=lambda: _die_with(parent),
         )
-        atexit.register(self.stop)
+        atexit.register(self.process.kill)  # a no-op once it has exited
         assert self.process.stdin is not None
         self.process.stdin.write(config.encode())
         self.process.stdin.close()
-        self._wait_ready(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while self.process.poll() is None and time.monotonic() < deadline:
             try:
                 with redis.Redis.from_url(self.url, socket_timeout=1) as conn:
                     if conn.ping():
-                        return
+                        return True
             except (redis.RedisError, OSError):
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"embedded Valkey did not start on 127.0.0.1:{self.port}")
+        return False
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s; idempotent."""
