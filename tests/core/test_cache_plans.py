@@ -45,7 +45,11 @@ def test_bad_ttl_is_a_type_error(ttl: Any) -> None:
 
 
 def test_set_plan_writes_the_registry_first_and_one_script_per_namespace() -> None:
-    pairs = {(("a",), "1"): ("x", 10), (("a",), "2"): ("y", None), (("b",), "3"): ("z", 0)}
+    pairs: dict[cache.FullKey, tuple[Any, Any]] = {
+        (("a",), "1"): ("x", 10),
+        (("a",), "2"): ("y", None),
+        (("b",), "3"): ("z", 0),
+    }
     plan = cache.plan_set(CFG, pairs, now_ms=1_000)
     calls = [c for c in plan.commands if isinstance(c, ScriptCall)]
     assert [c.script.name for c in calls] == ["cache_registry", "cache_set", "cache_set"]
