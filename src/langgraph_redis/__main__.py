@@ -1,9 +1,10 @@
-"""Command line: ``python -m langgraph_redis demo``."""
+"""Command line: ``langgraph-redis demo`` and the read-only inspector commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,12 +15,18 @@ def main(argv: list[str] | None = None) -> None:
         help="run LangGraph's cross-thread-persistence chatbot offline "
         "(embedded Valkey unless REDIS_URL is set)",
     )
+    from langgraph_redis._inspector import add_commands
+    from langgraph_redis._inspector import run as inspect
+
+    add_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.command == "demo":
         from langgraph_redis.demo.chatbot import run
 
         run()
+        return
+    sys.exit(inspect(args))
 
 
 if __name__ == "__main__":
