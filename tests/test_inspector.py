@@ -8,8 +8,8 @@ library's own API returns, and the database must be byte-for-byte unchanged afte
 from __future__ import annotations
 
 import json
-import re
 import operator
+import re
 import subprocess
 import sys
 from pathlib import Path
