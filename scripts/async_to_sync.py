@@ -86,13 +86,16 @@ NAMES: dict[str, str] = {
     "arelease": "release",
     # Public classes and aliases.
     "AnyAsyncClient": "AnySyncClient",
+    "AsyncRedisCache": "RedisCache",
     "AsyncRedisSaver": "RedisSaver",
     "AsyncRedisStore": "RedisStore",
     "AsyncShallowRedisSaver": "ShallowRedisSaver",
+    "AsyncCacheBridge": "SyncCacheBridge",
     "AsyncSaverBridge": "SyncSaverBridge",
     "AsyncStoreBridge": "SyncStoreBridge",
     # LangGraph method names (BaseCheckpointSaver, BaseStore) and our own.
     "abatch": "batch",
+    "aclear": "clear",
     "acopy_thread": "copy_thread",
     "adelete": "delete",
     "adelete_for_runs": "delete_for_runs",
@@ -106,6 +109,7 @@ NAMES: dict[str, str] = {
     "aprune": "prune",
     "aput": "put",
     "aput_writes": "put_writes",
+    "aset": "set",
     "arun": "run",
     "asearch": "search",
     "asetup": "setup",
@@ -113,6 +117,7 @@ NAMES: dict[str, str] = {
     "astop_ttl_sweeper": "stop_ttl_sweeper",
     "asweep_ttl": "sweep_ttl",
     # Test fixtures (psycopg's aconn/conn).
+    "acache": "cache",
     "aclient": "client",
     "asaver": "saver",
     "ashallow": "shallow",
@@ -122,6 +127,7 @@ NAMES: dict[str, str] = {
     "aget_state": "get_state",
     "aget_state_history": "get_state_history",
     "aupdate_state": "update_state",
+    "aclear_cache": "clear_cache",
     # Test helpers with a sync twin.
     "arun_conformance": "run_conformance",
 }

@@ -1,19 +1,22 @@
-"""Redis persistence for LangGraph: checkpointers and a long-term memory store.
+"""Redis persistence for LangGraph: checkpointers, a long-term memory store, a node cache.
 
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
 from langgraph_redis._async._run import NotReplicatedError, PoolTimeout, RecoveryTimeout
+from langgraph_redis._async.cache import AsyncRedisCache
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._sync.cache import RedisCache
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.shallow import ShallowRedisSaver
 from langgraph_redis._sync.store import RedisStore
 
 __all__ = [
+    "AsyncRedisCache",
     "AsyncRedisSaver",
     "AsyncRedisStore",
     "AsyncShallowRedisSaver",
@@ -21,6 +24,7 @@ __all__ = [
     "NotReplicatedError",
     "PoolTimeout",
     "RecoveryTimeout",
+    "RedisCache",
     "RedisSaver",
     "RedisStore",
     "ServerInfo",

@@ -1,9 +1,10 @@
-"""Command line: ``python -m langgraph_redis demo``."""
+"""Command line: ``langgraph-redis demo`` and the read-only inspector commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,12 +22,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     # For tests: wait for a signal once the server is up (see demo.chatbot.run).
     demo.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
+    from langgraph_redis._inspector import add_commands
+    from langgraph_redis._inspector import run as inspect
+
+    add_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.command == "demo":
         from langgraph_redis.demo.chatbot import run
 
         run(keep=args.keep, hold=args.hold)
+        return
+    sys.exit(inspect(args))
 
 
 if __name__ == "__main__":

@@ -126,3 +126,36 @@ class SyncSaverBridge:
 
     async def asetup(self) -> None:
         await in_thread(self.setup)  # type: ignore[attr-defined]
+
+
+class AsyncCacheBridge(LoopBound):
+    """Sync methods of the async cache: run the coroutine on the owning loop."""
+
+    def get(self, keys: Any) -> Any:
+        return self._call_on_loop(self.aget(keys))  # type: ignore[attr-defined]
+
+    def set(self, pairs: Any) -> None:
+        self._call_on_loop(self.aset(pairs))  # type: ignore[attr-defined]
+
+    def clear(self, namespaces: Any = None) -> None:
+        self._call_on_loop(self.aclear(namespaces))  # type: ignore[attr-defined]
+
+    async def setup(self) -> None:
+        """Same as ``asetup``, in the spelling of LangGraph's async classes."""
+        await self.asetup()  # type: ignore[attr-defined]
+
+
+class SyncCacheBridge:
+    """Async methods of the sync cache: run the blocking method in a worker thread."""
+
+    async def aget(self, keys: Any) -> Any:
+        return await in_thread(self.get, keys)  # type: ignore[attr-defined]
+
+    async def aset(self, pairs: Any) -> None:
+        await in_thread(self.set, pairs)  # type: ignore[attr-defined]
+
+    async def aclear(self, namespaces: Any = None) -> None:
+        await in_thread(self.clear, namespaces)  # type: ignore[attr-defined]
+
+    async def asetup(self) -> None:
+        await in_thread(self.setup)  # type: ignore[attr-defined]

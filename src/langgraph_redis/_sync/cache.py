@@ -1,0 +1,150 @@
+# WARNING: generated from src/langgraph_redis/_async/cache.py by scripts/async_to_sync.py.
+# DO NOT EDIT: change the async source and regenerate.
+"""The node cache: LangGraph's ``BaseCache`` on plain Redis commands.
+
+``@task(cache_policy=CachePolicy(ttl=...))``, ``@entrypoint(cache=...)`` and
+``graph.compile(cache=...)`` use it. Keys, entry format and plans live in
+``_core.cache``; the round trips of each call are documented on the methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from redis.exceptions import RedisError
+
+from langgraph_redis._acompat import Iterator
+from langgraph_redis._sync._owner import ConnectionOwner
+from langgraph_redis._sync._run import AnySyncClient
+from langgraph_redis._sync.connection import open_connection
+from langgraph_redis._bridge import SyncCacheBridge
+from langgraph_redis._core import cache
+from langgraph_redis._core.cache import CacheConfig
+from langgraph_redis._core.server import ServerInfo
+
+logger = logging.getLogger(__name__)
+
+CACHE_RECOVERY_TIMEOUT = 1.0
+"""Default seconds a cache call keeps retrying: a cache that is down is a miss, not a wait."""
+
+
+class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[ValueT]):
+    """LangGraph node cache in Redis or Valkey (standalone, Sentinel, Cluster).
+
+    A cache never fails a graph run for its own sake: an entry that cannot be read is a
+    miss (logged once per kind), and a server that cannot be reached makes ``get``
+    return nothing and ``set`` store nothing (logged); ``clear`` raises, since the
+    caller asked for it explicitly.
+
+    Args:
+        conn: A Redis URL or an existing client (never closed by this object).
+        redis_url: Alias of ``conn`` (langgraph-checkpoint-redis spelling).
+        redis_client: Alias of ``conn`` (an existing client).
+        prefix: Key prefix, so several apps can share one database.
+        serde: Serializer (LangGraph's protocol); defaults to LangGraph's cache default.
+        pool_size: Upper bound on pooled connections.
+        connection_args: redis-py client options as a dict; merged with ``**client_options``.
+        **client_options: Passed to redis-py; ``recovery_timeout`` (seconds a call keeps
+            retrying through a failover) defaults to 1 for the cache.
+    """
+
+    def __init__(
+        self,
+        conn: str | AnySyncClient | None = None,
+        *,
+        redis_url: str | None = None,
+        redis_client: AnySyncClient | None = None,
+        prefix: str = "lgr",
+        serde: SerializerProtocol | None = None,
+        pool_size: int | None = None,
+        connection_args: Mapping[str, Any] | None = None,
+        **client_options: Any,
+    ) -> None:
+        super().__init__(serde=serde)
+        client_options.setdefault("recovery_timeout", CACHE_RECOVERY_TIMEOUT)
+        self._conn = open_connection(
+            conn, redis_url, redis_client, pool_size, connection_args, client_options
+        )
+        self._cfg = CacheConfig(prefix, self.serde)
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls, conn_string: str | None = None, **options: Any
+    ) -> Iterator[RedisCache[Any]]:
+        """Open a cache for ``conn_string``; its connections close when the block ends.
+
+        The cache stays usable after the block (a later call reconnects), as the
+        savers and the store do.
+        """
+        made: RedisCache[Any] = cls(conn_string, **options)
+        try:
+            yield made
+        finally:
+            made._conn.release()
+
+    def setup(self) -> ServerInfo:
+        """Probe the server and load the cache's scripts, once. Idempotent; no schema."""
+        info = self._conn.probe()
+        self._conn.ensure_scripts(cache.SCRIPTS)
+        return info
+
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        """Cached values of these keys; missing, expired and unreadable ones are left out.
+
+        One round trip (one GET per key, pipelined; routed per node on a cluster).
+        """
+        if not keys:
+            return {}
+        plan = cache.plan_get(self._cfg, keys)
+        try:
+            self.setup()
+            found: dict[FullKey, ValueT] = self._conn.run(plan)
+        except RedisError as exc:
+            _unavailable("get", exc)
+            return {}
+        return found
+
+    def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        """Store values with their TTL in seconds (``None``: no expiry).
+
+        One round trip: one script per namespace plus the namespace registry.
+        """
+        if not pairs:
+            return
+        plan = cache.plan_set(self._cfg, pairs, now_ms=int(time.time() * 1000))
+        try:
+            self.setup()
+            self._conn.run(plan)
+        except RedisError as exc:
+            _unavailable("set", exc)
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        """Delete every entry of these namespaces, or of the whole cache.
+
+        One round trip per 500 entries or namespaces; never ``KEYS``/``SCAN``.
+
+        Raises:
+            redis.exceptions.RedisError: The server could not be reached or refused.
+        """
+        plan = cache.plan_clear(self._cfg, namespaces)
+        self.setup()
+        self._conn.run(plan)
+
+
+_reported: set[str] = set()
+
+
+def _unavailable(op: str, exc: RedisError) -> None:
+    # A cache outage must not fail graph runs, but must not go unnoticed either: the
+    # first failure of each kind is a warning, repeats are debug lines.
+    kind = f"{op}:{type(exc).__name__}"
+    level = logging.DEBUG if kind in _reported else logging.WARNING
+    _reported.add(kind)
+    logger.log(level, "cache %s skipped (the graph recomputes instead): %s", op, exc)
