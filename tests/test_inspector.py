@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import operator
+import os
 import re
 import subprocess
 import sys
@@ -196,3 +197,37 @@ def test_missing_thread_and_empty_database(redis_url: str, key_prefix: str) -> N
     )
     assert done.returncode != 0 and "no checkpoint for thread 'nobody'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_inspector_reads_the_demos_data(redis_url: str) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url}
+    demo = subprocess.run(
+        [sys.executable, "-m", "langgraph_redis", "demo", "--keep"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+    assert demo.returncode == 0, demo.stderr
+    prefix = re.findall(r"under (\S+):\*", demo.stdout)[-1]
+    try:
+        out = cli("threads", redis_url, "--prefix", prefix)
+        rows = [ln.split() for ln in out.splitlines()[1:-1]]
+        assert len(rows) == 3 and all(int(r[1]) >= 2 for r in rows)
+        out = cli("store", redis_url, "--prefix", prefix)
+        assert "memories / " in out
+        shown = json.loads(cli("show", redis_url, rows[0][0], "--prefix", prefix, "--json"))
+        assert shown["thread_id"] == rows[0][0]
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+        try:  # the demo's search index, where the server has a query engine
+            for name in client.execute_command("FT._LIST"):
+                if name.decode().startswith(prefix):
+                    client.execute_command("FT.DROPINDEX", name)
+        except redis.ResponseError:
+            pass
+        client.close()
