@@ -112,6 +112,44 @@ return {cid, cp, writes, chans, vals}
 )
 
 LUA_DROP = r"""
+-- The ids checkpoint `cid` of one namespace needs: itself and, for every delta channel
+-- it stores no value of (its 'd:<channel>' fields, see plan_put), each ancestor up to
+-- and including the nearest one holding a value of that channel -- the seed where
+-- LangGraph's get_delta_channel_history stops; the writes stored on those ancestors are
+-- the deltas it replays. A missing ancestor ends the walk (nothing older is reachable).
+local function needed(base, ens, cid)
+  local keep = {[cid] = true}
+  local need, n, parent = {}, 0, nil
+  local cp = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(cid))
+  for i = 1, #cp, 2 do
+    if string.sub(cp[i], 1, 2) == 'd:' then
+      need[string.sub(cp[i], 3)] = true
+      n = n + 1
+    elseif cp[i] == 'p' then
+      parent = cp[i + 1]
+    end
+  end
+  while n > 0 and parent and not keep[parent] do
+    local flat = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(parent))
+    if #flat == 0 then break end
+    keep[parent] = true
+    local f = {}
+    for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+    for ch in pairs(need) do
+      local b = f['b:' .. ch]
+      if b then  -- a stored value: neither missing nor the EMPTY marker (serde.py)
+        local len = redis.call('STRLEN', b)
+        if len > 0 and (len ~= 6 or redis.call('GET', b) ~= 'empty\0') then
+          need[ch] = nil
+          n = n - 1
+        end
+      end
+    end
+    parent = f['p']
+  end
+  return keep
+end
+
 -- Delete checkpoints (and their writes) of one namespace, then every blob of that
 -- namespace that no remaining checkpoint names.
 local function drop(base, registry, ens, ids)
@@ -164,12 +202,19 @@ KEEP_LATEST = Script(
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] thread namespace set; ARGV[1] thread base.
 -- Keeps the newest checkpoint of every namespace (with its writes and blobs).
+-- Ancestors that checkpoint's delta channels are rebuilt from are kept too (needed).
 local base = ARGV[1]
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ens = enc(ns)
   local ids = redis.call('ZRANGE', base .. 'idx:' .. ens, 0, -1)
-  table.remove(ids)
-  drop(base, KEYS[1], ens, ids)
+  if #ids > 0 then
+    local keep = needed(base, ens, ids[#ids])
+    local older = {}
+    for _, id in ipairs(ids) do
+      if not keep[id] then table.insert(older, id) end
+    end
+    drop(base, KEYS[1], ens, older)
+  end
 end
 return 1
 """,
@@ -310,12 +355,13 @@ redis.call('ZADD', KEYS[2], 0, cid)
 redis.call('SADD', KEYS[3], ns)
 redis.call('SADD', KEYS[4], unpack(owned))
 if shallow then
-  -- shallow saver: drop every older checkpoint of the namespace, their writes and
-  -- the blobs the new checkpoint no longer names
+  -- shallow saver: drop every older checkpoint of the namespace (but the ancestors the
+  -- new one's delta channels are rebuilt from), their writes and unnamed blobs
   local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
+  local keep = needed(base, enc(ns), cid)
   local older = {}
   for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    if other ~= cid then table.insert(older, other) end
+    if not keep[other] then table.insert(older, other) end
   end
   drop(base, KEYS[4], enc(ns), older)
 end
@@ -351,6 +397,25 @@ end
 return 1
 """,
 )
+
+
+def delta_replay(
+    metadata: Mapping[str, Any], versions: Mapping[str, Any], values: Mapping[str, Any]
+) -> list[str]:
+    """Delta channels whose value at this checkpoint is rebuilt from its ancestors.
+
+    LangGraph's ``DeltaChannel`` (beta) stores a value only every few steps (a
+    ``_DeltaSnapshot``); in between, readers replay the writes stored on the ancestor
+    checkpoints back to the nearest stored value. Its metadata lists the delta channels
+    written since their last snapshot (``counters_since_delta_snapshot``), which only
+    the serializer can read; the checkpoint hash repeats the names that have no value
+    here as plain ``d:<channel>`` fields, so prune and the shallow put, in Lua, keep
+    the ancestors those channels need (the ``needed`` walk in ``LUA_DROP``).
+    """
+    counters = metadata.get("counters_since_delta_snapshot")
+    if not isinstance(counters, Mapping):
+        return []
+    return [str(c) for c in counters if c in versions and c not in values]
 
 
 def plan_put(
@@ -401,6 +466,8 @@ def plan_put(
     referenced = [keys.blob(ns, channel, str(version)) for channel, version in versions.items()]
     for channel, blob_key in zip(versions, referenced):
         fields += ["b:" + channel, blob_key]
+    for channel in delta_replay(merged, versions, values):
+        fields += ["d:" + channel, "1"]
 
     call = PUT.call(
         [keys.checkpoint(ns, cid), keys.index(ns), keys.namespaces, keys.registry, keys.blobs(ns)],

@@ -3,7 +3,8 @@
 Same function names as :mod:`langgraph_redis._core.checkpoints`; only ``plan_put``
 differs: its script also drops every older checkpoint of the namespace, their writes and
 the blobs the new checkpoint no longer names, so storage stays constant per thread and
-the swap is atomic.
+the swap is atomic. The exception: ancestors a ``DeltaChannel`` of the new checkpoint is
+rebuilt from are kept (see ``delta_replay`` and the ``needed`` walk in ``LUA_DROP``).
 """
 
 from __future__ import annotations
