@@ -27,6 +27,15 @@ from tests._async.test_saver import (
     config,
     snapshot,
 )
+from tests._async.test_saver_lifecycle import (
+    test_delete_for_runs_removes_the_runs_pending_writes as _delete_runs_story,
+)
+from tests._async.test_saver_lifecycle import (
+    test_deleting_threads_unlists_them_from_run_indexes as _delete_threads_story,
+)
+from tests._async.test_saver_lifecycle import (
+    test_prune_keeps_delta_channel_ancestors as _prune_delta_story,
+)
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
 from tests.topology import CLUSTER_ENGINES, shared_cluster
@@ -190,3 +199,19 @@ async def test_copy_and_delete_thread_on_cluster(asaver: AsyncRedisSaver) -> Non
     await asaver.adelete_thread("src")
     assert await asaver.aget_tuple(config("src")) is None
     assert await asaver.aget_tuple(config("dst")) is not None
+
+
+async def test_prune_keeps_delta_channel_ancestors_on_cluster(asaver: AsyncRedisSaver) -> None:
+    await _prune_delta_story(asaver)
+
+
+async def test_delete_for_runs_removes_pending_writes_on_cluster(asaver: AsyncRedisSaver) -> None:
+    await _delete_runs_story(asaver)
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+async def test_deleted_threads_leave_no_keys_on_cluster(
+    asaver: AsyncRedisSaver, aclient: AsyncRedisCluster, key_prefix: str, strategy: str
+) -> None:
+    """Run indexes live in other slots: deleting a thread unlists it there too."""
+    await _delete_threads_story(asaver, aclient, key_prefix, strategy)  # type: ignore[arg-type]

@@ -8,15 +8,18 @@ The sync twin (``tests/_sync/test_saver_lifecycle.py``) is generated from this f
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, cast
 
 import pytest
 from langgraph.channels import DeltaChannel
-from langgraph.checkpoint.base import CheckpointMetadata
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, Interrupt, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
@@ -35,6 +38,12 @@ async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
     client = AsyncRedis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+def snapshot() -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["id"] = str(uuid6())
+    return cp
 
 
 def _extend(state: list[str], writes: Sequence[list[str]]) -> list[str]:
@@ -121,3 +130,110 @@ async def test_shallow_keeps_delta_channel_ancestors(redis_url: str, key_prefix:
             assert len(kept) <= 6  # newest, up to 5 updates back to the last snapshot
         await saver.aprune([cfg["configurable"]["thread_id"]])
         assert (await graph.aget_state(cfg)).values == oracle[0][1]
+
+
+# -- item 7: delete_for_runs leaves nothing of the run ---------------------------------
+
+
+class Chat(TypedDict):
+    messages: Annotated[list[str], operator.add]
+
+
+def _approval_graph(saver: Any) -> Any:
+    def ask(state: Chat) -> dict[str, list[str]]:
+        return {"messages": [f"answer:{interrupt('approve?')}"]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("ask", ask)
+    builder.add_node("finish", lambda state: {"messages": ["done"]})
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", "finish")
+    builder.add_edge("finish", END)
+    return builder.compile(checkpointer=saver)
+
+
+def _run(thread_id: str, run_id: str) -> Any:
+    return {"configurable": {"thread_id": thread_id}, "metadata": {"run_id": run_id}}
+
+
+def _plain(value: Any) -> Any:
+    """Interrupt ids derive from checkpoint ids, which differ between savers."""
+    if isinstance(value, Interrupt):
+        return ("interrupt", value.value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+async def _observe(graph: Any, cfg: Any) -> list[Any]:
+    """State, pending writes of the latest checkpoint, then what ``invoke(None)`` does."""
+    state = await graph.aget_state(cfg)
+    latest = await graph.checkpointer.aget_tuple(cfg)
+    pending = sorted(repr(_plain(w[1:])) for w in latest.pending_writes or [])
+    out = await graph.ainvoke(None, cfg)
+    return [_plain(state.values), state.next, pending, _plain(out)]
+
+
+async def test_delete_for_runs_removes_the_runs_pending_writes(asaver: AsyncRedisSaver) -> None:
+    """Run R resumed run A's interrupt; deleting R leaves no write of R for a replay."""
+    tid = str(uuid.uuid4())
+    graph = _approval_graph(asaver)
+    await graph.ainvoke({"messages": ["hi"]}, _run(tid, "A"))
+    done = await graph.ainvoke(Command(resume="yes"), _run(tid, "R"))
+    assert done["messages"] == ["hi", "answer:yes", "done"]
+    await asaver.adelete_for_runs(["R"])
+
+    oracle = _approval_graph(InMemorySaver())  # the thread as if R never ran
+    await oracle.ainvoke({"messages": ["hi"]}, _run(tid, "A"))
+    ours = await _observe(graph, _run(tid, "B"))
+    assert ours == await _observe(oracle, _run(tid, "B"))
+    assert "answer:yes" not in repr(ours)  # the interrupt fires again: nothing replayed
+
+
+async def test_delete_for_runs_keeps_other_runs_writes(asaver: AsyncRedisSaver) -> None:
+    """Only writes the deleted run stored go; the same fields written first by another
+    run (first write wins) stay."""
+    tid = str(uuid.uuid4())
+    stored = await asaver.aput(
+        _run(tid, "A"), snapshot(), cast(CheckpointMetadata, {"step": 0}), {}
+    )
+    await asaver.aput_writes({**stored, "metadata": {"run_id": "A"}}, [("c", "a")], "t1")
+    await asaver.aput_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r")], "t1")
+    await asaver.aput_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r2")], "t2")
+    await asaver.adelete_for_runs(["R"])
+    found = await asaver.aget_tuple(stored)
+    assert found is not None
+    assert [(w[0], w[2]) for w in found.pending_writes or []] == [("t1", "a")]
+
+
+# -- item 8: nothing leaks -------------------------------------------------------------
+
+
+async def _keys(client: AsyncRedis, prefix: str) -> list[bytes]:
+    return sorted([k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+async def test_deleting_threads_unlists_them_from_run_indexes(
+    asaver: AsyncRedisSaver, aclient: AsyncRedis, key_prefix: str, strategy: str
+) -> None:
+    """After every thread is deleted, no key is left under the prefix, run indexes included."""
+    tids = [str(uuid.uuid4()) for _ in range(3)]
+    graph = _approval_graph(asaver)
+    for tid in tids:
+        await graph.ainvoke({"messages": ["hi"]}, _run(tid, "A"))
+        await graph.ainvoke(Command(resume="yes"), _run(tid, f"R-{tid}"))
+    await asaver.adelete_thread(tids[0]) if strategy == "delete_thread" else await asaver.aprune(
+        tids[:1], strategy="delete"
+    )
+    assert not await aclient.exists(f"{key_prefix}:run:{{R-{tids[0]}}}")
+    assert await aclient.smembers(f"{key_prefix}:run:{{A}}") == {
+        b"\0" + t.encode() for t in tids[1:]
+    }
+    await asaver.adelete_for_runs(["A"])  # the rest of the thread is still there
+    assert await graph.aget_state(_run(tids[1], "x")) is not None
+    for tid in tids[1:]:
+        await asaver.adelete_thread(tid)
+    assert await _keys(aclient, key_prefix) == []

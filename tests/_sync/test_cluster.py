@@ -29,6 +29,15 @@ from tests._sync.test_saver import (
     config,
     snapshot,
 )
+from tests._sync.test_saver_lifecycle import (
+    test_delete_for_runs_removes_the_runs_pending_writes as _delete_runs_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_deleting_threads_unlists_them_from_run_indexes as _delete_threads_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_prune_keeps_delta_channel_ancestors as _prune_delta_story,
+)
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
 from tests.topology import CLUSTER_ENGINES, shared_cluster
@@ -192,3 +201,19 @@ def test_copy_and_delete_thread_on_cluster(saver: RedisSaver) -> None:
     saver.delete_thread("src")
     assert saver.get_tuple(config("src")) is None
     assert saver.get_tuple(config("dst")) is not None
+
+
+def test_prune_keeps_delta_channel_ancestors_on_cluster(saver: RedisSaver) -> None:
+    _prune_delta_story(saver)
+
+
+def test_delete_for_runs_removes_pending_writes_on_cluster(saver: RedisSaver) -> None:
+    _delete_runs_story(saver)
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+def test_deleted_threads_leave_no_keys_on_cluster(
+    saver: RedisSaver, client: RedisCluster, key_prefix: str, strategy: str
+) -> None:
+    """Run indexes live in other slots: deleting a thread unlists it there too."""
+    _delete_threads_story(saver, client, key_prefix, strategy)  # type: ignore[arg-type]

@@ -10,15 +10,18 @@ The sync twin (``tests/_sync/test_saver_lifecycle.py``) is generated from this f
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, cast
 
 import pytest
 from langgraph.channels import DeltaChannel
-from langgraph.checkpoint.base import CheckpointMetadata
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, Interrupt, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver
@@ -37,6 +40,12 @@ def client(redis_url: str) -> Iterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+def snapshot() -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["id"] = str(uuid6())
+    return cp
 
 
 def _extend(state: list[str], writes: Sequence[list[str]]) -> list[str]:
@@ -123,3 +132,110 @@ def test_shallow_keeps_delta_channel_ancestors(redis_url: str, key_prefix: str) 
             assert len(kept) <= 6  # newest, up to 5 updates back to the last snapshot
         saver.prune([cfg["configurable"]["thread_id"]])
         assert (graph.get_state(cfg)).values == oracle[0][1]
+
+
+# -- item 7: delete_for_runs leaves nothing of the run ---------------------------------
+
+
+class Chat(TypedDict):
+    messages: Annotated[list[str], operator.add]
+
+
+def _approval_graph(saver: Any) -> Any:
+    def ask(state: Chat) -> dict[str, list[str]]:
+        return {"messages": [f"answer:{interrupt('approve?')}"]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("ask", ask)
+    builder.add_node("finish", lambda state: {"messages": ["done"]})
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", "finish")
+    builder.add_edge("finish", END)
+    return builder.compile(checkpointer=saver)
+
+
+def _run(thread_id: str, run_id: str) -> Any:
+    return {"configurable": {"thread_id": thread_id}, "metadata": {"run_id": run_id}}
+
+
+def _plain(value: Any) -> Any:
+    """Interrupt ids derive from checkpoint ids, which differ between savers."""
+    if isinstance(value, Interrupt):
+        return ("interrupt", value.value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _observe(graph: Any, cfg: Any) -> list[Any]:
+    """State, pending writes of the latest checkpoint, then what ``invoke(None)`` does."""
+    state = graph.get_state(cfg)
+    latest = graph.checkpointer.get_tuple(cfg)
+    pending = sorted(repr(_plain(w[1:])) for w in latest.pending_writes or [])
+    out = graph.invoke(None, cfg)
+    return [_plain(state.values), state.next, pending, _plain(out)]
+
+
+def test_delete_for_runs_removes_the_runs_pending_writes(saver: RedisSaver) -> None:
+    """Run R resumed run A's interrupt; deleting R leaves no write of R for a replay."""
+    tid = str(uuid.uuid4())
+    graph = _approval_graph(saver)
+    graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    done = graph.invoke(Command(resume="yes"), _run(tid, "R"))
+    assert done["messages"] == ["hi", "answer:yes", "done"]
+    saver.delete_for_runs(["R"])
+
+    oracle = _approval_graph(InMemorySaver())  # the thread as if R never ran
+    oracle.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    ours = _observe(graph, _run(tid, "B"))
+    assert ours == _observe(oracle, _run(tid, "B"))
+    assert "answer:yes" not in repr(ours)  # the interrupt fires again: nothing replayed
+
+
+def test_delete_for_runs_keeps_other_runs_writes(saver: RedisSaver) -> None:
+    """Only writes the deleted run stored go; the same fields written first by another
+    run (first write wins) stay."""
+    tid = str(uuid.uuid4())
+    stored = saver.put(
+        _run(tid, "A"), snapshot(), cast(CheckpointMetadata, {"step": 0}), {}
+    )
+    saver.put_writes({**stored, "metadata": {"run_id": "A"}}, [("c", "a")], "t1")
+    saver.put_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r")], "t1")
+    saver.put_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r2")], "t2")
+    saver.delete_for_runs(["R"])
+    found = saver.get_tuple(stored)
+    assert found is not None
+    assert [(w[0], w[2]) for w in found.pending_writes or []] == [("t1", "a")]
+
+
+# -- item 8: nothing leaks -------------------------------------------------------------
+
+
+def _keys(client: Redis, prefix: str) -> list[bytes]:
+    return sorted([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+def test_deleting_threads_unlists_them_from_run_indexes(
+    saver: RedisSaver, client: Redis, key_prefix: str, strategy: str
+) -> None:
+    """After every thread is deleted, no key is left under the prefix, run indexes included."""
+    tids = [str(uuid.uuid4()) for _ in range(3)]
+    graph = _approval_graph(saver)
+    for tid in tids:
+        graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+        graph.invoke(Command(resume="yes"), _run(tid, f"R-{tid}"))
+    saver.delete_thread(tids[0]) if strategy == "delete_thread" else saver.prune(
+        tids[:1], strategy="delete"
+    )
+    assert not client.exists(f"{key_prefix}:run:{{R-{tids[0]}}}")
+    assert client.smembers(f"{key_prefix}:run:{{A}}") == {
+        b"\0" + t.encode() for t in tids[1:]
+    }
+    saver.delete_for_runs(["A"])  # the rest of the thread is still there
+    assert graph.get_state(_run(tids[1], "x")) is not None
+    for tid in tids[1:]:
+        saver.delete_thread(tid)
+    assert _keys(client, key_prefix) == []
