@@ -239,3 +239,76 @@ def test_deleting_threads_unlists_them_from_run_indexes(
     for tid in tids[1:]:
         saver.delete_thread(tid)
     assert _keys(client, key_prefix) == []
+
+
+class Counter(TypedDict):
+    n: int
+    payload: str
+
+
+def _loop_graph(saver: Any, until: int) -> Any:
+    builder = StateGraph(Counter)
+    builder.add_node("step", lambda state: {"n": state["n"] + 1, "payload": "x" * 200})
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda state: END if state["n"] >= until else "step")
+    return builder.compile(checkpointer=saver)
+
+
+def _footprint(client: Redis, prefix: str) -> tuple[int, int, dict[str, int]]:
+    """Key count, bytes (MEMORY USAGE) and the size of every set under ``prefix``."""
+    keys = _keys(client, prefix)
+    memory = sum([client.memory_usage(k) or 0 for k in keys])
+    sets = {k.decode(): client.scard(k) for k in keys if client.type(k) == b"set"}
+    return len(keys), memory, sets
+
+
+@pytest.mark.parametrize("run_id", [None, "run-1"])
+def test_shallow_thread_storage_stays_flat(
+    redis_url: str, key_prefix: str, client: Redis, run_id: str | None
+) -> None:
+    """1,000 steps of one run: same keys, same set sizes, same memory at 10, 100, 1,000."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        graph = _loop_graph(saver, 1000)
+        cfg: Any = {
+            "configurable": {"thread_id": str(uuid.uuid4())},
+            "metadata": {"run_id": run_id} if run_id else {},
+            "recursion_limit": 2000,
+        }
+        seen = {}
+        # sync durability: each step's writes are stored before the next step starts
+        kw: Any = {"stream_mode": "values", "durability": "sync"}
+        first = {"n": 0, "payload": ""}
+        steps = graph.stream(first, cfg, **kw)
+        for state in steps:
+            if state["n"] in (10, 100, 1000):
+                seen[state["n"]] = _footprint(client, key_prefix)
+        (k10, m10, s10), (k100, m100, s100), (k1000, m1000, s1000) = seen.values()
+        assert k10 == k100 == k1000
+        assert s10 == s100 == s1000
+        assert m1000 <= m10 * 1.05 and m1000 <= m100 * 1.05
+        if run_id:
+            assert client.smembers(f"{key_prefix}:run:{{{run_id}}}") == {
+                b"\0" + cfg["configurable"]["thread_id"].encode()
+            }
+
+
+def test_shallow_ignores_writes_for_dropped_checkpoints(
+    redis_url: str, key_prefix: str, client: Redis
+) -> None:
+    """With async durability a step's writes can land after the next put dropped their
+    checkpoint; stored, nothing would ever read or delete them. Writes that come before
+    their own checkpoint's put are kept."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        tid = str(uuid.uuid4())
+        meta = cast(CheckpointMetadata, {"step": 0})
+        first = saver.put(_run(tid, "A"), snapshot(), meta, {})
+        second = saver.put(first, snapshot(), meta, {})
+        saver.put_writes(first, [("c", "late")], "t1")  # first is gone
+        upcoming = snapshot()
+        early: Any = {"configurable": {**second["configurable"], "checkpoint_id": upcoming["id"]}}
+        saver.put_writes(early, [("c", "early")], "t2")  # before its put
+        saver.put(second, upcoming, meta, {})
+        found = saver.get_tuple(early)
+        assert found is not None and [w[2] for w in found.pending_writes or []] == ["early"]
+        keys = [k.decode() for k in _keys(client, key_prefix)]
+        assert [k for k in keys if ":w:" in k] == [f"{key_prefix}:{{{tid}}}:w::{upcoming['id']}"]

@@ -612,14 +612,22 @@ PUT_WRITES = Script(
     "put_writes",
     r"""
 -- KEYS: writes hash, key registry, write -> run hash, the run's set in this thread, the
--- thread's run ids. ARGV: ttl, run id ('' if none), the run set entry, then
+-- thread's run ids, the namespace's index. ARGV: ttl, run id ('' if none), the run set
+-- entry, the checkpoint id if the saver is shallow (else ''), then
 -- (replace 0/1, field, value) triples.
+-- Shallow: writes for a checkpoint a newer put already dropped are not stored (writes
+-- may arrive after that put; nothing could read or ever delete them).
+local cid = ARGV[4]
+if cid ~= '' and not redis.call('ZSCORE', KEYS[6], cid) then
+  local newest = redis.call('ZRANGE', KEYS[6], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  if newest and newest > cid then return 0 end
+end
 -- Regular writes keep the first value stored for (task, idx), like LangGraph's own
 -- savers; special channels (error, interrupt, resume) are replaced. A field belongs to
 -- the run that stored its value, so delete_for_runs removes exactly that run's writes.
 local run = ARGV[2]
 local mine = false
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   local field = ARGV[i + 1]
   if ARGV[i] == '1' then
     redis.call('HSET', KEYS[1], field, ARGV[i + 2])
@@ -653,15 +661,25 @@ def plan_put_writes(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str = "",
+    *,
+    shallow: bool = False,
 ) -> Batch[None]:
-    """One round trip, one atomic script; idempotent, so a retry never duplicates."""
+    """One round trip, one atomic script; idempotent, so a retry never duplicates.
+
+    ``shallow``: writes for a checkpoint that a newer put already dropped are ignored.
+    """
     thread_id, ns, cid = target(config, "put_writes")
     if not cid:
         raise ValueError('put_writes: config["configurable"]["checkpoint_id"] is required')
     keys = cfg.keys(thread_id)
     meta = config.get("metadata")
     run_id = str(meta.get("run_id") or "") if isinstance(meta, Mapping) else ""
-    args: list[bytes | str | int] = [cfg.ttl_seconds, run_id, _run_entry("w", ns, cid)]
+    args: list[bytes | str | int] = [
+        cfg.ttl_seconds,
+        run_id,
+        _run_entry("w", ns, cid),
+        cid if shallow else "",
+    ]
     for idx, (channel, value) in enumerate(writes):
         slot = WRITES_IDX_MAP.get(channel, idx)
         args += [
@@ -669,7 +687,7 @@ def plan_put_writes(
             f"{task_id}\0{slot}",
             dump_write(cfg.serde, channel, value, task_path),
         ]
-    if len(args) == 3:
+    if len(args) == 4:
         return batch([], lambda _: None)
     call = PUT_WRITES.call(
         [
@@ -678,6 +696,7 @@ def plan_put_writes(
             keys.write_runs(ns, cid),
             keys.run(run_id),
             keys.runs,
+            keys.index(ns),
         ],
         args,
     )
