@@ -24,6 +24,7 @@ from typing_extensions import TypedDict
 
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 from langgraph_redis._acompat import AsyncRedis
+from langgraph_redis._async import saver as saver_module
 
 
 @pytest.fixture
@@ -310,3 +311,54 @@ async def test_shallow_ignores_writes_for_dropped_checkpoints(
         assert found is not None and [w[2] for w in found.pending_writes or []] == ["early"]
         keys = [k.decode() for k in await _keys(aclient, key_prefix)]
         assert [k for k in keys if ":w:" in k] == [f"{key_prefix}:{{{tid}}}:w::{upcoming['id']}"]
+
+
+# -- registries follow expiry (the saver's clock is set by the test, never waited on) ---
+
+T0 = 1_900_000_000_000  # ms; registry scores use the saver's clock, key TTLs the server's
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    now = [T0]
+    monkeypatch.setattr(saver_module, "now_ms", lambda: now[0])
+    return now
+
+
+async def _listed(saver: AsyncRedisSaver) -> set[str]:
+    return {t.config["configurable"]["thread_id"] async for t in saver.alist(None)}
+
+
+async def test_thread_kept_alive_by_reads_stays_listed(
+    redis_url: str, key_prefix: str, clock: list[int]
+) -> None:
+    ttl = {"default_ttl": 1, "refresh_on_read": True}  # 60 s
+    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        reader = await saver.aput(_run("reader", "A"), snapshot(), meta, {})
+        clock[0] += 50_000
+        assert await saver.aget_tuple(reader) is not None  # now expires at +110 s
+        clock[0] += 20_000  # past the write's expiry (+60 s), before the read's
+        await saver.aput(_run("writer", "B"), snapshot(), meta, {})  # prunes the registry
+        assert await _listed(saver) == {"reader", "writer"}
+
+
+async def test_expired_threads_leave_the_registries(
+    redis_url: str, key_prefix: str, aclient: AsyncRedis, clock: list[int]
+) -> None:
+    """Copies included: a copy made under TTL was listed forever (score 0)."""
+    async with AsyncRedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, ttl={"default_ttl": 1}
+    ) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        await saver.aput(_run("source", "R"), snapshot(), meta, {})
+        await saver.acopy_thread("source", "copy")
+        assert await _listed(saver) == {"source", "copy"}
+        assert 0 < await aclient.pttl(f"{key_prefix}:run:{{R}}") <= 60_000
+        for tid in ("source", "copy"):  # expire both threads' keys now
+            registry = f"{key_prefix}:{{{tid}}}:keys"
+            await aclient.unlink(*await aclient.smembers(registry), registry)
+        clock[0] += 61_000
+        await saver.aput(_run("later", "L"), snapshot(), meta, {})
+        threads = await aclient.zrange(f"{key_prefix}:threads", 0, -1)
+        assert threads == [b"later"]

@@ -26,6 +26,7 @@ from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._acompat import Redis
+from langgraph_redis._sync import saver as saver_module
 
 
 @pytest.fixture
@@ -312,3 +313,54 @@ def test_shallow_ignores_writes_for_dropped_checkpoints(
         assert found is not None and [w[2] for w in found.pending_writes or []] == ["early"]
         keys = [k.decode() for k in _keys(client, key_prefix)]
         assert [k for k in keys if ":w:" in k] == [f"{key_prefix}:{{{tid}}}:w::{upcoming['id']}"]
+
+
+# -- registries follow expiry (the saver's clock is set by the test, never waited on) ---
+
+T0 = 1_900_000_000_000  # ms; registry scores use the saver's clock, key TTLs the server's
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    now = [T0]
+    monkeypatch.setattr(saver_module, "now_ms", lambda: now[0])
+    return now
+
+
+def _listed(saver: RedisSaver) -> set[str]:
+    return {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+
+
+def test_thread_kept_alive_by_reads_stays_listed(
+    redis_url: str, key_prefix: str, clock: list[int]
+) -> None:
+    ttl = {"default_ttl": 1, "refresh_on_read": True}  # 60 s
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        reader = saver.put(_run("reader", "A"), snapshot(), meta, {})
+        clock[0] += 50_000
+        assert saver.get_tuple(reader) is not None  # now expires at +110 s
+        clock[0] += 20_000  # past the write's expiry (+60 s), before the read's
+        saver.put(_run("writer", "B"), snapshot(), meta, {})  # prunes the registry
+        assert _listed(saver) == {"reader", "writer"}
+
+
+def test_expired_threads_leave_the_registries(
+    redis_url: str, key_prefix: str, client: Redis, clock: list[int]
+) -> None:
+    """Copies included: a copy made under TTL was listed forever (score 0)."""
+    with RedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, ttl={"default_ttl": 1}
+    ) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        saver.put(_run("source", "R"), snapshot(), meta, {})
+        saver.copy_thread("source", "copy")
+        assert _listed(saver) == {"source", "copy"}
+        assert 0 < client.pttl(f"{key_prefix}:run:{{R}}") <= 60_000
+        for tid in ("source", "copy"):  # expire both threads' keys now
+            registry = f"{key_prefix}:{{{tid}}}:keys"
+            client.unlink(*client.smembers(registry), registry)
+        clock[0] += 61_000
+        saver.put(_run("later", "L"), snapshot(), meta, {})
+        threads = client.zrange(f"{key_prefix}:threads", 0, -1)
+        assert threads == [b"later"]

@@ -132,7 +132,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         One round trip (a server-side script); cost independent of thread length.
         """
         found: CheckpointTuple | None = await self._run(
-            self._plans.plan_get_tuple(self._cfg, config)
+            self._plans.plan_get_tuple(self._cfg, config, now_ms=now_ms())
         )
         return found
 
@@ -164,7 +164,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
                     for ns, cursor in needs:
                         page, after = await self._run(
                             self._plans.plan_list_page(
-                                self._cfg, query, thread_id, ns, cursor, remaining
+                                self._cfg, query, thread_id, ns, cursor, remaining, now_ms=now_ms()
                             )
                         )
                         merge.feed(ns, page, after)

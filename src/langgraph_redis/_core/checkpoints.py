@@ -104,8 +104,11 @@ local vals = {}
 if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
-  touch(ttl, {cpkey, wkey, KEYS[1]})
+  touch(ttl, {cpkey, wkey, ARGV[2] .. 'wr:' .. tail, KEYS[1]})
   touch(ttl, bkeys)
+  for i = 1, #cp, 2 do
+    if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
+  end
   for i = 5, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
 end
 return {cid, cp, writes, chans, vals}
@@ -572,9 +575,9 @@ def _registry_commands(
     thread's slot, see ``ThreadKeys.run``), so it does not grow with the thread.
 
     Without TTL, thread entries have score 0 and run sets no expiry. With TTL, a thread's
-    score is the time its last write expires, and entries past it are pruned by every
-    write; a run set expires with the last checkpoint written under it. (A thread kept
-    alive only by ``refresh_on_read`` drops out of ``list(None)`` until its next write.)
+    score is the time its last write (or, with ``refresh_on_read``, read) expires, and
+    entries past it are pruned by every write; a run set expires with the last
+    checkpoint written under it.
     """
     threads = thread_registry(cfg.prefix)
     ttl_ms = cfg.ttl_seconds * 1000
@@ -709,8 +712,18 @@ def plan_put_writes(
 def _get_call(cfg: SaverConfig, thread_id: str, ns: str, cid: str | None) -> Op:
     keys = cfg.keys(thread_id)
     ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
-    touch = [keys.namespaces, keys.registry, keys.blobs(ns)] if ttl else []
+    touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
     return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, *touch])
+
+
+def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Command]:
+    """With ``refresh_on_read``, a read extends the thread's registry entry as it extends
+    its keys, so a thread kept alive by reads stays in ``list(None)``. ``XX``: a read
+    never lists a thread that is not there; ``GT``: never shortens a later expiry."""
+    if not (cfg.refresh_on_read and cfg.ttl_seconds):
+        return []
+    expiry = now_ms + cfg.ttl_seconds * 1000
+    return [("ZADD", thread_registry(cfg.prefix), "XX", "GT", expiry, thread_id)]
 
 
 def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple | None:
@@ -749,14 +762,23 @@ def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> Check
     )
 
 
-def plan_get_tuple(cfg: SaverConfig, config: RunnableConfig) -> Batch[CheckpointTuple | None]:
-    """One script call: latest (or given) checkpoint, its blobs and pending writes."""
+def plan_get_tuple(
+    cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
+) -> Batch[CheckpointTuple | None]:
+    """One script call: latest (or given) checkpoint, its blobs and pending writes.
+
+    ``now_ms`` (the caller's clock) matters only with ``refresh_on_read``.
+    """
     thread_id, ns, cid = target(config, "get_tuple")
 
     def decode(replies: list[Any]) -> CheckpointTuple | None:
         return decode_tuple(cfg, thread_id, ns, replies[0])
 
-    return batch([_get_call(cfg, thread_id, ns, cid)], decode)
+    return batch(
+        [_get_call(cfg, thread_id, ns, cid)],
+        decode,
+        side=_refresh_listing(cfg, thread_id, now_ms),
+    )
 
 
 # -- list ------------------------------------------------------------------------------
@@ -885,6 +907,8 @@ def plan_list_page(
     ns: str,
     after: str | None,
     want: int | None,
+    *,
+    now_ms: int = 0,
 ) -> Generator[Batch[Any], Any, tuple[list[CheckpointTuple], str | None]]:
     """One page of a scope, newest first: ``(tuples, cursor or None when done)``.
 
@@ -926,7 +950,11 @@ def plan_list_page(
         ids = ids[:want]
     if not ids:
         return [], cursor
-    replies = yield batch([_get_call(cfg, thread_id, ns, i) for i in ids], _replies)
+    replies = yield batch(
+        [_get_call(cfg, thread_id, ns, i) for i in ids],
+        _replies,
+        side=_refresh_listing(cfg, thread_id, now_ms),
+    )
     tuples = [t for t in (decode_tuple(cfg, thread_id, ns, r) for r in replies) if t is not None]
     return tuples, cursor
 

@@ -133,7 +133,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         One round trip (a server-side script); cost independent of thread length.
         """
         found: CheckpointTuple | None = self._run(
-            self._plans.plan_get_tuple(self._cfg, config)
+            self._plans.plan_get_tuple(self._cfg, config, now_ms=now_ms())
         )
         return found
 
@@ -165,7 +165,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
                     for ns, cursor in needs:
                         page, after = self._run(
                             self._plans.plan_list_page(
-                                self._cfg, query, thread_id, ns, cursor, remaining
+                                self._cfg, query, thread_id, ns, cursor, remaining, now_ms=now_ms()
                             )
                         )
                         merge.feed(ns, page, after)
