@@ -193,6 +193,21 @@ async def test_delete_for_runs_removes_the_runs_pending_writes(asaver: AsyncRedi
     assert "answer:yes" not in repr(ours)  # the interrupt fires again: nothing replayed
 
 
+async def test_delete_for_runs_reaches_copies(asaver: AsyncRedisSaver) -> None:
+    """A copied thread is filed under the runs of its source, writes included."""
+    tid, copy = str(uuid.uuid4()), str(uuid.uuid4())
+    graph = _approval_graph(asaver)
+    await graph.ainvoke({"messages": ["hi"]}, _run(tid, "A"))
+    await graph.ainvoke(Command(resume="yes"), _run(tid, "R"))
+    await asaver.acopy_thread(tid, copy)
+    await asaver.adelete_for_runs(["R"])
+    oracle = _approval_graph(InMemorySaver())
+    await oracle.ainvoke({"messages": ["hi"]}, _run(tid, "A"))
+    expected = await _observe(oracle, _run(tid, "B"))
+    assert await _observe(graph, _run(copy, "B")) == expected
+    assert await _observe(graph, _run(tid, "B")) == expected
+
+
 async def test_delete_for_runs_keeps_other_runs_writes(asaver: AsyncRedisSaver) -> None:
     """Only writes the deleted run stored go; the same fields written first by another
     run (first write wins) stay."""
@@ -207,6 +222,22 @@ async def test_delete_for_runs_keeps_other_runs_writes(asaver: AsyncRedisSaver) 
     found = await asaver.aget_tuple(stored)
     assert found is not None
     assert [(w[0], w[2]) for w in found.pending_writes or []] == [("t1", "a")]
+
+
+async def test_delete_for_runs_reads_entries_of_earlier_releases(
+    asaver: AsyncRedisSaver, aclient: AsyncRedis, key_prefix: str
+) -> None:
+    """Run indexes written before this format named one checkpoint each."""
+    tid = str(uuid.uuid4())
+    meta = cast(CheckpointMetadata, {"step": 0})
+    old = await asaver.aput({"configurable": {"thread_id": tid}}, snapshot(), meta, {})
+    kept = await asaver.aput(old, snapshot(), meta, {})
+    cid = old["configurable"]["checkpoint_id"]
+    await aclient.sadd(f"{key_prefix}:run:{{R}}", f"{tid}\0\0{cid}")
+    await asaver.adelete_for_runs(["R"])
+    assert await asaver.aget_tuple(old) is None
+    assert await asaver.aget_tuple(kept) is not None
+    assert not await aclient.exists(f"{key_prefix}:run:{{R}}")
 
 
 # -- item 8: nothing leaks -------------------------------------------------------------

@@ -195,6 +195,21 @@ def test_delete_for_runs_removes_the_runs_pending_writes(saver: RedisSaver) -> N
     assert "answer:yes" not in repr(ours)  # the interrupt fires again: nothing replayed
 
 
+def test_delete_for_runs_reaches_copies(saver: RedisSaver) -> None:
+    """A copied thread is filed under the runs of its source, writes included."""
+    tid, copy = str(uuid.uuid4()), str(uuid.uuid4())
+    graph = _approval_graph(saver)
+    graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    graph.invoke(Command(resume="yes"), _run(tid, "R"))
+    saver.copy_thread(tid, copy)
+    saver.delete_for_runs(["R"])
+    oracle = _approval_graph(InMemorySaver())
+    oracle.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    expected = _observe(oracle, _run(tid, "B"))
+    assert _observe(graph, _run(copy, "B")) == expected
+    assert _observe(graph, _run(tid, "B")) == expected
+
+
 def test_delete_for_runs_keeps_other_runs_writes(saver: RedisSaver) -> None:
     """Only writes the deleted run stored go; the same fields written first by another
     run (first write wins) stay."""
@@ -209,6 +224,22 @@ def test_delete_for_runs_keeps_other_runs_writes(saver: RedisSaver) -> None:
     found = saver.get_tuple(stored)
     assert found is not None
     assert [(w[0], w[2]) for w in found.pending_writes or []] == [("t1", "a")]
+
+
+def test_delete_for_runs_reads_entries_of_earlier_releases(
+    saver: RedisSaver, client: Redis, key_prefix: str
+) -> None:
+    """Run indexes written before this format named one checkpoint each."""
+    tid = str(uuid.uuid4())
+    meta = cast(CheckpointMetadata, {"step": 0})
+    old = saver.put({"configurable": {"thread_id": tid}}, snapshot(), meta, {})
+    kept = saver.put(old, snapshot(), meta, {})
+    cid = old["configurable"]["checkpoint_id"]
+    client.sadd(f"{key_prefix}:run:{{R}}", f"{tid}\0\0{cid}")
+    saver.delete_for_runs(["R"])
+    assert saver.get_tuple(old) is None
+    assert saver.get_tuple(kept) is not None
+    assert not client.exists(f"{key_prefix}:run:{{R}}")
 
 
 # -- item 8: nothing leaks -------------------------------------------------------------
