@@ -142,8 +142,8 @@ local function needed(base, ens, cid)
     for ch in pairs(need) do
       local b = f['b:' .. ch]
       if b then  -- a stored value: neither missing nor the EMPTY marker (serde.py)
-        local len = redis.call('STRLEN', b)
-        if len > 0 and (len ~= 6 or redis.call('GET', b) ~= 'empty\0') then
+        local v = redis.call('GET', b)
+        if v and v ~= 'empty\0' then
           need[ch] = nil
           n = n - 1
         end
@@ -168,10 +168,11 @@ local function forget(base, registry, tail)
   if run then unlist(base, registry, run, 'c:' .. tail) end
   local wr = base .. 'wr:' .. tail
   local seen = {}
-  for _, r in ipairs(redis.call('HVALS', wr)) do
-    if not seen[r] then
-      seen[r] = true
-      unlist(base, registry, r, 'w:' .. tail)
+  local flat = redis.call('HGETALL', wr)
+  for i = 2, #flat, 2 do
+    if not seen[flat[i]] then
+      seen[flat[i]] = true
+      unlist(base, registry, flat[i], 'w:' .. tail)
     end
   end
   redis.call('UNLINK', wr)
@@ -621,7 +622,7 @@ PUT_WRITES = Script(
 -- Shallow: writes for a checkpoint a newer put already dropped are not stored (writes
 -- may arrive after that put; nothing could read or ever delete them).
 local cid = ARGV[4]
-if cid ~= '' and not redis.call('ZSCORE', KEYS[6], cid) then
+if cid ~= '' and #redis.call('ZRANGE', KEYS[6], '[' .. cid, '[' .. cid, 'BYLEX') == 0 then
   local newest = redis.call('ZRANGE', KEYS[6], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
   if newest and newest > cid then return 0 end
 end
