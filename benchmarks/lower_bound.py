@@ -99,11 +99,13 @@ class HandWrittenSaver:
         conf = config["configurable"]
         base = f"{self.prefix}:{{{conf['thread_id']}}}:"
         wkey = f"{base}w::{conf['checkpoint_id']}"
-        args: list[bytes | str | int] = [0]
+        args: list[bytes | str | int] = [0, "", "", ""]  # ttl, no run id, not shallow
         for idx, (channel, value) in enumerate(writes):
             header = json.dumps([channel, task_path]).encode()
             args += [0, f"{task_id}\0{idx}", header + b"\n" + _dump(value)]
-        await self.client.execute_command("EVALSHA", PUT_WRITES.sha, 2, wkey, f"{base}keys", *args)  # type: ignore[no-untyped-call]
+        keys = [wkey, f"{base}keys", f"{base}wr::{conf['checkpoint_id']}", f"{base}run:"]
+        keys += [f"{base}runs", f"{base}idx:"]
+        await self.client.execute_command("EVALSHA", PUT_WRITES.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
 
     def _call(self, pipe: Any, thread: str, cid: str) -> None:
         base = f"{self.prefix}:{{{thread}}}:"

@@ -30,7 +30,7 @@ SAVER_COMMANDS = (
     "+info "
     "+multi +exec +discard +evalsha +eval +script|load "
     "+get +set +mget +unlink +expire "
-    "+hset +hsetnx +hget +hgetall "
+    "+hset +hsetnx +hdel +hget +hgetall "
     "+sadd +srem +smembers +srandmember +exists "
     "+zadd +zrem +zrange +zremrangebyscore "
     "+wait"

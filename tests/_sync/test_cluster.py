@@ -20,6 +20,7 @@ from redis.crc import key_slot
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._acompat import RedisCluster
+from langgraph_redis._sync import saver as saver_module
 from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
 from tests._sync.test_saver import (
     _approval_graph,
@@ -27,6 +28,24 @@ from tests._sync.test_saver import (
     _subgraph_story,
     config,
     snapshot,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_delete_for_runs_removes_the_runs_pending_writes as _delete_runs_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_deleting_threads_unlists_them_from_run_indexes as _delete_threads_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_expired_threads_leave_the_registries as _expired_threads_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_prune_keeps_delta_channel_ancestors as _prune_delta_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_shallow_thread_storage_stays_flat as _flat_story,
+)
+from tests._sync.test_saver_lifecycle import (
+    test_thread_kept_alive_by_reads_stays_listed as _kept_alive_story,
 )
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
@@ -192,3 +211,38 @@ def test_copy_and_delete_thread_on_cluster(saver: RedisSaver) -> None:
     saver.delete_thread("src")
     assert saver.get_tuple(config("src")) is None
     assert saver.get_tuple(config("dst")) is not None
+
+
+def test_prune_keeps_delta_channel_ancestors_on_cluster(saver: RedisSaver) -> None:
+    _prune_delta_story(saver)
+
+
+def test_delete_for_runs_removes_pending_writes_on_cluster(saver: RedisSaver) -> None:
+    _delete_runs_story(saver)
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+def test_deleted_threads_leave_no_keys_on_cluster(
+    saver: RedisSaver, client: RedisCluster, key_prefix: str, strategy: str
+) -> None:
+    """Run indexes live in other slots: deleting a thread unlists it there too."""
+    _delete_threads_story(saver, client, key_prefix, strategy)  # type: ignore[arg-type]
+
+
+def test_shallow_thread_storage_stays_flat_on_cluster(
+    cluster: LocalCluster, key_prefix: str, client: RedisCluster
+) -> None:
+    _flat_story(cluster.url, key_prefix, client, "run-1")  # type: ignore[arg-type]
+
+
+def test_registries_follow_expiry_on_cluster(
+    cluster: LocalCluster,
+    key_prefix: str,
+    client: RedisCluster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registry scores follow the saver's clock, set here; keys are force-expired."""
+    now = [1_900_000_000_000]
+    monkeypatch.setattr(saver_module, "now_ms", lambda: now[0])
+    _kept_alive_story(cluster.url, key_prefix + "a", now)
+    _expired_threads_story(cluster.url, key_prefix + "b", client, now)  # type: ignore[arg-type]

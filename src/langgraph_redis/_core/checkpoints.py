@@ -42,9 +42,10 @@ from langgraph_redis._core.keys import (
     check_prefix,
     encode,
     run_index,
+    run_member,
     thread_registry,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.serde import (
     EMPTY,
     FORMAT_VERSION,
@@ -103,8 +104,11 @@ local vals = {}
 if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
-  touch(ttl, {cpkey, wkey, KEYS[1]})
+  touch(ttl, {cpkey, wkey, ARGV[2] .. 'wr:' .. tail, KEYS[1]})
   touch(ttl, bkeys)
+  for i = 1, #cp, 2 do
+    if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
+  end
   for i = 5, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
 end
 return {cid, cp, writes, chans, vals}
@@ -112,12 +116,76 @@ return {cid, cp, writes, chans, vals}
 )
 
 LUA_DROP = r"""
+-- The ids checkpoint `cid` of one namespace needs: itself and, for every delta channel
+-- it stores no value of (its 'd:<channel>' fields, see plan_put), each ancestor up to
+-- and including the nearest one holding a value of that channel -- the seed where
+-- LangGraph's get_delta_channel_history stops; the writes stored on those ancestors are
+-- the deltas it replays. A missing ancestor ends the walk (nothing older is reachable).
+local function needed(base, ens, cid)
+  local keep = {[cid] = true}
+  local need, n, parent = {}, 0, nil
+  local cp = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(cid))
+  for i = 1, #cp, 2 do
+    if string.sub(cp[i], 1, 2) == 'd:' then
+      need[string.sub(cp[i], 3)] = true
+      n = n + 1
+    elseif cp[i] == 'p' then
+      parent = cp[i + 1]
+    end
+  end
+  while n > 0 and parent and not keep[parent] do
+    local flat = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(parent))
+    if #flat == 0 then break end
+    keep[parent] = true
+    local f = {}
+    for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+    for ch in pairs(need) do
+      local b = f['b:' .. ch]
+      if b then  -- a stored value: neither missing nor the EMPTY marker (serde.py)
+        local v = redis.call('GET', b)
+        if v and v ~= 'empty\0' then
+          need[ch] = nil
+          n = n - 1
+        end
+      end
+    end
+    parent = f['p']
+  end
+  return keep
+end
+
+-- Take `member` out of run `run`'s set of what it wrote in this thread.
+local function unlist(base, registry, run, member)
+  local rkey = base .. 'run:' .. enc(run)
+  redis.call('SREM', rkey, member)
+  if redis.call('EXISTS', rkey) == 0 then redis.call('SREM', registry, rkey) end
+end
+
+-- Before a checkpoint (tail '<ns>:<id>') is dropped: unlist it from its run ('r' field)
+-- and from the runs of its pending writes, and drop the hash naming those runs.
+local function forget(base, registry, tail)
+  local run = redis.call('HGET', base .. 'cp:' .. tail, 'r')
+  if run then unlist(base, registry, run, 'c:' .. tail) end
+  local wr = base .. 'wr:' .. tail
+  local seen = {}
+  local flat = redis.call('HGETALL', wr)
+  for i = 2, #flat, 2 do
+    if not seen[flat[i]] then
+      seen[flat[i]] = true
+      unlist(base, registry, flat[i], 'w:' .. tail)
+    end
+  end
+  redis.call('UNLINK', wr)
+  redis.call('SREM', registry, wr)
+end
+
 -- Delete checkpoints (and their writes) of one namespace, then every blob of that
 -- namespace that no remaining checkpoint names.
 local function drop(base, registry, ens, ids)
   local idx = base .. 'idx:' .. ens
   for _, cid in ipairs(ids) do
     local tail = ens .. ':' .. enc(cid)
+    forget(base, registry, tail)
     redis.call('UNLINK', base .. 'cp:' .. tail, base .. 'w:' .. tail)
     redis.call('SREM', registry, base .. 'cp:' .. tail, base .. 'w:' .. tail)
     redis.call('ZREM', idx, cid)
@@ -140,18 +208,47 @@ local function drop(base, registry, ens, ids)
 end
 """
 
-DROP_CHECKPOINTS = Script(
-    "drop_checkpoints",
+DROP_RUNS = Script(
+    "drop_runs",
     LUA_ENCODE
     + LUA_DROP
     + r"""
--- KEYS[1] thread key registry; ARGV: thread base, then (encoded ns, id) pairs
-local base = ARGV[1]
-local by_ns = {}
-for i = 2, #ARGV, 2 do
-  by_ns[ARGV[i]] = by_ns[ARGV[i]] or {}
-  table.insert(by_ns[ARGV[i]], ARGV[i + 1])
+-- KEYS[1] thread key registry, KEYS[2] the thread's run ids.
+-- ARGV: thread base, n, n run ids, then (encoded ns, id) pairs (run index entries
+-- written by earlier releases). Each run's checkpoints go; its pending writes on other
+-- runs' checkpoints go too, so nothing of the run is replayed later.
+local function dec(s)
+  return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
+local base, n = ARGV[1], tonumber(ARGV[2])
+local by_ns = {}
+local function add(ens, cid)
+  by_ns[ens] = by_ns[ens] or {}
+  table.insert(by_ns[ens], cid)
+end
+for i = 3, 2 + n do
+  local run = ARGV[i]
+  local rkey = base .. 'run:' .. enc(run)
+  for _, m in ipairs(redis.call('SMEMBERS', rkey)) do
+    local kind, ens, ecid = string.match(m, '^(%a):([^:]*):(.*)$')
+    if kind == 'c' then
+      add(ens, dec(ecid))
+    elseif kind == 'w' then
+      local tail = ens .. ':' .. ecid
+      local w, wr = base .. 'w:' .. tail, base .. 'wr:' .. tail
+      local flat = redis.call('HGETALL', wr)
+      for j = 1, #flat, 2 do
+        if flat[j + 1] == run then redis.call('HDEL', w, flat[j]) redis.call('HDEL', wr, flat[j]) end
+      end
+      if redis.call('EXISTS', w) == 0 then redis.call('SREM', KEYS[1], w) end
+      if redis.call('EXISTS', wr) == 0 then redis.call('SREM', KEYS[1], wr) end
+    end
+  end
+  redis.call('UNLINK', rkey)
+  redis.call('SREM', KEYS[1], rkey)
+  redis.call('SREM', KEYS[2], run)
+end
+for i = 3 + n, #ARGV, 2 do add(ARGV[i], ARGV[i + 1]) end
 for ens, ids in pairs(by_ns) do drop(base, KEYS[1], ens, ids) end
 return 1
 """,
@@ -164,12 +261,19 @@ KEEP_LATEST = Script(
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] thread namespace set; ARGV[1] thread base.
 -- Keeps the newest checkpoint of every namespace (with its writes and blobs).
+-- Ancestors that checkpoint's delta channels are rebuilt from are kept too (needed).
 local base = ARGV[1]
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ens = enc(ns)
   local ids = redis.call('ZRANGE', base .. 'idx:' .. ens, 0, -1)
-  table.remove(ids)
-  drop(base, KEYS[1], ens, ids)
+  if #ids > 0 then
+    local keep = needed(base, ens, ids[#ids])
+    local older = {}
+    for _, id in ipairs(ids) do
+      if not keep[id] then table.insert(older, id) end
+    end
+    drop(base, KEYS[1], ens, older)
+  end
 end
 return 1
 """,
@@ -178,13 +282,16 @@ return 1
 DELETE_THREAD = Script(
     "delete_thread",
     r"""
--- KEYS[1] thread key registry: every key the thread owns, itself included.
+-- KEYS[1] thread key registry: every key the thread owns, itself included;
+-- KEYS[2] the thread's run ids, returned so the caller unlists the thread from those
+-- run indexes (they live in other slots).
+local runs = redis.call('SMEMBERS', KEYS[2])
 local keys = redis.call('SMEMBERS', KEYS[1])
 for i = 1, #keys, 500 do
   redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))
 end
-redis.call('UNLINK', KEYS[1])
-return #keys
+redis.call('UNLINK', KEYS[1], KEYS[2])
+return runs
 """,
 )
 
@@ -308,14 +415,25 @@ for _ = 1, nb do
 end
 redis.call('ZADD', KEYS[2], 0, cid)
 redis.call('SADD', KEYS[3], ns)
+local run = redis.call('HGET', KEYS[1], 'r')
+if run then
+  -- what the run wrote is listed in the thread's slot; the run index names the thread
+  local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
+  local rkey = base .. 'run:' .. enc(run)
+  redis.call('SADD', rkey, 'c:' .. enc(ns) .. ':' .. enc(cid))
+  redis.call('SADD', base .. 'runs', run)
+  table.insert(owned, rkey)
+  table.insert(owned, base .. 'runs')
+end
 redis.call('SADD', KEYS[4], unpack(owned))
 if shallow then
-  -- shallow saver: drop every older checkpoint of the namespace, their writes and
-  -- the blobs the new checkpoint no longer names
+  -- shallow saver: drop every older checkpoint of the namespace (but the ancestors the
+  -- new one's delta channels are rebuilt from), their writes and unnamed blobs
   local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
+  local keep = needed(base, enc(ns), cid)
   local older = {}
   for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    if other ~= cid then table.insert(older, other) end
+    if not keep[other] then table.insert(older, other) end
   end
   drop(base, KEYS[4], enc(ns), older)
 end
@@ -351,6 +469,25 @@ end
 return 1
 """,
 )
+
+
+def delta_replay(
+    metadata: Mapping[str, Any], versions: Mapping[str, Any], values: Mapping[str, Any]
+) -> list[str]:
+    """Delta channels whose value at this checkpoint is rebuilt from its ancestors.
+
+    LangGraph's ``DeltaChannel`` (beta) stores a value only every few steps (a
+    ``_DeltaSnapshot``); in between, readers replay the writes stored on the ancestor
+    checkpoints back to the nearest stored value. Its metadata lists the delta channels
+    written since their last snapshot (``counters_since_delta_snapshot``), which only
+    the serializer can read; the checkpoint hash repeats the names that have no value
+    here as plain ``d:<channel>`` fields, so prune and the shallow put, in Lua, keep
+    the ancestors those channels need (the ``needed`` walk in ``LUA_DROP``).
+    """
+    counters = metadata.get("counters_since_delta_snapshot")
+    if not isinstance(counters, Mapping):
+        return []
+    return [str(c) for c in counters if c in versions and c not in values]
 
 
 def plan_put(
@@ -401,6 +538,10 @@ def plan_put(
     referenced = [keys.blob(ns, channel, str(version)) for channel, version in versions.items()]
     for channel, blob_key in zip(versions, referenced):
         fields += ["b:" + channel, blob_key]
+    for channel in delta_replay(merged, versions, values):
+        fields += ["d:" + channel, "1"]
+    if run_id := merged.get("run_id"):
+        fields += ["r", str(run_id)]
 
     call = PUT.call(
         [keys.checkpoint(ns, cid), keys.index(ns), keys.namespaces, keys.registry, keys.blobs(ns)],
@@ -431,21 +572,29 @@ def _registry_commands(
 ) -> list[Command]:
     """Cross-slot index updates of a write: the thread registry and the run index.
 
+    The run index names the thread only (what the run wrote there is listed in the
+    thread's slot, see ``ThreadKeys.run``), so it does not grow with the thread.
+
     Without TTL, thread entries have score 0 and run sets no expiry. With TTL, a thread's
-    score is the time its last write expires, and entries past it are pruned by every
-    write; a run set expires with the last checkpoint written under it. (A thread kept
-    alive only by ``refresh_on_read`` drops out of ``list(None)`` until its next write.)
+    score is the time its last write (or, with ``refresh_on_read``, read) expires, and
+    entries past it are pruned by every write; a run set expires with the last
+    checkpoint written under it.
     """
     threads = thread_registry(cfg.prefix)
     ttl_ms = cfg.ttl_seconds * 1000
     cmds: list[Command] = [("ZADD", threads, now_ms + ttl_ms if ttl_ms else 0, thread_id)]
     if ttl_ms:
         cmds.append(("ZREMRANGEBYSCORE", threads, 1, now_ms))
-    if run_id:
-        key = run_index(cfg.prefix, str(run_id))
-        cmds.append(("SADD", key, _run_member(thread_id, ns, cid)))
-        if ttl_ms:
-            cmds.append(("EXPIRE", key, cfg.ttl_seconds))
+    return cmds + _run_index_commands(cfg, thread_id, run_id)
+
+
+def _run_index_commands(cfg: SaverConfig, thread_id: str, run_id: Any) -> list[Command]:
+    if not run_id:
+        return []
+    key = run_index(cfg.prefix, str(run_id))
+    cmds: list[Command] = [("SADD", key, run_member(thread_id))]
+    if cfg.ttl_seconds:
+        cmds.append(("EXPIRE", key, cfg.ttl_seconds))
     return cmds
 
 
@@ -456,8 +605,9 @@ def _flatten(fields: Mapping[str, bytes | str]) -> list[bytes | str]:
     return out
 
 
-def _run_member(thread_id: str, ns: str, cid: str) -> str:
-    return "\0".join((thread_id, ns, cid))
+def _run_entry(kind: str, ns: str, cid: str) -> str:
+    """An entry of a run's set in a thread: ``c`` its checkpoint, ``w`` its writes on one."""
+    return f"{kind}:{encode(ns)}:{encode(cid)}"
 
 
 # -- put_writes ------------------------------------------------------------------------
@@ -465,20 +615,43 @@ def _run_member(thread_id: str, ns: str, cid: str) -> str:
 PUT_WRITES = Script(
     "put_writes",
     r"""
--- KEYS: writes hash, key registry. ARGV: ttl, then (replace 0/1, field, value) triples.
+-- KEYS: writes hash, key registry, write -> run hash, the run's set in this thread, the
+-- thread's run ids, the namespace's index. ARGV: ttl, run id ('' if none), the run set
+-- entry, the checkpoint id if the saver is shallow (else ''), then
+-- (replace 0/1, field, value) triples.
+-- Shallow: writes for a checkpoint a newer put already dropped are not stored (writes
+-- may arrive after that put; nothing could read or ever delete them).
+local cid = ARGV[4]
+if cid ~= '' and #redis.call('ZRANGE', KEYS[6], '[' .. cid, '[' .. cid, 'BYLEX') == 0 then
+  local newest = redis.call('ZRANGE', KEYS[6], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  if newest and newest > cid then return 0 end
+end
 -- Regular writes keep the first value stored for (task, idx), like LangGraph's own
--- savers; special channels (error, interrupt, resume) are replaced.
-for i = 2, #ARGV, 3 do
+-- savers; special channels (error, interrupt, resume) are replaced. A field belongs to
+-- the run that stored its value, so delete_for_runs removes exactly that run's writes.
+local run = ARGV[2]
+local mine = false
+for i = 5, #ARGV, 3 do
+  local field = ARGV[i + 1]
   if ARGV[i] == '1' then
-    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
-  else
-    redis.call('HSETNX', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    redis.call('HSET', KEYS[1], field, ARGV[i + 2])
+    if run == '' then redis.call('HDEL', KEYS[3], field) end
+  end
+  if (ARGV[i] == '1' or redis.call('HSETNX', KEYS[1], field, ARGV[i + 2]) == 1) and run ~= '' then
+    redis.call('HSET', KEYS[3], field, run)
+    mine = true
   end
 end
-redis.call('SADD', KEYS[2], KEYS[1])
+local owned = {KEYS[1]}
+if mine then
+  redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('SADD', KEYS[5], run)
+  owned = {KEYS[1], KEYS[3], KEYS[4], KEYS[5]}
+end
+redis.call('SADD', KEYS[2], unpack(owned))
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
+  for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
   redis.call('EXPIRE', KEYS[2], ttl)
 end
 return 1
@@ -492,13 +665,25 @@ def plan_put_writes(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str = "",
+    *,
+    shallow: bool = False,
 ) -> Batch[None]:
-    """One round trip, one atomic script; idempotent, so a retry never duplicates."""
+    """One round trip, one atomic script; idempotent, so a retry never duplicates.
+
+    ``shallow``: writes for a checkpoint that a newer put already dropped are ignored.
+    """
     thread_id, ns, cid = target(config, "put_writes")
     if not cid:
         raise ValueError('put_writes: config["configurable"]["checkpoint_id"] is required')
     keys = cfg.keys(thread_id)
-    args: list[bytes | str | int] = [cfg.ttl_seconds]
+    meta = config.get("metadata")
+    run_id = str(meta.get("run_id") or "") if isinstance(meta, Mapping) else ""
+    args: list[bytes | str | int] = [
+        cfg.ttl_seconds,
+        run_id,
+        _run_entry("w", ns, cid),
+        cid if shallow else "",
+    ]
     for idx, (channel, value) in enumerate(writes):
         slot = WRITES_IDX_MAP.get(channel, idx)
         args += [
@@ -506,10 +691,20 @@ def plan_put_writes(
             f"{task_id}\0{slot}",
             dump_write(cfg.serde, channel, value, task_path),
         ]
-    if len(args) == 1:
+    if len(args) == 4:
         return batch([], lambda _: None)
-    call = PUT_WRITES.call([keys.writes(ns, cid), keys.registry], args)
-    return batch([call], _none, writes=True)
+    call = PUT_WRITES.call(
+        [
+            keys.writes(ns, cid),
+            keys.registry,
+            keys.write_runs(ns, cid),
+            keys.run(run_id),
+            keys.runs,
+            keys.index(ns),
+        ],
+        args,
+    )
+    return batch([call], _none, side=_run_index_commands(cfg, thread_id, run_id), writes=True)
 
 
 # -- get_tuple -------------------------------------------------------------------------
@@ -518,8 +713,18 @@ def plan_put_writes(
 def _get_call(cfg: SaverConfig, thread_id: str, ns: str, cid: str | None) -> Op:
     keys = cfg.keys(thread_id)
     ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
-    touch = [keys.namespaces, keys.registry, keys.blobs(ns)] if ttl else []
+    touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
     return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, *touch])
+
+
+def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Command]:
+    """With ``refresh_on_read``, a read extends the thread's registry entry as it extends
+    its keys, so a thread kept alive by reads stays in ``list(None)``. ``XX``: a read
+    never lists a thread that is not there; ``GT``: never shortens a later expiry."""
+    if not (cfg.refresh_on_read and cfg.ttl_seconds):
+        return []
+    expiry = now_ms + cfg.ttl_seconds * 1000
+    return [("ZADD", thread_registry(cfg.prefix), "XX", "GT", expiry, thread_id)]
 
 
 def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple | None:
@@ -558,14 +763,23 @@ def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> Check
     )
 
 
-def plan_get_tuple(cfg: SaverConfig, config: RunnableConfig) -> Batch[CheckpointTuple | None]:
-    """One script call: latest (or given) checkpoint, its blobs and pending writes."""
+def plan_get_tuple(
+    cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
+) -> Batch[CheckpointTuple | None]:
+    """One script call: latest (or given) checkpoint, its blobs and pending writes.
+
+    ``now_ms`` (the caller's clock) matters only with ``refresh_on_read``.
+    """
     thread_id, ns, cid = target(config, "get_tuple")
 
     def decode(replies: list[Any]) -> CheckpointTuple | None:
         return decode_tuple(cfg, thread_id, ns, replies[0])
 
-    return batch([_get_call(cfg, thread_id, ns, cid)], decode)
+    return batch(
+        [_get_call(cfg, thread_id, ns, cid)],
+        decode,
+        side=_refresh_listing(cfg, thread_id, now_ms),
+    )
 
 
 # -- list ------------------------------------------------------------------------------
@@ -694,6 +908,8 @@ def plan_list_page(
     ns: str,
     after: str | None,
     want: int | None,
+    *,
+    now_ms: int = 0,
 ) -> Generator[Batch[Any], Any, tuple[list[CheckpointTuple], str | None]]:
     """One page of a scope, newest first: ``(tuples, cursor or None when done)``.
 
@@ -735,7 +951,11 @@ def plan_list_page(
         ids = ids[:want]
     if not ids:
         return [], cursor
-    replies = yield batch([_get_call(cfg, thread_id, ns, i) for i in ids], _replies)
+    replies = yield batch(
+        [_get_call(cfg, thread_id, ns, i) for i in ids],
+        _replies,
+        side=_refresh_listing(cfg, thread_id, now_ms),
+    )
     tuples = [t for t in (decode_tuple(cfg, thread_id, ns, r) for r in replies) if t is not None]
     return tuples, cursor
 
@@ -753,18 +973,32 @@ def _replies(replies: list[Any]) -> list[Any]:
 # -- delete, prune, copy ---------------------------------------------------------------
 
 
-def plan_delete_thread(cfg: SaverConfig, thread_id: str) -> Batch[None]:
-    """One atomic script call deleting every key the thread owns."""
-    keys = cfg.keys(str(thread_id))
+def plan_delete_thread(cfg: SaverConfig, thread_id: str) -> Generator[Batch[Any], Any, None]:
+    """One atomic script call deleting every key the thread owns (see :func:`_delete`)."""
+    yield from _delete(cfg, [str(thread_id)])
 
-    def decode(replies: list[Any]) -> None:
-        check(replies)
 
-    return batch(
-        [DELETE_THREAD.call([keys.registry])],
-        decode,
-        side=[("ZREM", thread_registry(cfg.prefix), str(thread_id))],
+def _delete(cfg: SaverConfig, thread_ids: Sequence[str]) -> Generator[Batch[Any], Any, None]:
+    """Delete threads: one script each, all in one round trip with the registry ``ZREM``.
+
+    Each script returns the runs whose index names its thread; a second round trip, only
+    when there are some, takes the thread out of those run indexes (other slots), so no
+    index keeps naming a deleted thread.
+    """
+    if not thread_ids:
+        return
+    runs = yield batch(
+        [DELETE_THREAD.call([cfg.keys(t).registry, cfg.keys(t).runs]) for t in thread_ids],
+        _replies,
+        side=[("ZREM", thread_registry(cfg.prefix), *thread_ids)],
     )
+    unlist: list[Op] = [
+        ("SREM", run_index(cfg.prefix, _text(r)), run_member(t))
+        for t, thread_runs in zip(thread_ids, runs)
+        for r in thread_runs
+    ]
+    if unlist:
+        yield batch(unlist, _replies)
 
 
 def plan_delete_for_runs(
@@ -775,25 +1009,30 @@ def plan_delete_for_runs(
     if not run_ids:
         return
     members = yield batch([("SMEMBERS", run_index(cfg.prefix, r)) for r in run_ids], _replies)
-    by_thread: dict[str, list[str]] = {}
-    for group in members:
+    runs: dict[str, list[str]] = {}
+    legacy: dict[str, list[str]] = {}  # entries naming one checkpoint (earlier releases)
+    for run_id, group in zip(run_ids, members):
         for raw in group:
-            tid, ns, cid = _text(raw).split("\0")
-            by_thread.setdefault(tid, []).extend([encode(ns), cid])
-    calls: list[Op] = [
-        DROP_CHECKPOINTS.call([cfg.keys(tid).registry], [cfg.keys(tid).base, *pairs])
-        for tid, pairs in by_thread.items()
-    ]
+            member = _text(raw)
+            if member.startswith("\0"):
+                runs.setdefault(member[1:], []).append(run_id)
+            else:
+                tid, ns, cid = member.rsplit("\0", 2)
+                legacy.setdefault(tid, []).extend([encode(ns), cid])
+    calls: list[Op] = []
+    for tid in dict.fromkeys([*runs, *legacy]):
+        keys = cfg.keys(tid)
+        thread_runs = runs.get(tid, [])
+        args: list[str | int] = [keys.base, len(thread_runs), *thread_runs, *legacy.get(tid, [])]
+        calls.append(DROP_RUNS.call([keys.registry, keys.runs], args))
     calls += [("UNLINK", run_index(cfg.prefix, r)) for r in run_ids]
     yield batch(calls, _replies)
 
 
-def plan_prune(cfg: SaverConfig, thread_ids: Sequence[str], strategy: str) -> Batch[None]:
+def plan_prune(cfg: SaverConfig, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
     """``keep_latest``: newest checkpoint per namespace survives; ``delete``: all goes."""
     if strategy == "delete":
-        calls: list[Op] = [DELETE_THREAD.call([cfg.keys(str(t)).registry]) for t in thread_ids]
-        side = [("ZREM", thread_registry(cfg.prefix), *map(str, thread_ids))] if thread_ids else []
-        return batch(calls, _none, side=side)
+        return _delete(cfg, [str(t) for t in thread_ids])
     if strategy != "keep_latest":
         raise ValueError(f"prune: unknown strategy {strategy!r} (use 'keep_latest' or 'delete')")
     return batch(
@@ -812,12 +1051,13 @@ def _none(replies: list[Any]) -> None:
 
 
 def plan_copy_thread(
-    cfg: SaverConfig, source: str, target_id: str
+    cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0
 ) -> Generator[Batch[Any], Any, None]:
     """Read the whole source thread, then write the copy in one atomic batch.
 
     Blob key names are stored inside checkpoint hashes, so a copy cannot be a raw
-    DUMP/RESTORE: every name is rebuilt for the target's hash tag.
+    DUMP/RESTORE: every name is rebuilt for the target's hash tag. The copy is filed
+    under the runs of the source (run index, run sets) like the writes that made it.
     """
     src, dst = cfg.keys(str(source)), cfg.keys(str(target_id))
     nss = [_text(n) for n in (yield batch([("SMEMBERS", src.namespaces)], _first))]
@@ -829,18 +1069,24 @@ def plan_copy_thread(
         [
             c
             for ns, cid in scope
-            for c in (("HGETALL", src.checkpoint(ns, cid)), ("HGETALL", src.writes(ns, cid)))
+            for c in (
+                ("HGETALL", src.checkpoint(ns, cid)),
+                ("HGETALL", src.writes(ns, cid)),
+                ("HGETALL", src.write_runs(ns, cid)),
+            )
         ],
         _replies,
     )
-    blob_keys = sorted({_text(v) for h in raw[0::2] for f, v in _pairs(h) if f.startswith("b:")})
+    blob_keys = sorted({_text(v) for h in raw[0::3] for f, v in _pairs(h) if f.startswith("b:")})
     blob_vals = (yield batch([("GET", k) for k in blob_keys], _replies)) if blob_keys else []
     blobs = dict(zip(blob_keys, blob_vals))
     cmds: list[Op] = []
-    # A copy is listed with score 0 (never pruned by TTL) until delete_thread removes it.
-    side: list[Command] = [("ZADD", thread_registry(cfg.prefix), 0, dst.thread_id)]
+    # Listed like a write: with TTL, until the copy expires (pruned by later writes).
+    ttl_ms = cfg.ttl_seconds * 1000
+    score = now_ms + ttl_ms if ttl_ms else 0
+    side: list[Command] = [("ZADD", thread_registry(cfg.prefix), score, dst.thread_id)]
     owned: list[str] = [dst.namespaces]
-    for (ns, cid), cp_flat, w_flat in zip(scope, raw[0::2], raw[1::2]):
+    for (ns, cid), cp_flat, w_flat, wr_flat in zip(scope, raw[0::3], raw[1::3], raw[2::3]):
         if not cp_flat:
             continue
         fields: dict[str, bytes | str] = {}
@@ -862,16 +1108,29 @@ def plan_copy_thread(
             wkey = dst.writes(ns, cid)
             cmds += [("UNLINK", wkey), ("HSET", wkey, *[x for kv in _pairs(w_flat) for x in kv])]
             owned.append(wkey)
+        wr_key = dst.write_runs(ns, cid)
+        cmds.append(("UNLINK", wr_key))
+        if wr_flat:
+            cmds.append(("HSET", wr_key, *[x for kv in _pairs(wr_flat) for x in kv]))
+            owned.append(wr_key)
         meta = load_typed(
             cfg.serde, fields["m"] if isinstance(fields["m"], bytes) else b"", "metadata"
         )
+        entries = [(str(r), "w") for r in {_text(v) for _, v in _pairs(wr_flat)}]
         if run_id := meta.get("run_id"):
-            side.append(
-                ("SADD", run_index(cfg.prefix, str(run_id)), _run_member(dst.thread_id, ns, cid))
-            )
+            cmds.append(("HSET", cp_key, "r", str(run_id)))
+            entries.append((str(run_id), "c"))
+        for run, kind in entries:
+            cmds += [
+                ("SADD", dst.run(run), _run_entry(kind, ns, cid)),
+                ("SADD", dst.runs, run),
+            ]
+            owned += [dst.run(run), dst.runs]
+            side += _run_index_commands(cfg, dst.thread_id, run)
     if not cmds:
         return
     owned = list(dict.fromkeys(owned))
+    side = list(dict.fromkeys(side))
     cmds.append(("SADD", dst.registry, *owned))
     cmds += _expire([*owned, dst.registry], cfg.ttl_seconds)
     yield batch(cmds, _replies, atomic=True, side=side)
@@ -884,5 +1143,5 @@ def _pairs(reply: Any) -> list[tuple[str, Any]]:
     return [(_text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
 
 
-SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_CHECKPOINTS, KEEP_LATEST, DELETE_THREAD)
+SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD)
 """Every script the savers send, loaded once at setup."""

@@ -7,8 +7,10 @@ Invariants:
   ``%``, ``{``, ``}``, ``:`` and control characters, so no input can close the hash tag
   early, forge a separator or collide with another thread's keys.
 - Only two keys live outside a thread's slot: the thread registry (``list(None)``) and
-  one set per run id (``delete_for_runs``). They are indexes: a stale entry is skipped
-  by readers, and they are written before the data they point to.
+  one set per run id (``delete_for_runs``), which names threads only; what a run wrote
+  in a thread is listed in that thread's slot (``run``), so dropping a checkpoint
+  updates it atomically. They are indexes: a stale entry is skipped by readers, and
+  they are written before the data they point to.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ class ThreadKeys:
         """SET of every key the thread owns, so deletion never needs SCAN."""
         return self.base + "keys"
 
+    @property
+    def runs(self) -> str:
+        """SET of run ids whose run index names this thread (cleared with the thread)."""
+        return self.base + "runs"
+
+    def run(self, run_id: str) -> str:
+        """SET of what run ``run_id`` wrote here: ``c:<ns>:<id>`` checkpoints and
+        ``w:<ns>:<id>`` checkpoints holding some of its pending writes (parts encoded)."""
+        return f"{self.base}run:{encode(run_id)}"
+
     def index(self, ns: str) -> str:
         """ZSET of checkpoint ids in ``ns`` (score 0; ids sort by time as UUIDv6)."""
         return f"{self.base}idx:{encode(ns)}"
@@ -77,6 +89,10 @@ class ThreadKeys:
         """HASH of pending writes: field ``<task_id>\\0<idx>``."""
         return f"{self.base}w:{encode(ns)}:{encode(checkpoint_id)}"
 
+    def write_runs(self, ns: str, checkpoint_id: str) -> str:
+        """HASH: pending-write field (as in ``writes``) -> id of the run that wrote it."""
+        return f"{self.base}wr:{encode(ns)}:{encode(checkpoint_id)}"
+
     def blob(self, ns: str, channel: str, version: str) -> str:
         """STRING holding one channel value at one version, written once."""
         return f"{self.base}b:{encode(ns)}:{encode(channel)}:{encode(version)}"
@@ -88,5 +104,13 @@ def thread_registry(prefix: str) -> str:
 
 
 def run_index(prefix: str, run_id: str) -> str:
-    """SET of ``thread\\0ns\\0checkpoint_id`` written by one run, for ``delete_for_runs``."""
+    """SET of ``\\0<thread id>`` for each thread one run wrote to, for ``delete_for_runs``.
+
+    Entries written by earlier releases name one checkpoint: ``thread\\0ns\\0id``.
+    """
     return f"{prefix}:run:{{{encode(run_id)}}}"
+
+
+def run_member(thread_id: str) -> str:
+    """A run index entry: the thread id behind a NUL, unlike the older 3-part entries."""
+    return "\0" + thread_id

@@ -133,7 +133,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         One round trip (a server-side script); cost independent of thread length.
         """
         found: CheckpointTuple | None = self._run(
-            self._plans.plan_get_tuple(self._cfg, config)
+            self._plans.plan_get_tuple(self._cfg, config, now_ms=now_ms())
         )
         return found
 
@@ -165,7 +165,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
                     for ns, cursor in needs:
                         page, after = self._run(
                             self._plans.plan_list_page(
-                                self._cfg, query, thread_id, ns, cursor, remaining
+                                self._cfg, query, thread_id, ns, cursor, remaining, now_ms=now_ms()
                             )
                         )
                         merge.feed(ns, page, after)
@@ -210,24 +210,35 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         )
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint, write and blob of a thread. One atomic script."""
+        """Delete every checkpoint, write and blob of a thread. One atomic script.
+
+        A second round trip, only when runs wrote to the thread, unlists it from those
+        run indexes.
+        """
         self._run(self._plans.plan_delete_thread(self._cfg, thread_id))
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Delete checkpoints (and their writes) recorded under these run ids.
+        """Delete checkpoints and pending writes recorded under these run ids.
 
+        Writes a run stored on another run's checkpoint (a resume's answer) go too.
         Two round trips: read the run indexes, then one atomic script per thread.
         """
         self._run(self._plans.plan_delete_for_runs(self._cfg, run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy all checkpoints, writes and blobs of a thread under a new thread id."""
-        self._run(self._plans.plan_copy_thread(self._cfg, source_thread_id, target_thread_id))
+        self._run(
+            self._plans.plan_copy_thread(
+                self._cfg, source_thread_id, target_thread_id, now_ms=now_ms()
+            )
+        )
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Keep only the newest checkpoint per namespace, or delete the threads.
 
-        One round trip; each thread is pruned atomically by a script.
+        ``keep_latest`` also keeps the ancestors the newest checkpoint's ``DeltaChannel``
+        values are rebuilt from. One round trip (``delete``: two when the threads are in
+        run indexes); each thread is pruned atomically by a script.
         """
         self._run(self._plans.plan_prune(self._cfg, thread_ids, strategy))
 

@@ -17,9 +17,10 @@ from langgraph_redis._core import shallow
 class ShallowRedisSaver(RedisSaver):
     """Checkpointer that keeps one checkpoint per thread namespace (no time travel).
 
-    Not for graphs with LangGraph's (beta) ``DeltaChannel``: such a channel is rebuilt
-    from the writes of ancestor checkpoints, which a shallow saver has dropped, so its
-    value comes back empty. Use :class:`RedisSaver` for those graphs.
+    With LangGraph's (beta) ``DeltaChannel``, whose value is rebuilt from the writes of
+    ancestor checkpoints back to its last stored snapshot, the saver also keeps those
+    ancestors (at most ``snapshot_frequency`` updates deep), so storage stays bounded
+    rather than constant and nothing is lost.
     """
 
     _plans: ModuleType = shallow

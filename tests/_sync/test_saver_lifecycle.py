@@ -1,0 +1,397 @@
+# WARNING: generated from tests/_async/test_saver_lifecycle.py by scripts/async_to_sync.py.
+# DO NOT EDIT: change the async source and regenerate.
+"""What prune, delete_for_runs and delete_thread leave behind, against real servers.
+
+LangGraph's ``InMemorySaver`` is the oracle: it never prunes or deletes runs, so what
+must survive is what it shows for the same graph (a pruned history is a prefix of its
+history; after deleting a run, the thread reads as if the run never happened).
+The sync twin (``tests/_sync/test_saver_lifecycle.py``) is generated from this file.
+"""
+
+from __future__ import annotations
+
+import operator
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, cast
+
+import pytest
+from langgraph.channels import DeltaChannel
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, Interrupt, interrupt
+from typing_extensions import TypedDict
+
+from langgraph_redis import RedisSaver, ShallowRedisSaver
+from langgraph_redis._acompat import Redis
+from langgraph_redis._sync import saver as saver_module
+
+
+@pytest.fixture
+def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        saver.setup()
+        yield saver
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def snapshot() -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["id"] = str(uuid6())
+    return cp
+
+
+def _extend(state: list[str], writes: Sequence[list[str]]) -> list[str]:
+    out = list(state)
+    for batch in writes:
+        out.extend(batch)
+    return out
+
+
+class DeltaChat(TypedDict):
+    # a value is stored every 5th update; in between it is rebuilt from ancestor writes
+    messages: Annotated[list[str], DeltaChannel(_extend, snapshot_frequency=5)]
+
+
+def _delta_graph(saver: Any) -> Any:
+    builder = StateGraph(DeltaChat)
+    builder.add_node("reply", lambda state: {"messages": [f"echo{len(state['messages'])}"]})
+    builder.add_edge(START, "reply")
+    builder.add_edge("reply", END)
+    return builder.compile(checkpointer=saver)
+
+
+def _history(graph: Any, cfg: Any) -> list[tuple[Any, ...]]:
+    return [
+        (s.next, s.values, cast(CheckpointMetadata, s.metadata)["step"])
+        for s in graph.get_state_history(cfg)
+    ]
+
+
+def _chat(graph: Any, cfg: Any, turns: range) -> None:
+    for turn in turns:
+        graph.invoke({"messages": [f"m{turn}"]}, cfg)
+
+
+# -- item 6: prune keeps what delta channels need -------------------------------------
+
+
+def test_prune_keeps_delta_channel_ancestors(saver: RedisSaver) -> None:
+    """keep_latest keeps the ancestors a DeltaChannel is rebuilt from (16 messages, not [])."""
+    cfg: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    oracle_graph, graph = _delta_graph(InMemorySaver()), _delta_graph(saver)
+    _chat(oracle_graph, cfg, range(8))
+    _chat(graph, cfg, range(8))
+    oracle = _history(oracle_graph, cfg)
+    assert len(oracle[0][1]["messages"]) == 16
+
+    saver.prune([cfg["configurable"]["thread_id"]], strategy="keep_latest")
+    kept = _history(graph, cfg)
+    assert kept[0] == oracle[0]  # the state LangGraph reads back
+    assert kept == oracle[: len(kept)]  # every kept checkpoint reads as before
+    assert len(kept) < len(oracle)  # and prune did drop the rest
+
+    _chat(oracle_graph, cfg, range(8, 12))  # the pruned thread carries on alike
+    _chat(graph, cfg, range(8, 12))
+    assert (graph.get_state(cfg)).values == (oracle_graph.get_state(cfg)).values
+
+
+def test_prune_is_unchanged_without_delta_channels(saver: RedisSaver) -> None:
+    """Threads without delta channels still keep exactly one checkpoint per namespace."""
+    builder = StateGraph(dict)  # type: ignore[type-var]  # a plain LastValue channel
+    builder.add_node("n", lambda state: {"x": state["x"] + 1})
+    builder.add_edge(START, "n")
+    builder.add_edge("n", END)
+    graph = builder.compile(checkpointer=saver)
+    cfg: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    for i in range(3):
+        graph.invoke({"x": i}, cfg)
+    saver.prune([cfg["configurable"]["thread_id"]])
+    assert len([t for t in saver.list(cfg)]) == 1
+    assert (graph.get_state(cfg)).values == {"x": 3}
+
+
+def test_shallow_keeps_delta_channel_ancestors(redis_url: str, key_prefix: str) -> None:
+    """The shallow saver keeps the ancestors a DeltaChannel needs, and no more."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        cfg: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        oracle_graph, graph = _delta_graph(InMemorySaver()), _delta_graph(saver)
+        for turns in (range(8), range(8, 20)):
+            _chat(oracle_graph, cfg, turns)
+            _chat(graph, cfg, turns)
+            oracle = _history(oracle_graph, cfg)
+            kept = _history(graph, cfg)
+            assert kept == oracle[: len(kept)]
+            assert len(kept) <= 6  # newest, up to 5 updates back to the last snapshot
+        saver.prune([cfg["configurable"]["thread_id"]])
+        assert (graph.get_state(cfg)).values == oracle[0][1]
+
+
+# -- item 7: delete_for_runs leaves nothing of the run ---------------------------------
+
+
+class Chat(TypedDict):
+    messages: Annotated[list[str], operator.add]
+
+
+def _approval_graph(saver: Any) -> Any:
+    def ask(state: Chat) -> dict[str, list[str]]:
+        return {"messages": [f"answer:{interrupt('approve?')}"]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("ask", ask)
+    builder.add_node("finish", lambda state: {"messages": ["done"]})
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", "finish")
+    builder.add_edge("finish", END)
+    return builder.compile(checkpointer=saver)
+
+
+def _run(thread_id: str, run_id: str) -> Any:
+    return {"configurable": {"thread_id": thread_id}, "metadata": {"run_id": run_id}}
+
+
+def _plain(value: Any) -> Any:
+    """Interrupt ids derive from checkpoint ids, which differ between savers."""
+    if isinstance(value, Interrupt):
+        return ("interrupt", value.value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _observe(graph: Any, cfg: Any) -> list[Any]:
+    """State, pending writes of the latest checkpoint, then what ``invoke(None)`` does."""
+    state = graph.get_state(cfg)
+    latest = graph.checkpointer.get_tuple(cfg)
+    pending = sorted(repr(_plain(w[1:])) for w in latest.pending_writes or [])
+    out = graph.invoke(None, cfg)
+    return [_plain(state.values), state.next, pending, _plain(out)]
+
+
+def test_delete_for_runs_removes_the_runs_pending_writes(saver: RedisSaver) -> None:
+    """Run R resumed run A's interrupt; deleting R leaves no write of R for a replay."""
+    tid = str(uuid.uuid4())
+    graph = _approval_graph(saver)
+    graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    done = graph.invoke(Command(resume="yes"), _run(tid, "R"))
+    assert done["messages"] == ["hi", "answer:yes", "done"]
+    saver.delete_for_runs(["R"])
+
+    oracle = _approval_graph(InMemorySaver())  # the thread as if R never ran
+    oracle.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    ours = _observe(graph, _run(tid, "B"))
+    assert ours == _observe(oracle, _run(tid, "B"))
+    assert "answer:yes" not in repr(ours)  # the interrupt fires again: nothing replayed
+
+
+def test_delete_for_runs_reaches_copies(saver: RedisSaver) -> None:
+    """A copied thread is filed under the runs of its source, writes included."""
+    tid, copy = str(uuid.uuid4()), str(uuid.uuid4())
+    graph = _approval_graph(saver)
+    graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    graph.invoke(Command(resume="yes"), _run(tid, "R"))
+    saver.copy_thread(tid, copy)
+    saver.delete_for_runs(["R"])
+    oracle = _approval_graph(InMemorySaver())
+    oracle.invoke({"messages": ["hi"]}, _run(tid, "A"))
+    expected = _observe(oracle, _run(tid, "B"))
+    assert _observe(graph, _run(copy, "B")) == expected
+    assert _observe(graph, _run(tid, "B")) == expected
+
+
+def test_delete_for_runs_keeps_other_runs_writes(saver: RedisSaver) -> None:
+    """Only writes the deleted run stored go; the same fields written first by another
+    run (first write wins) stay."""
+    tid = str(uuid.uuid4())
+    stored = saver.put(
+        _run(tid, "A"), snapshot(), cast(CheckpointMetadata, {"step": 0}), {}
+    )
+    saver.put_writes({**stored, "metadata": {"run_id": "A"}}, [("c", "a")], "t1")
+    saver.put_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r")], "t1")
+    saver.put_writes({**stored, "metadata": {"run_id": "R"}}, [("c", "r2")], "t2")
+    saver.delete_for_runs(["R"])
+    found = saver.get_tuple(stored)
+    assert found is not None
+    assert [(w[0], w[2]) for w in found.pending_writes or []] == [("t1", "a")]
+
+
+def test_delete_for_runs_reads_entries_of_earlier_releases(
+    saver: RedisSaver, client: Redis, key_prefix: str
+) -> None:
+    """Run indexes written before this format named one checkpoint each."""
+    tid = str(uuid.uuid4())
+    meta = cast(CheckpointMetadata, {"step": 0})
+    old = saver.put({"configurable": {"thread_id": tid}}, snapshot(), meta, {})
+    kept = saver.put(old, snapshot(), meta, {})
+    cid = old["configurable"]["checkpoint_id"]
+    client.sadd(f"{key_prefix}:run:{{R}}", f"{tid}\0\0{cid}")
+    saver.delete_for_runs(["R"])
+    assert saver.get_tuple(old) is None
+    assert saver.get_tuple(kept) is not None
+    assert not client.exists(f"{key_prefix}:run:{{R}}")
+
+
+# -- item 8: nothing leaks -------------------------------------------------------------
+
+
+def _keys(client: Redis, prefix: str) -> list[bytes]:
+    return sorted([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+
+
+@pytest.mark.parametrize("strategy", ["delete_thread", "prune"])
+def test_deleting_threads_unlists_them_from_run_indexes(
+    saver: RedisSaver, client: Redis, key_prefix: str, strategy: str
+) -> None:
+    """After every thread is deleted, no key is left under the prefix, run indexes included."""
+    tids = [str(uuid.uuid4()) for _ in range(3)]
+    graph = _approval_graph(saver)
+    for tid in tids:
+        graph.invoke({"messages": ["hi"]}, _run(tid, "A"))
+        graph.invoke(Command(resume="yes"), _run(tid, f"R-{tid}"))
+    saver.delete_thread(tids[0]) if strategy == "delete_thread" else saver.prune(
+        tids[:1], strategy="delete"
+    )
+    assert not client.exists(f"{key_prefix}:run:{{R-{tids[0]}}}")
+    assert client.smembers(f"{key_prefix}:run:{{A}}") == {
+        b"\0" + t.encode() for t in tids[1:]
+    }
+    saver.delete_for_runs(["A"])  # the rest of the thread is still there
+    assert graph.get_state(_run(tids[1], "x")) is not None
+    for tid in tids[1:]:
+        saver.delete_thread(tid)
+    assert _keys(client, key_prefix) == []
+
+
+class Counter(TypedDict):
+    n: int
+    payload: str
+
+
+def _loop_graph(saver: Any, until: int) -> Any:
+    builder = StateGraph(Counter)
+    builder.add_node("step", lambda state: {"n": state["n"] + 1, "payload": "x" * 200})
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda state: END if state["n"] >= until else "step")
+    return builder.compile(checkpointer=saver)
+
+
+def _footprint(client: Redis, prefix: str) -> tuple[int, int, dict[str, int]]:
+    """Key count, bytes (MEMORY USAGE) and the size of every set under ``prefix``."""
+    keys = _keys(client, prefix)
+    memory = sum([client.memory_usage(k) or 0 for k in keys])
+    sets = {k.decode(): client.scard(k) for k in keys if client.type(k) == b"set"}
+    return len(keys), memory, sets
+
+
+@pytest.mark.parametrize("run_id", [None, "run-1"])
+def test_shallow_thread_storage_stays_flat(
+    redis_url: str, key_prefix: str, client: Redis, run_id: str | None
+) -> None:
+    """1,000 steps of one run: same keys, same set sizes, same memory at 10, 100, 1,000."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        graph = _loop_graph(saver, 1000)
+        cfg: Any = {
+            "configurable": {"thread_id": str(uuid.uuid4())},
+            "metadata": {"run_id": run_id} if run_id else {},
+            "recursion_limit": 2000,
+        }
+        seen = {}
+        # sync durability: each step's writes are stored before the next step starts
+        kw: Any = {"stream_mode": "values", "durability": "sync"}
+        first = {"n": 0, "payload": ""}
+        steps = graph.stream(first, cfg, **kw)
+        for state in steps:
+            if state["n"] in (10, 100, 1000):
+                seen[state["n"]] = _footprint(client, key_prefix)
+        (k10, m10, s10), (k100, m100, s100), (k1000, m1000, s1000) = seen.values()
+        assert k10 == k100 == k1000
+        assert s10 == s100 == s1000
+        assert m1000 <= m10 * 1.05 and m1000 <= m100 * 1.05
+        if run_id:
+            assert client.smembers(f"{key_prefix}:run:{{{run_id}}}") == {
+                b"\0" + cfg["configurable"]["thread_id"].encode()
+            }
+
+
+def test_shallow_ignores_writes_for_dropped_checkpoints(
+    redis_url: str, key_prefix: str, client: Redis
+) -> None:
+    """With async durability a step's writes can land after the next put dropped their
+    checkpoint; stored, nothing would ever read or delete them. Writes that come before
+    their own checkpoint's put are kept."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        tid = str(uuid.uuid4())
+        meta = cast(CheckpointMetadata, {"step": 0})
+        first = saver.put(_run(tid, "A"), snapshot(), meta, {})
+        second = saver.put(first, snapshot(), meta, {})
+        saver.put_writes(first, [("c", "late")], "t1")  # first is gone
+        upcoming = snapshot()
+        early: Any = {"configurable": {**second["configurable"], "checkpoint_id": upcoming["id"]}}
+        saver.put_writes(early, [("c", "early")], "t2")  # before its put
+        saver.put(second, upcoming, meta, {})
+        found = saver.get_tuple(early)
+        assert found is not None and [w[2] for w in found.pending_writes or []] == ["early"]
+        keys = [k.decode() for k in _keys(client, key_prefix)]
+        assert [k for k in keys if ":w:" in k] == [f"{key_prefix}:{{{tid}}}:w::{upcoming['id']}"]
+
+
+# -- registries follow expiry (the saver's clock is set by the test, never waited on) ---
+
+T0 = 1_900_000_000_000  # ms; registry scores use the saver's clock, key TTLs the server's
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    now = [T0]
+    monkeypatch.setattr(saver_module, "now_ms", lambda: now[0])
+    return now
+
+
+def _listed(saver: RedisSaver) -> set[str]:
+    return {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+
+
+def test_thread_kept_alive_by_reads_stays_listed(
+    redis_url: str, key_prefix: str, clock: list[int]
+) -> None:
+    ttl = {"default_ttl": 1, "refresh_on_read": True}  # 60 s
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        reader = saver.put(_run("reader", "A"), snapshot(), meta, {})
+        clock[0] += 50_000
+        assert saver.get_tuple(reader) is not None  # now expires at +110 s
+        clock[0] += 20_000  # past the write's expiry (+60 s), before the read's
+        saver.put(_run("writer", "B"), snapshot(), meta, {})  # prunes the registry
+        assert _listed(saver) == {"reader", "writer"}
+
+
+def test_expired_threads_leave_the_registries(
+    redis_url: str, key_prefix: str, client: Redis, clock: list[int]
+) -> None:
+    """Copies included: a copy made under TTL was listed forever (score 0)."""
+    with RedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, ttl={"default_ttl": 1}
+    ) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        saver.put(_run("source", "R"), snapshot(), meta, {})
+        saver.copy_thread("source", "copy")
+        assert _listed(saver) == {"source", "copy"}
+        assert 0 < client.pttl(f"{key_prefix}:run:{{R}}") <= 60_000
+        for tid in ("source", "copy"):  # expire both threads' keys now
+            registry = f"{key_prefix}:{{{tid}}}:keys"
+            client.unlink(*client.smembers(registry), registry)
+        clock[0] += 61_000
+        saver.put(_run("later", "L"), snapshot(), meta, {})
+        threads = client.zrange(f"{key_prefix}:threads", 0, -1)
+        assert threads == [b"later"]
