@@ -59,6 +59,12 @@ from langgraph_redis._core.serde import (
 # -- Lua -------------------------------------------------------------------------------
 # Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys
 # derived inside a script hash to the slot of the key passed in KEYS.
+#
+# Memory limit (maxmemory, noeviction): a server checks a script (without shebang flags,
+# which Redis 6.2 lacks) only at its first write, and only if that command is one it
+# denies when full (SET, HSET, SADD, ZADD, ... but not DEL, UNLINK, EXPIRE, SREM). So a
+# script that stores data starts with such a command: at the limit it is refused before
+# it wrote anything; deleting scripts write nothing first and keep working at the limit.
 
 LUA_ENCODE = r"""
 local function enc(s)
@@ -294,6 +300,9 @@ PUT = Script(
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local i = 6
 local nf = tonumber(ARGV[5])
+-- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
+-- is not, and after any write a script runs to its end unchecked).
+redis.call('SADD', KEYS[4], KEYS[1])
 redis.call('UNLINK', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
 i = i + 2 * nf

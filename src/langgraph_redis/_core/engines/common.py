@@ -208,11 +208,13 @@ PUT_ITEM = Script(
     """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
-for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+-- HSET first: the server refuses it at its memory limit before anything is written (a
+-- leading DEL would be allowed, and the rest of the script would then run unchecked).
 redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7],
            'fmt', '"""
     + ITEM_FORMAT
     + """')
+for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -448,13 +450,31 @@ def plan_write(
         ops.append(PUT_ITEM.call((sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey), args))
     if not ops:
         return None
-    replies = yield batch(ops, side=side)
+    replies = yield batch(ops, side=side, writes=True)
+    refused = sorted(
+        {puts[i].nst for i, r in enumerate(replies) if isinstance(r, BaseException)}
+        & {p.nst for p in puts if p.value_json is not None}
+    )
+    if refused:
+        # On a cluster the namespace index entry went first, on another node; a put that
+        # was then refused (a node at its memory limit) must not leave it naming an empty
+        # namespace. (On one server the entry and the puts commit or fail together.)
+        yield from _drop_if_empty(prefix, refused)
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
     emptied = [puts[i].nst for i in deletes if int(replies[i]) == 0]
     if emptied:
         yield from _drop_empty_namespaces(prefix, sorted(set(emptied)))
     return None
+
+
+def _drop_if_empty(prefix: str, nsts: Sequence[str]) -> Generator[Batch[Any], list[Any], None]:
+    """Remove the index entries of those namespaces that hold no item."""
+    replies = yield batch([("EXISTS", sk.keys_key(prefix, n)) for n in nsts])
+    check(replies)
+    empty = [n for n, r in zip(nsts, replies, strict=True) if not int(r)]
+    if empty:
+        yield from _drop_empty_namespaces(prefix, empty)
 
 
 def _drop_empty_namespaces(
