@@ -233,6 +233,23 @@ async def test_saver_writes_at_memory_limit(limited: tuple[str, Nodes]) -> None:
             async for t in saver.alist(None)
         } == set(stored)
 
+        # Still at the limit: a copy is whole or absent; prune and delete free memory.
+        nodes.fill()
+        source = next(t for t, _ in stored)
+        try:
+            await saver.acopy_thread(source, "copy")
+        except Exception as exc:
+            _refused(exc)
+            assert [t async for t in saver.alist({"configurable": {"thread_id": "copy"}})] == []
+        else:
+            copied = [t async for t in saver.alist({"configurable": {"thread_id": "copy"}})]
+            assert len(copied) == len([1 for t, _ in stored if t == source])
+        await saver.aprune([t for t, _ in stored], strategy="keep_latest")
+        for thread in {t for t, _ in stored}:
+            await saver.adelete_thread(thread)
+        left = {t.config["configurable"]["thread_id"] async for t in saver.alist(None)}
+        assert left <= {"copy"}
+
 
 async def test_store_writes_at_memory_limit(limited: tuple[str, Nodes]) -> None:
     """Every store put either returns and is stored, or raises and changed nothing."""

@@ -235,6 +235,23 @@ def test_saver_writes_at_memory_limit(limited: tuple[str, Nodes]) -> None:
             for t in saver.list(None)
         } == set(stored)
 
+        # Still at the limit: a copy is whole or absent; prune and delete free memory.
+        nodes.fill()
+        source = next(t for t, _ in stored)
+        try:
+            saver.copy_thread(source, "copy")
+        except Exception as exc:
+            _refused(exc)
+            assert [t for t in saver.list({"configurable": {"thread_id": "copy"}})] == []
+        else:
+            copied = [t for t in saver.list({"configurable": {"thread_id": "copy"}})]
+            assert len(copied) == len([1 for t, _ in stored if t == source])
+        saver.prune([t for t, _ in stored], strategy="keep_latest")
+        for thread in {t for t, _ in stored}:
+            saver.delete_thread(thread)
+        left = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+        assert left <= {"copy"}
+
 
 def test_store_writes_at_memory_limit(limited: tuple[str, Nodes]) -> None:
     """Every store put either returns and is stored, or raises and changed nothing."""

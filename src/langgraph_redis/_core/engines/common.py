@@ -215,6 +215,8 @@ redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARG
     + ITEM_FORMAT
     + """')
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+-- KEYS[5], on one server only: the namespace index, so it changes with the item
+if KEYS[5] then redis.call('ZADD', KEYS[5], 0, ARGV[8]) end
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -402,9 +404,16 @@ def plan_write(
     vectors: Sequence[Sequence[float]],
     cfg: VectorConfig | None,
     now_seconds: float,
+    *,
+    cluster: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip (plus cleanup when a namespace
     empties: its index entry is removed, then re-added if a concurrent put refilled it).
+
+    On one server each put's script also adds its namespace to the namespace index, so
+    a server at its memory limit refuses both or neither. On a cluster the index lives
+    in another slot: it is a side command, sent first, and a refused put that leaves it
+    naming an empty namespace removes it again.
     """
     ops: list[Op] = []
     side: list[Command] = []
@@ -423,7 +432,7 @@ def plan_write(
             ikey = sk.item_key(prefix, p.nst, p.key)
             ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey), (base, p.key, esc)))
             continue
-        if p.nst not in seen_ns:
+        if cluster and p.nst not in seen_ns:
             seen_ns.add(p.nst)
             side.append(("ZADD", sk.ns_index_key(prefix), 0, p.nst))
         vec_args: list[Any] = []
@@ -447,18 +456,23 @@ def plan_write(
             *vec_args,
             epoch,  # kept only when this put (re)creates the namespace
         )
-        ops.append(PUT_ITEM.call((sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey), args))
+        item_keys = [sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey]
+        if not cluster:
+            item_keys.append(sk.ns_index_key(prefix))
+        ops.append(PUT_ITEM.call(item_keys, args))
     if not ops:
         return None
     replies = yield batch(ops, side=side, writes=True)
     refused = sorted(
-        {puts[i].nst for i, r in enumerate(replies) if isinstance(r, BaseException)}
-        & {p.nst for p in puts if p.value_json is not None}
+        {
+            puts[i].nst
+            for i, r in enumerate(replies)
+            if isinstance(r, BaseException) and puts[i].value_json is not None
+        }
     )
-    if refused:
-        # On a cluster the namespace index entry went first, on another node; a put that
-        # was then refused (a node at its memory limit) must not leave it naming an empty
-        # namespace. (On one server the entry and the puts commit or fail together.)
+    if refused and cluster:
+        # The namespace index entry went first, on another node; a put refused after it
+        # (a node at its memory limit) must not leave it naming an empty namespace.
         yield from _drop_if_empty(prefix, refused)
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
