@@ -33,6 +33,14 @@ def encode(part: str) -> str:
     return _SPECIAL.sub(_escape, part) if _SPECIAL.search(part) else part
 
 
+_ESCAPED = re.compile(r"%([0-9A-F]{2})")
+
+
+def decode(part: str) -> str:
+    """Invert :func:`encode`."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), part) if "%" in part else part
+
+
 def check_prefix(prefix: str) -> str:
     """A key prefix may not contain braces: they would move the Cluster hash tag."""
     if not prefix or "{" in prefix or "}" in prefix:
@@ -88,5 +96,5 @@ def thread_registry(prefix: str) -> str:
 
 
 def run_index(prefix: str, run_id: str) -> str:
-    """SET of ``thread\\0ns\\0checkpoint_id`` written by one run, for ``delete_for_runs``."""
+    """SET of ``thread\\0ns\\0checkpoint_id`` (each part encoded) written by one run."""
     return f"{prefix}:run:{{{encode(run_id)}}}"

@@ -263,6 +263,7 @@ REFRESH_ITEM = Script(
     """
 local ttl = redis.pcall('HGET', KEYS[1], 'ttl')
 if type(ttl) ~= 'string' then return 0 end
+if not string.match(ttl, '^%d+$') then return -1 end  -- damaged: the get says so
 local nv = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 redis.call('PEXPIRE', KEYS[1], ttl)
 for i = 0, nv - 1 do redis.call('PEXPIRE', ARGV[1] .. i, ttl) end
@@ -549,6 +550,16 @@ def _int(raw: Any, namespace: tuple[str, ...], key: str, name: str) -> int:
         ) from None
 
 
+def _time(raw: Any, namespace: tuple[str, ...], key: str, name: str) -> int:
+    """A timestamp field (µs since the epoch) that a ``datetime`` can hold."""
+    value = _int(raw, namespace, key, name)
+    try:
+        to_datetime(value)
+    except (OverflowError, ValueError):
+        raise CorruptDataError(f"{_where(namespace, key)}: field {name!r} is not a time") from None
+    return value
+
+
 def _wrong_type(reply: Any) -> bool:
     return isinstance(reply, BaseException) and str(reply).startswith("WRONGTYPE")
 
@@ -574,8 +585,8 @@ def decode_item(namespace: tuple[str, ...], key: str, fields: Any) -> Item | Non
         value=parse_value(raw, namespace, key),
         key=key,
         namespace=namespace,
-        created_at=to_datetime(_int(ca if ca is not None else ua, namespace, key, "ca")),
-        updated_at=to_datetime(_int(ua, namespace, key, "ua")),
+        created_at=to_datetime(_time(ca if ca is not None else ua, namespace, key, "ca")),
+        updated_at=to_datetime(_time(ua, namespace, key, "ua")),
     )
 
 
@@ -602,9 +613,15 @@ def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item 
         # A key holding no hash makes its own HMGET (and refresh) fail: that get raises
         # CorruptDataError naming the item, not redis-py's WRONGTYPE for the batch.
         check([r for r in replies if not _wrong_type(r)])
-        return [
+        items = [
             decode_item(op.namespace, op.key, replies[i]) for op, i in zip(ops, slots, strict=False)
         ]
+        for op, i in zip(ops, slots, strict=False):
+            if op.refresh_ttl and replies[i + 1] == -1:
+                raise CorruptDataError(
+                    f"{_where(op.namespace, op.key)}: field 'ttl' is not an integer"
+                )
+        return items
 
     return batch(cmds, decode)
 
@@ -898,8 +915,8 @@ class NsSnapshot:
             check_item_format(entry[7], ns, key)
             rec = ItemRec(
                 parse_value(entry[1], ns, key),
-                _int(entry[2], ns, key, "ca"),
-                _int(entry[3], ns, key, "ua"),
+                _time(entry[2], ns, key, "ca"),
+                _time(entry[3], ns, key, "ua"),
                 _int(entry[4], ns, key, "nv"),
                 _int(entry[5], ns, key, "ttl"),
             )
