@@ -14,7 +14,7 @@ import os
 import random
 import uuid
 from collections.abc import Generator, Iterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pytest
 import redis
@@ -271,6 +271,8 @@ async def test_store_writes_at_memory_limit(limited: tuple[str, Nodes]) -> None:
         nodes.fill()
         vectored: list[tuple[tuple[str, ...], str]] = []
         for i in range(OPS):
+            ns: tuple[str, ...]
+            index: Literal[False] | None
             if i % 2 == 0 or not vectored:
                 # A new namespace: its index entry must not outlive a refused put.
                 ns, key, index = ("oom", f"n{i}"), f"k{i % 5}", None
