@@ -3,7 +3,12 @@
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
-from langgraph_redis._async._run import NotReplicatedError, PoolTimeout, RecoveryTimeout
+from langgraph_redis._async._run import (
+    MemoryLimitError,
+    NotReplicatedError,
+    PoolTimeout,
+    RecoveryTimeout,
+)
 from langgraph_redis._async.cache import AsyncRedisCache
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
@@ -21,6 +26,7 @@ __all__ = [
     "AsyncRedisStore",
     "AsyncShallowRedisSaver",
     "CorruptDataError",
+    "MemoryLimitError",
     "NotReplicatedError",
     "PoolTimeout",
     "RecoveryTimeout",

@@ -575,3 +575,9 @@ async def test_scripts_reload_after_script_flush(
     await aclient.script_flush()
     found = await asaver.aget_tuple(stored)
     assert found is not None and found.checkpoint["channel_values"] == {"a": 1}
+    # A put is a MULTI/EXEC with its index entries: NOSCRIPT comes back inside EXEC
+    # (the index entries committed), and the runner reloads and resends the whole batch.
+    await aclient.script_flush()
+    again = await asaver.aput(stored, snapshot({"a": 2}, {"a": "2"}), {}, {"a": "2"})
+    found = await asaver.aget_tuple(again)
+    assert found is not None and found.checkpoint["channel_values"] == {"a": 2}

@@ -576,3 +576,9 @@ def test_scripts_reload_after_script_flush(
     client.script_flush()
     found = saver.get_tuple(stored)
     assert found is not None and found.checkpoint["channel_values"] == {"a": 1}
+    # A put is a MULTI/EXEC with its index entries: NOSCRIPT comes back inside EXEC
+    # (the index entries committed), and the runner reloads and resends the whole batch.
+    client.script_flush()
+    again = saver.put(stored, snapshot({"a": 2}, {"a": "2"}), {}, {"a": "2"})
+    found = saver.get_tuple(again)
+    assert found is not None and found.checkpoint["channel_values"] == {"a": 2}

@@ -26,6 +26,7 @@ from redis.exceptions import (
     ClusterDownError,
     ClusterError,
     NoScriptError,
+    OutOfMemoryError,
     ReadOnlyError,
     RedisError,
     ResponseError,
@@ -79,6 +80,38 @@ class NotReplicatedError(RedisError):
     """A write was applied on the primary but fewer replicas than asked acknowledged it."""
 
 
+class MemoryLimitError(OutOfMemoryError):
+    """The server refused a write because it is at its memory limit (``maxmemory``).
+
+    Raised instead of redis-py's ``OutOfMemoryError`` (its base class, so existing
+    ``except`` clauses still match). The write was refused before it changed anything;
+    deletes, ``prune`` and reads keep working at the limit, so freeing memory is possible.
+    """
+
+
+MEMORY_LIMIT_MESSAGE = (
+    "write refused: the server is at its memory limit (used memory above 'maxmemory', "
+    "and its maxmemory-policy evicts nothing), so the write was not applied. Free memory "
+    "(delete or prune threads, delete items), raise maxmemory, or choose an eviction policy"
+)
+
+
+def _memory_limit(reply: Any) -> Any:
+    """A memory-limit refusal as :class:`MemoryLimitError`; any other reply unchanged.
+
+    Redis >= 7 and Valkey keep the ``OOM`` code of an error raised inside a script (redis-py
+    maps it to ``OutOfMemoryError``); Redis 6.2 wraps it in a generic script error, so the
+    server's wording is matched too.
+    """
+    if isinstance(reply, MemoryLimitError) or not isinstance(reply, ResponseError):
+        return reply
+    if isinstance(reply, OutOfMemoryError) or "OOM command not allowed" in str(reply):
+        error = MemoryLimitError(f"{MEMORY_LIMIT_MESSAGE} (server said: {reply})")
+        error.__cause__ = reply
+        return error
+    return reply
+
+
 def _is_noscript(reply: Any) -> bool:
     return isinstance(reply, NoScriptError) or (
         isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT")
@@ -102,21 +135,63 @@ async def _send(
     wait: tuple[int, int] | None = None,
     reloaded: bool = False,
 ) -> list[Any]:
-    """Send one batch; ``side`` commands ride in the same round trip when possible."""
+    """Send one batch; ``side`` commands ride in the same round trip when possible.
+
+    A server at its memory limit refuses a write as :class:`MemoryLimitError`, whether
+    the refusal comes back as a reply or aborts a transaction.
+    """
+    try:
+        replies = await _send_once(client, step, cluster=cluster, wait=wait)
+    except ResponseError as exc:
+        error = _memory_limit(exc)
+        if error is exc:
+            raise
+        raise error from exc
+    replies = [_memory_limit(r) for r in replies]
+    if not step.atomic and not reloaded and any(_is_noscript(r) for r in replies):
+        # A script that was not loaded did not run: load it and send the batch once more
+        # (a second NOSCRIPT reaches the decoder as the error it is).
+        await load_scripts(
+            client, {op.script for op in step.commands if isinstance(op, ScriptCall)}
+        )
+        return await _send(client, step, cluster=cluster, wait=wait, reloaded=True)
+    return replies
+
+
+async def _send_once(
+    client: AnyAsyncClient,
+    step: Batch[Any],
+    *,
+    cluster: bool,
+    wait: tuple[int, int] | None,
+) -> list[Any]:
     ops = _ops(step)
     inline_side: tuple[Any, ...] = step.side
     if cluster and step.side:
         # Side commands live in other slots and a cluster MULTI cannot span slots, so
         # they go first in their own pipeline: an index may briefly name data that is
-        # not there yet (readers skip it), but never misses data a reader can see.
+        # not there yet (readers skip it), but never misses data a reader can see. So a
+        # side command that failed (a node at its memory limit) stops the batch here.
         side = client.pipeline(transaction=False)
         for cmd in step.side:
             await aqueue_command(side, cmd)
-        _raise_transient(await side.execute(raise_on_error=False))
+        side_replies = [_memory_limit(r) for r in await side.execute(raise_on_error=False)]
+        _raise_transient(side_replies)
+        check(side_replies)
         inline_side = ()
     if not ops and not inline_side:
         return []
+    # A write with side commands on one server goes inside MULTI/EXEC: a server at its
+    # memory limit then refuses the side commands and the write together (EXEC of a
+    # transaction holding a write is checked as a whole), so an index entry never
+    # outlives a refused write and a written item never lacks its index entry. Deletes
+    # (not ``writes``) stay outside MULTI, which a server at its limit would refuse.
+    grouped = bool(inline_side) and bool(ops) and step.writes and not step.atomic
     if wait is not None and step.writes and ops and not cluster:
+        if grouped:
+            raw = await _send_waiting(client, (), [*inline_side, *ops], wait, atomic=True)
+            check([_memory_limit(r) for r in raw[: len(inline_side)]])
+            return raw[len(inline_side) :]
         replies = await _send_waiting(client, inline_side, ops, wait, atomic=step.atomic)
     elif len(ops) == 1 and not inline_side and not step.atomic and not cluster:
         # A lone command skips the pipeline machinery: same round trip, less overhead.
@@ -126,20 +201,13 @@ async def _send(
             replies = [exc]
         _raise_transient(replies)
     else:
-        pipe = client.pipeline(transaction=step.atomic)
+        pipe = client.pipeline(transaction=step.atomic or grouped)
         for cmd in (*inline_side, *ops):
             await aqueue_command(pipe, cmd)
         raw = list(await pipe.execute(raise_on_error=False))
         _raise_transient(raw)
-        check(raw[: len(inline_side)])
+        check([_memory_limit(r) for r in raw[: len(inline_side)]])
         replies = raw[len(inline_side) :]
-    if not step.atomic and not reloaded and any(_is_noscript(r) for r in replies):
-        # A script that was not loaded did not run: load it and send the batch once more
-        # (a second NOSCRIPT reaches the decoder as the error it is).
-        await load_scripts(
-            client, {op.script for op in step.commands if isinstance(op, ScriptCall)}
-        )
-        return await _send(client, step, cluster=cluster, wait=wait, reloaded=True)
     return replies
 
 
@@ -176,7 +244,9 @@ async def _send_waiting(
         queued, executed = raw[len(side) : len(side) + len(ops) + 1], raw[-2]
         _raise_transient(queued)
         if isinstance(executed, BaseException):
-            raise executed
+            # EXECABORT says only that a queued command failed: raise that failure
+            # (a command refused at the memory limit, say), as redis-py does.
+            raise next((q for q in queued if isinstance(q, BaseException)), executed)
         if executed is None:  # pragma: no cover - no WATCH is ever used
             raise ResponseError("EXEC returned nil")
         _raise_transient(executed)

@@ -278,7 +278,9 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 listed = await self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            await self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))
+            await self._run(
+                plan_write(self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster)
+            )
         return results
 
     async def asweep_ttl(self) -> int:

@@ -20,7 +20,7 @@ objects or generator plans for the runner in ``_async/_run.py``.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -50,6 +50,7 @@ from langgraph_redis._core.serde import (
     EMPTY,
     FORMAT_VERSION,
     CorruptDataError,
+    UnsupportedFormatError,
     check_format,
     dump_typed,
     dump_write,
@@ -60,6 +61,12 @@ from langgraph_redis._core.serde import (
 # -- Lua -------------------------------------------------------------------------------
 # Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys
 # derived inside a script hash to the slot of the key passed in KEYS.
+#
+# Memory limit (maxmemory, noeviction): a server checks a script (without shebang flags,
+# which Redis 6.2 lacks) only at its first write, and only if that command is one it
+# denies when full (SET, HSET, SADD, ZADD, ... but not DEL, UNLINK, EXPIRE, SREM). So a
+# script that stores data starts with such a command: at the limit it is refused before
+# it wrote anything; deleting scripts write nothing first and keep working at the limit.
 
 LUA_ENCODE = r"""
 local function enc(s)
@@ -401,6 +408,9 @@ PUT = Script(
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local i = 6
 local nf = tonumber(ARGV[5])
+-- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
+-- is not, and after any write a script runs to its end unchecked).
+redis.call('SADD', KEYS[4], KEYS[1])
 redis.call('UNLINK', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
 i = i + 2 * nf
@@ -727,30 +737,77 @@ def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Comm
     return [("ZADD", thread_registry(cfg.prefix), "XX", "GT", expiry, thread_id)]
 
 
-def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple | None:
-    """Turn the GET_TUPLE script reply into a ``CheckpointTuple`` (None if absent)."""
+def decode_tuple(
+    cfg: SaverConfig, thread_id: str, ns: str, reply: Any, cid: str | None = None
+) -> CheckpointTuple | None:
+    """Turn the GET_TUPLE script reply into a ``CheckpointTuple`` (None if absent).
+
+    ``cid`` is the id asked for (None: the latest), to name the key in errors.
+
+    Raises:
+        CorruptDataError: The stored data is damaged or foreign: a key of the wrong type,
+            a field missing, a payload the serializer cannot read. The message names the
+            thread, checkpoint and Redis key, never a stored value.
+        UnsupportedFormatError: The checkpoint was written by a newer format.
+    """
     if reply is None:
         return None
+    keys = cfg.keys(thread_id)
+    if _is_wrong_type(reply):
+        named = (
+            f"{keys.checkpoint(ns, cid)!r} or {keys.writes(ns, cid)!r}"
+            if cid
+            else f"{keys.index(ns)!r} or the latest checkpoint's hash or writes"
+        )
+        raise CorruptDataError(
+            f"checkpoint {cid or '(latest)'!r} of thread {thread_id!r}: a key holds the "
+            f"wrong type (foreign or damaged data): {named}"
+        ) from reply
     if isinstance(reply, BaseException):
         raise reply
+    try:
+        return _decode_tuple(cfg, thread_id, ns, reply)
+    except (CorruptDataError, UnsupportedFormatError):
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        named = keys.checkpoint(ns, cid) if cid else keys.index(ns)
+        raise CorruptDataError(
+            f"checkpoint {cid or '(latest)'!r} of thread {thread_id!r} (key {named!r}): "
+            f"damaged data ({type(exc).__name__})"
+        ) from exc
+
+
+def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple:
     raw_cid, cp_flat, w_flat, chans, vals = reply
     cid = _text(raw_cid)
+    keys = cfg.keys(thread_id)
     cp = {_text(cp_flat[i]): cp_flat[i + 1] for i in range(0, len(cp_flat), 2)}
-    where = f"checkpoint {cid!r} of thread {thread_id!r}"
+    where = f"checkpoint {cid!r} of thread {thread_id!r} (key {keys.checkpoint(ns, cid)!r})"
     check_format(cp.get("fmt"), where)
     try:
         checkpoint = cast(Checkpoint, load_typed(cfg.serde, cp["c"], where))
-        metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], where))
+        metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], f"{where}, metadata"))
     except KeyError as exc:
         raise CorruptDataError(f"{where}: missing field {exc}") from exc
+    if not isinstance(checkpoint, Mapping) or not isinstance(metadata, Mapping):
+        raise CorruptDataError(f"{where}: checkpoint or metadata is not a mapping")
     channel_values: dict[str, Any] = {}
     for chan, val in zip(chans, vals):
         if val is not None and val != EMPTY:
-            channel_values[_text(chan)] = load_typed(cfg.serde, val, f"{where}, channel")
+            channel = _text(chan)
+            channel_values[channel] = load_typed(
+                cfg.serde, val, f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
+            )
     pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
+    wkey = keys.writes(ns, cid)
     for i in range(0, len(w_flat), 2):
-        task_id, _, slot = _text(w_flat[i]).rpartition("\0")
-        channel, value, task_path = load_write(cfg.serde, w_flat[i + 1])
+        field = _text(w_flat[i])
+        task_id, sep, slot = field.rpartition("\0")
+        if not sep or not slot.lstrip("-").isdigit():
+            raise CorruptDataError(f"pending write {field!r} (key {wkey!r}): not a task and index")
+        channel, value, task_path = load_write(
+            cfg.serde, w_flat[i + 1], f"pending write {field!r} (key {wkey!r})"
+        )
         pending.append((writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value)))
     pending.sort(key=lambda item: item[0])
     parent = cp.get("p")
@@ -763,6 +820,26 @@ def decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> Check
     )
 
 
+def _is_wrong_type(reply: Any) -> bool:
+    """A WRONGTYPE error (plain, or wrapped in a script error by Redis 6.2)."""
+    return isinstance(reply, BaseException) and "WRONGTYPE" in str(reply)
+
+
+def _typed(keys_named: Sequence[str]) -> Callable[[list[Any]], list[Any]]:
+    """A decoder naming the key whose reply is WRONGTYPE (foreign or damaged data)."""
+
+    def decode(replies: list[Any]) -> list[Any]:
+        for key, reply in zip(keys_named, replies):
+            if _is_wrong_type(reply):
+                raise CorruptDataError(
+                    f"key {key!r} holds the wrong type (foreign or damaged data)"
+                ) from reply
+        check(replies)
+        return replies
+
+    return decode
+
+
 def plan_get_tuple(
     cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
 ) -> Batch[CheckpointTuple | None]:
@@ -773,7 +850,7 @@ def plan_get_tuple(
     thread_id, ns, cid = target(config, "get_tuple")
 
     def decode(replies: list[Any]) -> CheckpointTuple | None:
-        return decode_tuple(cfg, thread_id, ns, replies[0])
+        return decode_tuple(cfg, thread_id, ns, replies[0], cid)
 
     return batch(
         [_get_call(cfg, thread_id, ns, cid)],
@@ -824,7 +901,7 @@ def list_query(
         ns,
         cid,
         before_id,
-        dict(filter or {}),
+        {k: _no_nul(v) for k, v in (filter or {}).items()},
         None if limit is None or limit < 0 else limit,
     )
 
@@ -842,7 +919,8 @@ def plan_list_scopes(
         thread_ids = [_text(t) for t in raw]
     if not thread_ids:
         return []
-    members = yield batch([("SMEMBERS", cfg.keys(t).namespaces) for t in thread_ids], _replies)
+    nss = [cfg.keys(t).namespaces for t in thread_ids]
+    members = yield batch([("SMEMBERS", k) for k in nss], _typed(nss))
     return [
         (tid, ns)
         for tid, group in zip(thread_ids, members)
@@ -897,6 +975,11 @@ def by_thread(scopes: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
     return list(grouped.items())
 
 
+def _no_nul(value: Any) -> Any:
+    """Metadata strings as LangGraph stores them: without NUL (``get_checkpoint_metadata``)."""
+    return value.replace("\0", "") if isinstance(value, str) else value
+
+
 def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(metadata.get(k) == v for k, v in wanted.items())
 
@@ -930,20 +1013,27 @@ def plan_list_page(
         ids = [
             _text(x)
             for x in (
-                yield batch(
-                    [("ZRANGE", keys.index(ns), upper, "-", "BYLEX", "REV", "LIMIT", 0, page)],
-                    _first,
-                )
+                (
+                    yield batch(
+                        [("ZRANGE", keys.index(ns), upper, "-", "BYLEX", "REV", "LIMIT", 0, page)],
+                        _typed([keys.index(ns)]),
+                    )
+                )[0]
             )
         ]
         cursor = ids[-1] if len(ids) == page else None
     if ids and query.filter:
-        raws = yield batch([("HGET", keys.checkpoint(ns, i), "m") for i in ids], _replies)
+        cps = [keys.checkpoint(ns, i) for i in ids]
+        raws = yield batch([("HGET", k, "m") for k in cps], _typed(cps))
         kept = []
-        for cid, raw in zip(ids, raws):
+        for cid, raw, key in zip(ids, raws, cps):
             if raw is None:
                 continue  # deleted or expired between the two round trips
-            meta = load_typed(cfg.serde, raw, f"metadata of checkpoint {cid!r}")
+            meta = load_typed(cfg.serde, raw, f"metadata of checkpoint {cid!r} (key {key!r})")
+            if not isinstance(meta, Mapping):
+                raise CorruptDataError(
+                    f"metadata of checkpoint {cid!r} (key {key!r}): not a mapping"
+                )
             if _matches(meta, query.filter):
                 kept.append(cid)
         ids = kept
@@ -951,12 +1041,17 @@ def plan_list_page(
         ids = ids[:want]
     if not ids:
         return [], cursor
+    # Not checked here: decode_tuple turns an error reply into CorruptDataError.
     replies = yield batch(
         [_get_call(cfg, thread_id, ns, i) for i in ids],
         _replies,
         side=_refresh_listing(cfg, thread_id, now_ms),
     )
-    tuples = [t for t in (decode_tuple(cfg, thread_id, ns, r) for r in replies) if t is not None]
+    tuples = [
+        t
+        for t in (decode_tuple(cfg, thread_id, ns, r, i) for r, i in zip(replies, ids))
+        if t is not None
+    ]
     return tuples, cursor
 
 
@@ -1005,7 +1100,9 @@ def plan_delete_for_runs(
     cfg: SaverConfig, run_ids: Sequence[str]
 ) -> Generator[Batch[Any], Any, None]:
     """Read the run indexes, then one script per affected thread, all in one pipeline."""
-    run_ids = [str(r) for r in run_ids]
+    # LangGraph stores metadata strings without NUL (get_checkpoint_metadata), so the
+    # run id a put recorded is the caller's id without NUL: match it the same way.
+    run_ids = [_no_nul(str(r)) for r in run_ids]
     if not run_ids:
         return
     members = yield batch([("SMEMBERS", run_index(cfg.prefix, r)) for r in run_ids], _replies)
@@ -1017,7 +1114,13 @@ def plan_delete_for_runs(
             if member.startswith("\0"):
                 runs.setdefault(member[1:], []).append(run_id)
             else:
-                tid, ns, cid = member.rsplit("\0", 2)
+                parts = member.rsplit("\0", 2)
+                if len(parts) != 3:
+                    raise CorruptDataError(
+                        f"run index {run_index(cfg.prefix, run_id)!r}: member is neither "
+                        "a thread entry nor an earlier release's checkpoint entry"
+                    )
+                tid, ns, cid = parts
                 legacy.setdefault(tid, []).extend([encode(ns), cid])
     calls: list[Op] = []
     for tid in dict.fromkeys([*runs, *legacy]):

@@ -35,6 +35,14 @@ def encode(part: str) -> str:
     return _SPECIAL.sub(_escape, part) if _SPECIAL.search(part) else part
 
 
+_ESCAPED = re.compile(r"%([0-9A-F]{2})")
+
+
+def decode(part: str) -> str:
+    """Invert :func:`encode`."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), part) if "%" in part else part
+
+
 def check_prefix(prefix: str) -> str:
     """A key prefix may not contain braces: they would move the Cluster hash tag."""
     if not prefix or "{" in prefix or "}" in prefix:

@@ -34,11 +34,23 @@ def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:
 
 
 def load_typed(serde: SerializerProtocol, raw: bytes, what: str) -> Any:
-    """Inverse of :func:`dump_typed`."""
+    """Inverse of :func:`dump_typed`.
+
+    Raises:
+        CorruptDataError: ``raw`` is not a value we wrote, or the serializer cannot read
+            it (truncated, garbled); the message names ``what``, never the value.
+    """
+    if not isinstance(raw, bytes):
+        raise CorruptDataError(f"{what}: not a langgraph-redis value")
     type_, sep, payload = raw.partition(b"\0")
     if not sep:
         raise CorruptDataError(f"{what}: not a langgraph-redis value")
-    return serde.loads_typed((type_.decode(), payload))
+    try:
+        return serde.loads_typed((type_.decode(), payload))
+    except Exception as exc:  # any serializer (msgpack, json, pickle, encryption) error
+        raise CorruptDataError(
+            f"{what}: the serializer cannot read it ({type(exc).__name__}; damaged data?)"
+        ) from exc
 
 
 EMPTY = b"empty\0"
@@ -51,13 +63,20 @@ def dump_write(serde: SerializerProtocol, channel: str, value: Any, task_path: s
     return header + b"\n" + dump_typed(serde, value, f"write to channel {channel!r}")
 
 
-def load_write(serde: SerializerProtocol, raw: bytes) -> tuple[str, Any, str]:
-    """Return ``(channel, value, task_path)``."""
+def load_write(
+    serde: SerializerProtocol, raw: bytes, what: str = "pending write"
+) -> tuple[str, Any, str]:
+    """Return ``(channel, value, task_path)``; :class:`CorruptDataError` naming ``what``."""
+    if not isinstance(raw, bytes):
+        raise CorruptDataError(f"{what}: not a langgraph-redis value")
     header, sep, body = raw.partition(b"\n")
-    if not sep:
-        raise CorruptDataError("pending write: not a langgraph-redis value")
-    channel, task_path = json.loads(header)
-    return channel, load_typed(serde, body, f"write to channel {channel!r}"), task_path
+    try:
+        channel, task_path = json.loads(header) if sep else (None, None)
+    except (ValueError, TypeError):
+        channel = task_path = None
+    if not isinstance(channel, str) or not isinstance(task_path, str):
+        raise CorruptDataError(f"{what}: not a langgraph-redis value")
+    return channel, load_typed(serde, body, f"{what}, channel {channel!r}"), task_path
 
 
 def check_format(version: bytes | None, key: str) -> None:

@@ -277,7 +277,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 listed = self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))
+            self._run(
+                plan_write(self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster)
+            )
         return results
 
     def sweep_ttl(self) -> int:

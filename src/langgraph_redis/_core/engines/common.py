@@ -208,11 +208,15 @@ PUT_ITEM = Script(
     """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
-for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+-- HSET first: the server refuses it at its memory limit before anything is written (a
+-- leading DEL would be allowed, and the rest of the script would then run unchecked).
 redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7],
            'fmt', '"""
     + ITEM_FORMAT
     + """')
+for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+-- KEYS[5], on one server only: the namespace index, so it changes with the item
+if KEYS[5] then redis.call('ZADD', KEYS[5], 0, ARGV[8]) end
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -259,6 +263,7 @@ REFRESH_ITEM = Script(
     """
 local ttl = redis.pcall('HGET', KEYS[1], 'ttl')
 if type(ttl) ~= 'string' then return 0 end
+if not string.match(ttl, '^%d+$') then return -1 end  -- damaged: the get says so
 local nv = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 redis.call('PEXPIRE', KEYS[1], ttl)
 for i = 0, nv - 1 do redis.call('PEXPIRE', ARGV[1] .. i, ttl) end
@@ -400,9 +405,16 @@ def plan_write(
     vectors: Sequence[Sequence[float]],
     cfg: VectorConfig | None,
     now_seconds: float,
+    *,
+    cluster: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip (plus cleanup when a namespace
     empties: its index entry is removed, then re-added if a concurrent put refilled it).
+
+    On one server each put's script also adds its namespace to the namespace index, so
+    a server at its memory limit refuses both or neither. On a cluster the index lives
+    in another slot: it is a side command, sent first, and a refused put that leaves it
+    naming an empty namespace removes it again.
     """
     ops: list[Op] = []
     side: list[Command] = []
@@ -421,7 +433,7 @@ def plan_write(
             ikey = sk.item_key(prefix, p.nst, p.key)
             ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey), (base, p.key, esc)))
             continue
-        if p.nst not in seen_ns:
+        if cluster and p.nst not in seen_ns:
             seen_ns.add(p.nst)
             side.append(("ZADD", sk.ns_index_key(prefix), 0, p.nst))
         vec_args: list[Any] = []
@@ -445,16 +457,39 @@ def plan_write(
             *vec_args,
             epoch,  # kept only when this put (re)creates the namespace
         )
-        ops.append(PUT_ITEM.call((sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey), args))
+        item_keys = [sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey]
+        if not cluster:
+            item_keys.append(sk.ns_index_key(prefix))
+        ops.append(PUT_ITEM.call(item_keys, args))
     if not ops:
         return None
-    replies = yield batch(ops, side=side)
+    replies = yield batch(ops, side=side, writes=True)
+    refused = sorted(
+        {
+            puts[i].nst
+            for i, r in enumerate(replies)
+            if isinstance(r, BaseException) and puts[i].value_json is not None
+        }
+    )
+    if refused and cluster:
+        # The namespace index entry went first, on another node; a put refused after it
+        # (a node at its memory limit) must not leave it naming an empty namespace.
+        yield from _drop_if_empty(prefix, refused)
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
     emptied = [puts[i].nst for i in deletes if int(replies[i]) == 0]
     if emptied:
         yield from _drop_empty_namespaces(prefix, sorted(set(emptied)))
     return None
+
+
+def _drop_if_empty(prefix: str, nsts: Sequence[str]) -> Generator[Batch[Any], list[Any], None]:
+    """Remove the index entries of those namespaces that hold no item."""
+    replies = yield batch([("EXISTS", sk.keys_key(prefix, n)) for n in nsts])
+    check(replies)
+    empty = [n for n, r in zip(nsts, replies, strict=True) if not int(r)]
+    if empty:
+        yield from _drop_empty_namespaces(prefix, empty)
 
 
 def _drop_empty_namespaces(
@@ -515,6 +550,16 @@ def _int(raw: Any, namespace: tuple[str, ...], key: str, name: str) -> int:
         ) from None
 
 
+def _time(raw: Any, namespace: tuple[str, ...], key: str, name: str) -> int:
+    """A timestamp field (µs since the epoch) that a ``datetime`` can hold."""
+    value = _int(raw, namespace, key, name)
+    try:
+        to_datetime(value)
+    except (OverflowError, ValueError):
+        raise CorruptDataError(f"{_where(namespace, key)}: field {name!r} is not a time") from None
+    return value
+
+
 def _wrong_type(reply: Any) -> bool:
     return isinstance(reply, BaseException) and str(reply).startswith("WRONGTYPE")
 
@@ -540,8 +585,8 @@ def decode_item(namespace: tuple[str, ...], key: str, fields: Any) -> Item | Non
         value=parse_value(raw, namespace, key),
         key=key,
         namespace=namespace,
-        created_at=to_datetime(_int(ca if ca is not None else ua, namespace, key, "ca")),
-        updated_at=to_datetime(_int(ua, namespace, key, "ua")),
+        created_at=to_datetime(_time(ca if ca is not None else ua, namespace, key, "ca")),
+        updated_at=to_datetime(_time(ua, namespace, key, "ua")),
     )
 
 
@@ -568,9 +613,15 @@ def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item 
         # A key holding no hash makes its own HMGET (and refresh) fail: that get raises
         # CorruptDataError naming the item, not redis-py's WRONGTYPE for the batch.
         check([r for r in replies if not _wrong_type(r)])
-        return [
+        items = [
             decode_item(op.namespace, op.key, replies[i]) for op, i in zip(ops, slots, strict=False)
         ]
+        for op, i in zip(ops, slots, strict=False):
+            if op.refresh_ttl and replies[i + 1] == -1:
+                raise CorruptDataError(
+                    f"{_where(op.namespace, op.key)}: field 'ttl' is not an integer"
+                )
+        return items
 
     return batch(cmds, decode)
 
@@ -864,8 +915,8 @@ class NsSnapshot:
             check_item_format(entry[7], ns, key)
             rec = ItemRec(
                 parse_value(entry[1], ns, key),
-                _int(entry[2], ns, key, "ca"),
-                _int(entry[3], ns, key, "ua"),
+                _time(entry[2], ns, key, "ca"),
+                _time(entry[3], ns, key, "ua"),
                 _int(entry[4], ns, key, "nv"),
                 _int(entry[5], ns, key, "ttl"),
             )

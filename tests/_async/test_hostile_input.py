@@ -1,0 +1,349 @@
+"""Control characters in every user-supplied name, and damaged stored data.
+
+Thread ids, checkpoint namespaces, checkpoint ids, channel and task names, metadata
+``run_id``, store namespace labels and keys may hold any control character (NUL
+included): they round-trip through every call. Data damaged under our prefix (a
+truncated or garbled checkpoint, channel value or pending write, a store item with
+wrong fields, keys of the wrong type) raises ``CorruptDataError`` naming the key, never
+an error from inside the decoder. The sync twin is generated from this file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import pytest
+from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.store.base import InvalidNamespaceError
+
+from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, CorruptDataError
+from langgraph_redis._acompat import AsyncRedis
+from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.keys import ThreadKeys
+from tests._async.test_store import FakeEmbeddings, index_config
+
+CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
+
+
+def _ids(c: str) -> str:
+    return f"{ord(c):02x}"
+
+
+@pytest.fixture
+async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSaver]:
+    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        await saver.asetup()
+        yield saver
+
+
+@pytest.fixture
+async def astore(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisStore]:
+    store = AsyncRedisStore(redis_url, index=index_config(FakeEmbeddings()), prefix=key_prefix)
+    await store.asetup()
+    try:
+        yield store
+    finally:
+        if store.engine == "query":
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+@pytest.fixture
+async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
+    client = AsyncRedis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+def conf(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:
+    c: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if checkpoint_id is not None:
+        c["checkpoint_id"] = checkpoint_id
+    return {"configurable": c}
+
+
+def whole(thread_id: str) -> Any:
+    """A config naming a thread and no namespace: ``list`` covers all of them."""
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def _cp(cid: str, values: dict[str, Any]) -> Any:
+    cp = empty_checkpoint()
+    cp["id"] = cid
+    cp["channel_values"] = dict(values)
+    cp["channel_versions"] = dict.fromkeys(values, cid)
+    return cp
+
+
+def _ids_of(tuples: list[CheckpointTuple]) -> list[tuple[str, str, str]]:
+    return [
+        (
+            t.config["configurable"]["thread_id"],
+            t.config["configurable"]["checkpoint_ns"],
+            t.config["configurable"]["checkpoint_id"],
+        )
+        for t in tuples
+    ]
+
+
+# -- control characters -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("c", CONTROL, ids=_ids)
+async def test_saver_names_with_control_characters_round_trip(
+    asaver: AsyncRedisSaver, c: str
+) -> None:
+    """Thread, namespace, checkpoint id, channel, task and run id holding ``c``."""
+    tid, copy = f"t{c}{uuid.uuid4().hex[:6]}", f"c{c}{uuid.uuid4().hex[:6]}"
+    ns, chan, task = f"sub{c}graph:x", f"ch{c}", f"task{c}"
+    run1, run2 = f"run{c}1", f"run{c}2"
+    cid1 = str(uuid6())
+    cid2 = str(uuid6()) + c  # checkpoint ids are compared as strings: still the newer
+    await asaver.aput(conf(tid, ns), _cp(cid1, {chan: 1}), {"run_id": run1}, {chan: cid1})
+    await asaver.aput(conf(tid, ns, cid1), _cp(cid2, {chan: 2}), {"run_id": run2}, {chan: cid2})
+    await asaver.aput_writes(conf(tid, ns, cid2), [(chan, "w")], task)
+
+    latest = await asaver.aget_tuple(conf(tid, ns))
+    assert latest is not None
+    assert _ids_of([latest]) == [(tid, ns, cid2)]
+    assert latest.checkpoint["channel_values"] == {chan: 2}
+    assert latest.pending_writes == [(task, chan, "w")]
+    assert latest.parent_config is not None
+    assert latest.parent_config["configurable"]["checkpoint_id"] == cid1
+    first = await asaver.aget_tuple(conf(tid, ns, cid1))
+    assert first is not None and first.checkpoint["channel_values"] == {chan: 1}
+
+    both = [(tid, ns, cid2), (tid, ns, cid1)]
+    assert _ids_of([t async for t in asaver.alist(whole(tid))]) == both
+    assert _ids_of([t async for t in asaver.alist(conf(tid, ns))]) == both
+    assert _ids_of([t async for t in asaver.alist(None, filter={"run_id": run2})]) == both[:1]
+    assert _ids_of([t async for t in asaver.alist(whole(tid), before=conf(tid, ns, cid2))]) == [
+        both[1]
+    ]
+
+    await asaver.acopy_thread(tid, copy)
+    copied = [(t, n, i) for t, n, i in both]
+    assert _ids_of([t async for t in asaver.alist(whole(copy))]) == [
+        (copy, n, i) for _, n, i in copied
+    ]
+    await asaver.adelete_for_runs([run2])
+    assert _ids_of([t async for t in asaver.alist(whole(tid))]) == both[1:]
+    assert _ids_of([t async for t in asaver.alist(whole(copy))]) == [(copy, ns, cid1)]
+
+    await asaver.aput(conf(tid, ns, cid1), _cp(cid2, {chan: 3}), {}, {chan: cid2})
+    await asaver.aprune([tid], strategy="keep_latest")
+    assert _ids_of([t async for t in asaver.alist(whole(tid))]) == both[:1]
+    await asaver.adelete_thread(tid)
+    await asaver.aprune([copy], strategy="delete")
+    assert [t async for t in asaver.alist(whole(tid))] == []
+    assert [t async for t in asaver.alist(None)] == []
+
+
+@pytest.mark.parametrize("c", CONTROL, ids=_ids)
+async def test_store_names_with_control_characters_round_trip(
+    astore: AsyncRedisStore, c: str
+) -> None:
+    """Namespace labels and item keys holding ``c``: every call finds them.
+
+    LangGraph itself refuses NUL in a label (``InvalidNamespaceError``, a ``ValueError``
+    naming the label) before the store sees it; item keys may hold NUL.
+    """
+    if c == "\0":
+        with pytest.raises(InvalidNamespaceError, match="NUL"):
+            await astore.aput(("mem", "a\0b"), "k", {"x": 1})
+        label = "nul"
+    else:
+        label = c
+    namespaces = [("mem", f"a{label}b"), (label, "x"), ("mem", f"{label}{label}")]
+    keys = [f"k{c}", c, f"{c}k{c}"]
+    for ns in namespaces:
+        for key in keys:
+            await astore.aput(ns, key, {"text": f"about {key!r}", "k": key})
+    for ns in namespaces:
+        for key in keys:
+            item = await astore.aget(ns, key)
+            assert item is not None and (item.namespace, item.key) == (ns, key)
+            assert item.value == {"text": f"about {key!r}", "k": key}
+        found = await astore.asearch(ns, limit=10)
+        assert sorted(i.key for i in found) == sorted(keys)
+        scored = await astore.asearch(ns, query=f"about {keys[0]!r}", limit=10)
+        assert sorted(i.key for i in scored) == sorted(keys)
+        matched = await astore.asearch(ns, filter={"k": keys[2]}, limit=10)
+        assert [i.key for i in matched] == [keys[2]]
+    assert sorted(await astore.alist_namespaces(limit=100)) == sorted(namespaces)
+    assert await astore.alist_namespaces(prefix=(label,)) == [(label, "x")]
+    assert await astore.alist_namespaces(suffix=(f"a{label}b",)) == [("mem", f"a{label}b")]
+    assert await astore.alist_namespaces(prefix=("mem",), max_depth=1) == [("mem",)]
+    for key in keys:
+        await astore.adelete(namespaces[0], key)
+        assert await astore.aget(namespaces[0], key) is None
+    assert namespaces[0] not in await astore.alist_namespaces(limit=100)
+
+
+# -- damaged data ---------------------------------------------------------------------
+
+
+def _cut(raw: bytes) -> bytes:
+    return raw[: max(1, len(raw) // 2)]
+
+
+def _garble(raw: bytes) -> bytes:
+    head, sep, _ = raw.partition(b"\0")
+    return head + sep + bytes(range(0xC1, 0xC1 + 24)) if sep else b"\xc1" * 24
+
+
+async def _seed(asaver: AsyncRedisSaver, tid: str) -> tuple[str, str]:
+    cid1, cid2 = str(uuid6()), str(uuid6())
+    await asaver.aput(conf(tid), _cp(cid1, {"a": "one" * 20}), {"run_id": "r"}, {"a": cid1})
+    await asaver.aput(
+        conf(tid, "", cid1),
+        _cp(cid2, {"a": "two" * 20, "b": [1, 2]}),
+        {"step": 2},
+        {"a": cid2, "b": cid2},
+    )
+    await asaver.aput_writes(conf(tid, "", cid2), [("a", "pending" * 10)], "task")
+    return cid1, cid2
+
+
+SAVER_DAMAGE = [
+    "checkpoint-truncated",
+    "checkpoint-garbled",
+    "checkpoint-not-ours",
+    "checkpoint-not-a-dict",
+    "checkpoint-field-missing",
+    "metadata-truncated",
+    "metadata-not-a-dict",
+    "channel-truncated",
+    "channel-garbled",
+    "write-truncated",
+    "write-header-garbled",
+    "write-field-garbled",
+    "checkpoint-wrong-type",
+    "writes-wrong-type",
+    "index-wrong-type",
+]
+
+
+@pytest.mark.parametrize("damage", SAVER_DAMAGE)
+async def test_damaged_checkpoint_data_raises_corrupt_data_error(
+    asaver: AsyncRedisSaver, aclient: AsyncRedis, key_prefix: str, damage: str
+) -> None:
+    """get_tuple and list raise ``CorruptDataError`` naming the thread and key."""
+    tid = f"thread-{damage}"
+    _, cid = await _seed(asaver, tid)
+    keys = ThreadKeys(key_prefix, tid)
+    cp_key, w_key = keys.checkpoint("", cid), keys.writes("", cid)
+    serde = asaver.serde
+    named = cp_key
+    if damage.startswith("checkpoint-") or damage.startswith("metadata-"):
+        field = "m" if damage.startswith("metadata-") else "c"
+        raw = await aclient.hget(cp_key, field)
+        assert isinstance(raw, bytes)
+        if damage.endswith("truncated"):
+            await aclient.hset(cp_key, field, _cut(raw))
+        elif damage.endswith("garbled"):
+            await aclient.hset(cp_key, field, _garble(raw))
+        elif damage.endswith("not-ours"):
+            await aclient.hset(cp_key, field, b"plain text, no type prefix")
+        elif damage.endswith("not-a-dict"):
+            type_, payload = serde.dumps_typed([1, 2, 3])
+            await aclient.hset(cp_key, field, type_.encode() + b"\0" + payload)
+        elif damage.endswith("field-missing"):
+            await aclient.hdel(cp_key, "c")
+        elif damage.endswith("wrong-type"):
+            await aclient.delete(cp_key)
+            await aclient.set(cp_key, b"not a hash")
+    elif damage.startswith("channel-"):
+        blob_key = cast(bytes, await aclient.hget(cp_key, "b:a")).decode()
+        named = blob_key
+        raw = await aclient.get(blob_key)
+        assert isinstance(raw, bytes)
+        await aclient.set(blob_key, _cut(raw) if damage.endswith("truncated") else _garble(raw))
+    elif damage.startswith("write-"):
+        named = w_key
+        fields = cast(dict[bytes, bytes], await aclient.hgetall(w_key))
+        ((field_name, raw),) = fields.items()
+        if damage == "write-truncated":
+            await aclient.hset(w_key, field_name, _cut(raw))
+        elif damage == "write-header-garbled":
+            await aclient.hset(
+                w_key, field_name, b'{"not": "a header"}\n' + raw.partition(b"\n")[2]
+            )
+        else:
+            await aclient.hdel(w_key, field_name)
+            await aclient.hset(w_key, b"no-task-index", raw)
+    elif damage == "writes-wrong-type":
+        named = w_key
+        await aclient.delete(w_key)
+        await aclient.rpush(w_key, b"x")
+    elif damage == "index-wrong-type":
+        named = keys.index("")
+        await aclient.delete(named)
+        await aclient.set(named, b"not a sorted set")
+
+    if damage == "index-wrong-type":  # a get by id does not read the index
+        assert await asaver.aget_tuple(conf(tid, "", cid)) is not None
+    else:
+        with pytest.raises(CorruptDataError) as info:
+            await asaver.aget_tuple(conf(tid, "", cid))
+        assert named in str(info.value), str(info.value)
+    with pytest.raises(CorruptDataError) as info:
+        await asaver.aget_tuple(conf(tid, ""))
+    assert tid in str(info.value), str(info.value)
+    with pytest.raises(CorruptDataError):
+        _ = [t async for t in asaver.alist(whole(tid))]
+    with pytest.raises(CorruptDataError):
+        _ = [t async for t in asaver.alist(None, filter={"step": 2})]
+
+
+STORE_DAMAGE = {
+    "value-truncated": ("value", b'{"text": "abc'),
+    "value-garbled": ("value", b"\xc1\xff\x00"),
+    "created-huge": ("ca", b"9" * 30),
+    "created-garbled": ("ca", b"yesterday"),
+    "updated-huge": ("ua", b"-" + b"9" * 25),
+    "updated-garbled": ("ua", b""),
+    "vectors-garbled": ("nv", b"many"),
+    "ttl-garbled": ("ttl", b"soon"),
+}
+
+
+@pytest.mark.parametrize("damage", [*STORE_DAMAGE, "item-wrong-type", "vector-wrong-type"])
+async def test_damaged_store_item_fails_its_get_and_is_skipped_by_search(
+    astore: AsyncRedisStore, aclient: AsyncRedis, key_prefix: str, damage: str
+) -> None:
+    """get raises ``CorruptDataError`` naming the item; search leaves the item out."""
+    ns = ("damaged", "ns")
+    for k in ("good", "bad"):
+        await astore.aput(ns, k, {"text": f"entry {k}"})
+    nst = sk.ns_text(ns)
+    item_key = sk.item_key(key_prefix, nst, "bad")
+    if damage in STORE_DAMAGE:
+        field, raw = STORE_DAMAGE[damage]
+        await aclient.hset(item_key, field, raw)
+    elif damage == "item-wrong-type":
+        await aclient.delete(item_key)
+        await aclient.rpush(item_key, b"x")
+    else:
+        vkey = sk.vec_key_base(key_prefix, nst, "bad") + "0"
+        await aclient.delete(vkey)
+        await aclient.set(vkey, b"x")
+    # Make cached snapshots re-read the damaged item.
+    await aclient.zadd(sk.stamps_key(key_prefix, nst), {"bad": 10**9})
+    await aclient.hincrby(sk.version_key(key_prefix, nst), "v", 1)
+
+    readable = damage in ("vectors-garbled", "vector-wrong-type")
+    if readable:  # a field get does not read: the item itself is intact
+        item = await astore.aget(ns, "bad")
+        assert item is not None and item.value == {"text": "entry bad"}
+    else:
+        with pytest.raises(CorruptDataError, match=r"store item \('damaged', 'ns'\)/'bad'"):
+            await astore.aget(ns, "bad")
+    listed = {i.key for i in await astore.asearch(ns, limit=10)}
+    assert "good" in listed and (readable or "bad" not in listed), listed
+    scored = {i.key for i in await astore.asearch(ns, query="entry", limit=10)}
+    assert "good" in scored and (readable or "bad" not in scored), scored
+    assert await astore.alist_namespaces() == [ns]
