@@ -1044,7 +1044,6 @@ def plan_list_page(
     # Not checked here: decode_tuple turns an error reply into CorruptDataError.
     replies = yield batch(
         [_get_call(cfg, thread_id, ns, i) for i in ids],
-        _replies,
         side=_refresh_listing(cfg, thread_id, now_ms),
     )
     tuples = [
