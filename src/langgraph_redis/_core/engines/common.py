@@ -950,21 +950,13 @@ def plan_snapshots(
             elif n in present:
                 stale.append(n)
             continue
-        for key, raw in zip(late, reply[3], strict=True):
-            if (renewed := _score(raw)) > now_ms:
-                snap.expiry[key] = renewed
-            else:
-                snap.remove(key)
-        if status == 1:
-            snap.version = reply[1]
-            for m, s in _pairs(reply[4]):
-                snap.stamps[sk.unescape(_text(m))] = float(s)
-            for m in reply[5]:
-                key = sk.unescape(_text(m))
-                snap.stamps.pop(key, None)
-                snap.remove(key)
-            _apply_reads(cache, n, reply[6], dtype, now_ms)
-        snap.settle()
+        try:
+            _apply_delta(snap, late, reply, dtype, now_ms)
+        except BaseException:
+            # Half applied (an item of a newer format, or anything unexpected): no later
+            # search may trust it, so the namespace is loaded afresh next time.
+            cache.pop(n, None)
+            raise
     for n in known:
         if n in cache and n not in present:
             del cache[n]
@@ -973,9 +965,39 @@ def plan_snapshots(
     return [cache[n] for n in present if n in cache]
 
 
+def _apply_delta(
+    snap: NsSnapshot, late: Sequence[str], reply: Sequence[Any], dtype: Any, now_ms: int
+) -> None:
+    """Apply one ``snapshot_delta`` reply of status 0 or 1 (re-read expiries, changes)."""
+    for key, raw in zip(late, reply[3], strict=True):
+        if (renewed := _score(raw)) > now_ms:
+            snap.expiry[key] = renewed
+        else:
+            snap.remove(key)
+    if int(reply[2]) == 1:
+        snap.version = reply[1]
+        for m, s in _pairs(reply[4]):
+            snap.stamps[sk.unescape(_text(m))] = float(s)
+        for m in reply[5]:
+            key = sk.unescape(_text(m))
+            snap.stamps.pop(key, None)
+            snap.remove(key)
+        for entry in reply[6]:
+            snap.apply_read(entry, dtype, now_ms)
+    snap.settle()
+
+
 def _full_load(
     prefix: str, cache: StoreCache, nsts: Sequence[str], cfg: VectorConfig | None, now_ms: int
 ) -> Generator[Batch[Any], list[Any], None]:
+    """(Re)load whole namespaces: their bookkeeping, then the items whose stamp changed.
+
+    Transactional for the cache: between the two round trips a snapshot being loaded
+    claims a version whose items are not read yet, so it is kept out of the cache until
+    the items are applied. A load that stops half-way (task cancelled, connection lost,
+    an error raised) leaves those namespaces uncached, and the next search loads them
+    again; it never leaves a snapshot that claims items it does not hold.
+    """
     # The bookkeeping of a namespace is read atomically (one script), so the snapshot's
     # version matches its stamps. Items read afterwards may be newer than that version;
     # the next delta then re-reads them, which is harmless.
@@ -984,14 +1006,15 @@ def _full_load(
     dims = cfg.dims if cfg is not None else 0
     cmds: list[Op] = []
     owners: list[str] = []
-    loaded: list[str] = []
+    loading: dict[str, NsSnapshot] = {}
     for n, (epoch, version, stamps_raw, keys_raw) in zip(nsts, replies, strict=True):
+        # Out of the cache from here until committed below (an old snapshot of the same
+        # epoch is reused: only its changed items are read).
+        snap = cache.pop(n, None)
         if not epoch:
-            cache.pop(n, None)
             continue
-        snap = cache.get(n)
         if snap is None or snap.epoch != epoch:
-            snap = cache[n] = NsSnapshot(sk.ns_from_text(n), dims)
+            snap = NsSnapshot(sk.ns_from_text(n), dims)
         stamps = {sk.unescape(_text(m)): float(s) for m, s in _pairs(stamps_raw)}
         expiry = {_text(k): _score(s) for k, s in _pairs(keys_raw)}
         for key in list(snap.items):
@@ -1007,7 +1030,7 @@ def _full_load(
             and (k not in snap.items or snap.stamps.get(k) != s)
         ]
         snap.epoch, snap.version, snap.stamps = epoch, version, stamps
-        loaded.append(n)
+        loading[n] = snap
         head = (sk.item_key_prefix(prefix, n), sk.vec_ns_prefix(prefix, n), "1" if dims else "0")
         for i in range(0, len(fetch), READ_CHUNK):
             cmds.append(
@@ -1019,23 +1042,12 @@ def _full_load(
         check(replies)
         dtype = cfg.dtype if cfg is not None else None
         for n, entries in zip(owners, replies, strict=True):
-            _apply_reads(cache, n, entries, dtype, now_ms)
-    for n in loaded:
-        cache[n].settle()
-
-
-def _apply_reads(
-    cache: StoreCache, nst: str, entries: Sequence[Any], dtype: Any, now_ms: int
-) -> None:
-    """Apply ``read_item`` replies to one snapshot; on a newer-format item, forget the
-    whole snapshot before raising, so no later search trusts a half-applied one."""
-    snap = cache[nst]
-    try:
-        for entry in entries:
-            snap.apply_read(entry, dtype, now_ms)
-    except UnsupportedFormatError:
-        cache.pop(nst, None)
-        raise
+            snap = loading[n]
+            for entry in entries:
+                snap.apply_read(entry, dtype, now_ms)
+    for n, snap in loading.items():  # every item applied: commit
+        snap.settle()
+        cache[n] = snap
 
 
 def _pairs(raw: Any) -> list[tuple[Any, Any]]:
