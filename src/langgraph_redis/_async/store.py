@@ -278,20 +278,26 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 listed = await self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            await self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))
+            await self._run(
+                plan_write(
+                    self._prefix, prepared, vectors, vcfg, now, ordered=not self._conn.cluster
+                )
+            )
         return results
 
     async def asweep_ttl(self) -> int:
         """Remove index entries of items whose TTL expired; drop emptied namespaces.
 
         Redis deletes expired items by itself; this cleans the bookkeeping around them.
-        Round trips: three, plus one when namespaces became empty.
+        Round trips: three, plus one when namespaces became empty (two on a cluster).
 
         Returns:
             The number of expired entries examined and removed.
         """
         await self.asetup()
-        return await self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return await self._run(
+            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+        )
 
     async def astart_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's

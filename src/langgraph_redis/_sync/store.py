@@ -277,20 +277,26 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 listed = self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            self._run(plan_write(self._prefix, prepared, vectors, vcfg, now))
+            self._run(
+                plan_write(
+                    self._prefix, prepared, vectors, vcfg, now, ordered=not self._conn.cluster
+                )
+            )
         return results
 
     def sweep_ttl(self) -> int:
         """Remove index entries of items whose TTL expired; drop emptied namespaces.
 
         Redis deletes expired items by itself; this cleans the bookkeeping around them.
-        Round trips: three, plus one when namespaces became empty.
+        Round trips: three, plus one when namespaces became empty (two on a cluster).
 
         Returns:
             The number of expired entries examined and removed.
         """
         self.setup()
-        return self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return self._run(
+            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+        )
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's

@@ -8,7 +8,9 @@ Invariants:
 
 * every write to one item is one script on the namespace's slot (item, vectors, key
   set, stamps and version counter change together); the namespace index is updated by
-  idempotent side commands;
+  idempotent side commands, and reconciled by the writer whenever a namespace is
+  created or emptied, so concurrent writers never leave it missing a namespace that
+  holds items (or naming one that does not);
 * a namespace's version counter changes on every put or delete in it, and starts from a
   random base when the namespace is (re)created, so a cache keyed by version never
   mistakes a recreated namespace for the one it saw;
@@ -203,6 +205,7 @@ local function forget(ks, kv, kd, esc)
 end
 """
 
+# Returns 1 when this put (re)created the namespace (it held no item before), else 0.
 PUT_ITEM = Script(
     "put_item",
     """
@@ -231,9 +234,9 @@ for i = 0, nv - 1 do
 end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
 local ver = redis.call('HINCRBY', KEYS[4], 'v', 1)
-redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
+local created = redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
 redis.call('ZADD', KEYS[3], ver, ARGV[4])
-return ver
+return created
 """,
 )
 
@@ -400,9 +403,12 @@ def plan_write(
     vectors: Sequence[Sequence[float]],
     cfg: VectorConfig | None,
     now_seconds: float,
+    *,
+    ordered: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
-    """All puts and deletes of a batch in one round trip (plus cleanup when a namespace
-    empties: its index entry is removed, then re-added if a concurrent put refilled it).
+    """All puts and deletes of a batch in one round trip, plus namespace-index upkeep
+    when a put (re)creates a namespace or a delete empties one: one more round trip
+    (two on a cluster, ``ordered`` False; see :func:`_index_upkeep`).
     """
     ops: list[Op] = []
     side: list[Command] = []
@@ -451,23 +457,56 @@ def plan_write(
     replies = yield batch(ops, side=side)
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
-    emptied = [puts[i].nst for i in deletes if int(replies[i]) == 0]
-    if emptied:
-        yield from _drop_empty_namespaces(prefix, sorted(set(emptied)))
+    dropped = set(deletes)
+    changed: dict[str, bool] = {}  # namespace -> holds items after this batch's last change
+    for i, p in enumerate(puts):
+        if i in dropped:
+            if int(replies[i]) == 0:
+                changed[p.nst] = False
+        elif int(replies[i]) == 1:
+            changed[p.nst] = True
+    if changed:
+        yield from _index_upkeep(prefix, changed, ordered)
     return None
 
 
-def _drop_empty_namespaces(
-    prefix: str, nsts: Sequence[str]
+def _index_upkeep(
+    prefix: str, changed: Mapping[str, bool], ordered: bool
 ) -> Generator[Batch[Any], list[Any], None]:
+    """Make the namespace index agree with namespaces a write just created (True) or
+    emptied (False), whatever interleaving of writers (processes, cluster nodes) runs.
+
+    The index lives in another slot than the namespaces, so no script changes both, and
+    a writer that emptied a namespace cannot tell a put that is still on its way (whose
+    side ``ZADD``, sent first so a crashed writer never leaves items unindexed, it would
+    remove). So each writer that changed whether a namespace holds items reconciles:
+    it adds or removes the entry, *then* checks the key set, and repeats while the two
+    disagree. The last write to an entry is followed by a check that agreed with it, and
+    any later change to the namespace is followed by its own writer's reconciliation,
+    so when writers stop the index names exactly the namespaces that hold items.
+
+    ``ordered``: one pipeline runs its commands in order (a standalone server), so the
+    write and its check share a round trip; on a cluster each node's part of a pipeline
+    runs concurrently, so the check goes in the next one.
+    """
     idx = sk.ns_index_key(prefix)
-    replies = yield batch(
-        [("ZREM", idx, n) for n in nsts] + [("EXISTS", sk.keys_key(prefix, n)) for n in nsts]
-    )
-    check(replies)
-    refilled = [n for n, r in zip(nsts, replies[len(nsts) :], strict=False) if int(r)]
-    if refilled:
-        check((yield batch([("ZADD", idx, 0, n) for n in refilled])))
+    pending = dict(changed)
+    while pending:
+        nsts = sorted(pending)
+        writes: list[Op] = [("ZADD", idx, 0, n) if pending[n] else ("ZREM", idx, n) for n in nsts]
+        checks: list[Op] = [("EXISTS", sk.keys_key(prefix, n)) for n in nsts]
+        if ordered:
+            replies = yield batch(writes + checks)
+            check(replies)
+            found = replies[len(writes) :]
+        else:
+            check((yield batch(writes)))
+            found = yield batch(checks)
+            check(found)
+        pending = {
+            n: bool(int(r)) for n, r in zip(nsts, found, strict=True) if bool(int(r)) != pending[n]
+        }
+    return None
 
 
 # --------------------------------------------------------------------------- reads
@@ -1109,10 +1148,13 @@ def plan_refresh_found(
     return None
 
 
-def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int]:
+def plan_sweep(
+    prefix: str, now_ms: int, *, ordered: bool = False
+) -> Generator[Batch[Any], list[Any], int]:
     """Remove key-set entries of expired items; drop namespaces left empty.
 
-    Three round trips plus one per emptied batch of namespaces; returns entries removed.
+    Three round trips, plus one when namespaces emptied (two on a cluster, ``ordered``
+    False; see :func:`_index_upkeep`); returns entries removed.
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)
@@ -1144,7 +1186,7 @@ def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int
         removed = len(cmds)
         empty += [n for n, left in zip(owners, replies, strict=False) if int(left) == 0]
     if empty:
-        yield from _drop_empty_namespaces(prefix, sorted(set(empty)))
+        yield from _index_upkeep(prefix, dict.fromkeys(empty, False), ordered)
     return removed
 
 
