@@ -29,6 +29,7 @@ from langgraph_redis._acompat import AsyncRetry, Retry
 from langgraph_redis._core.engines.common import DELTA_LIMIT
 from langgraph_redis.demo import HashEmbeddings
 from tests.proxy import FaultProxy
+from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 N = 3000
 NS = ("load", "big")
@@ -140,6 +141,20 @@ async def _cancelled_search(store: AsyncRedisStore, hook: ReplyHook, at: int) ->
 
 @pytest.mark.parametrize("vectors", [False, True])
 async def test_search_cancelled_at_every_reply_of_the_first_load(
+    redis_url: str, key_prefix: str, hook: ReplyHook, vectors: bool
+) -> None:
+    await _cancel_at_every_reply(redis_url, key_prefix, hook, vectors)
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("cluster_engine", CLUSTER_ENGINES)
+async def test_search_cancelled_at_every_reply_on_a_cluster(
+    cluster_engine: Any, key_prefix: str, hook: ReplyHook
+) -> None:
+    await _cancel_at_every_reply(shared_cluster(cluster_engine).url, key_prefix, hook, True)
+
+
+async def _cancel_at_every_reply(
     redis_url: str, key_prefix: str, hook: ReplyHook, vectors: bool
 ) -> None:
     await _fill(redis_url, key_prefix)
