@@ -28,7 +28,6 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 
 from langgraph_redis import AsyncRedisStore
-from langgraph_redis._servers import LocalCluster
 from langgraph_redis.demo import HashEmbeddings
 from tests.roundtrips import RoundTrips
 from tests.topology import CLUSTER_ENGINES, shared_cluster
@@ -229,8 +228,7 @@ async def test_concurrent_put_and_delete_agree(
 async def test_concurrent_put_and_delete_agree_on_cluster(
     cluster_engine: Any, key_prefix: str, seed: int
 ) -> None:
-    cluster: LocalCluster = shared_cluster(cluster_engine)
-    await _check(cluster.url, key_prefix, "plain", seed)
+    await _check(shared_cluster(cluster_engine).url, key_prefix, "plain", seed)
 
 
 async def test_index_upkeep_costs_one_round_trip_on_standalone(
