@@ -25,7 +25,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from langgraph_redis import AsyncRedisStore, RedisStore
-from langgraph_redis._acompat import AsyncRetry, Retry
+from langgraph_redis._acompat import AsyncRetry, Retry, _finishing
 from langgraph_redis._core.engines.common import DELTA_LIMIT
 from langgraph_redis.demo import HashEmbeddings
 from tests.proxy import FaultProxy
@@ -126,6 +126,10 @@ async def _cancelled_search(store: AsyncRedisStore, hook: ReplyHook, at: int) ->
     Returns the task (done). A reply that needed no wait may let the search finish
     before the cancellation lands; ``hook.fired`` says whether reply ``at`` was reached.
     """
+    return await _cancelled(store.asearch(NS, limit=N + 10), hook, at)
+
+
+async def _cancelled(work: Any, hook: ReplyHook, at: int) -> Any:
     task: asyncio.Task[Any] | None = None
 
     def cancel() -> None:
@@ -133,10 +137,39 @@ async def _cancelled_search(store: AsyncRedisStore, hook: ReplyHook, at: int) ->
         task.cancel()
 
     hook.arm(at, cancel)
-    task = asyncio.ensure_future(store.asearch(NS, limit=N + 10))
+    task = asyncio.ensure_future(work)
     await asyncio.wait([task])
     hook.disarm()
     return task
+
+
+async def test_cancelled_writes_keep_the_namespace_index_right(
+    redis_url: str, key_prefix: str, hook: ReplyHook
+) -> None:
+    """A delete that empties a namespace, or a put that creates one, cancelled at each
+    reply it reads: once the write has run its course, list_namespaces agrees with get
+    (the write goes on after its caller's cancellation; nothing is cut half-way)."""
+    store = AsyncRedisStore(redis_url, prefix=key_prefix, engine="plain", pool_size=2)
+    try:
+        await store.asetup()
+        await store.aput(("warm",), "x", {"v": 0})  # scripts loaded
+        cancelled = 0
+        for at in range(1, 6):
+            emptied, created = ("gone", str(at)), ("made", str(at))
+            await store.aput(emptied, "only", {"v": 1})
+            for ns, work in (
+                (emptied, store.adelete(emptied, "only")),
+                (created, store.aput(created, "k", {"v": 2})),
+            ):
+                task = await _cancelled(work, hook, at)
+                cancelled += task.cancelled()
+                await asyncio.gather(*_finishing)  # what the cancelled calls left running
+                held = await store.aget(ns, "only" if ns == emptied else "k") is not None
+                listed = ns in await store.alist_namespaces(prefix=ns[:1])
+                assert listed == held, f"{ns} after a cancel at reply {at}"
+        assert cancelled >= 2
+    finally:
+        await store.aclose()
 
 
 @pytest.mark.parametrize("vectors", [False, True])
