@@ -81,6 +81,7 @@ NAMES: dict[str, str] = {
     "AsyncRetry": "Retry",
     "AsyncSentinel": "Sentinel",
     "aqueue_command": "queue_command",
+    "afinish": "finish",
     "asleep": "sleep",
     "arelease_client": "release_client",
     "arelease": "release",

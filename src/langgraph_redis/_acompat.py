@@ -7,10 +7,11 @@ its right-hand twin, so the generator only ever renames and never rewrites logic
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio
@@ -82,6 +83,45 @@ def queue_command(pipe: Any, args: tuple[Any, ...]) -> None:
     pipe.execute_command(*args)
 
 
+_T = TypeVar("_T")
+_finishing: set[asyncio.Task[Any]] = set()  # the loop holds tasks only weakly
+_orphans: set[asyncio.Task[Any]] = set()  # ... whose caller was cancelled
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    orphan = task in _orphans
+    _orphans.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None and orphan:
+        logging.getLogger("langgraph_redis").warning(
+            "langgraph_redis: a write whose caller was cancelled failed afterwards: %r", exc
+        )
+
+
+async def afinish(work: Coroutine[Any, Any, _T]) -> _T:
+    """Await ``work``; if the caller is cancelled meanwhile, it still runs to its end.
+
+    The caller gets its ``CancelledError`` at once (a timeout stays a timeout), while
+    the work goes on in a task: a multi-step write is never cut between its steps (for
+    the store, between an item script and the namespace-index upkeep after it). An
+    error it meets once nobody waits for it is logged as a warning.
+    """
+    task = asyncio.ensure_future(work)
+    _finishing.add(task)
+    task.add_done_callback(_finished)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            _orphans.add(task)
+        raise
+
+
+def finish(work: _T) -> _T:
+    """Sync twin of :func:`afinish`: the work has already run."""
+    return work
+
+
 __all__ = [
     "ALock",
     "AsyncBlockingConnectionPool",
@@ -99,8 +139,10 @@ __all__ = [
     "RedisCluster",
     "Retry",
     "Sentinel",
+    "afinish",
     "aqueue_command",
     "asleep",
+    "finish",
     "queue_command",
     "sleep",
 ]

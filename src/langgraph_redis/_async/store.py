@@ -31,7 +31,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from langgraph_redis._acompat import ALock, AsyncIterator
+from langgraph_redis._acompat import ALock, AsyncIterator, afinish
 from langgraph_redis._async._embed import embed_query_text, embed_texts
 from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
@@ -278,22 +278,31 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 listed = await self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            await self._run(
-                plan_write(self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster)
+            write = plan_write(
+                self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster
             )
+            if any(p.value_json is None for p in prepared):
+                # A delete that empties a namespace drops its index entry after the item
+                # scripts: once started, it runs to its end even if this call is cancelled
+                # (a put needs no such care: its index entry is added before its script).
+                await afinish(self._run(write))
+            else:
+                await self._run(write)
         return results
 
     async def asweep_ttl(self) -> int:
         """Remove index entries of items whose TTL expired; drop emptied namespaces.
 
         Redis deletes expired items by itself; this cleans the bookkeeping around them.
-        Round trips: three, plus one when namespaces became empty.
+        Round trips: three, plus one when namespaces became empty (two on a cluster).
 
         Returns:
             The number of expired entries examined and removed.
         """
         await self.asetup()
-        return await self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return await self._run(
+            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+        )
 
     async def astart_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's

@@ -33,7 +33,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from langgraph_redis._acompat import Lock, Iterator
+from langgraph_redis._acompat import Lock, Iterator, finish
 from langgraph_redis._sync._embed import embed_query_text, embed_texts
 from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
@@ -277,22 +277,31 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 listed = self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared:
-            self._run(
-                plan_write(self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster)
+            write = plan_write(
+                self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster
             )
+            if any(p.value_json is None for p in prepared):
+                # A delete that empties a namespace drops its index entry after the item
+                # scripts: once started, it runs to its end even if this call is cancelled
+                # (a put needs no such care: its index entry is added before its script).
+                finish(self._run(write))
+            else:
+                self._run(write)
         return results
 
     def sweep_ttl(self) -> int:
         """Remove index entries of items whose TTL expired; drop emptied namespaces.
 
         Redis deletes expired items by itself; this cleans the bookkeeping around them.
-        Round trips: three, plus one when namespaces became empty.
+        Round trips: three, plus one when namespaces became empty (two on a cluster).
 
         Returns:
             The number of expired entries examined and removed.
         """
         self.setup()
-        return self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return self._run(
+            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+        )
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's

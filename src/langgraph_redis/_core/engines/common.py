@@ -8,7 +8,9 @@ Invariants:
 
 * every write to one item is one script on the namespace's slot (item, vectors, key
   set, stamps and version counter change together); the namespace index is updated by
-  idempotent side commands;
+  idempotent side commands, and reconciled by the writer whenever a namespace is
+  created or emptied, so concurrent writers never leave it missing a namespace that
+  holds items (or naming one that does not);
 * a namespace's version counter changes on every put or delete in it, and starts from a
   random base when the namespace is (re)created, so a cache keyed by version never
   mistakes a recreated namespace for the one it saw;
@@ -203,6 +205,7 @@ local function forget(ks, kv, kd, esc)
 end
 """
 
+# Returns 1 when this put (re)created the namespace (it held no item before), else 0.
 PUT_ITEM = Script(
     "put_item",
     """
@@ -235,9 +238,9 @@ for i = 0, nv - 1 do
 end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
 local ver = redis.call('HINCRBY', KEYS[4], 'v', 1)
-redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
+local created = redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
 redis.call('ZADD', KEYS[3], ver, ARGV[4])
-return ver
+return created
 """,
 )
 
@@ -408,13 +411,14 @@ def plan_write(
     *,
     cluster: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
-    """All puts and deletes of a batch in one round trip (plus cleanup when a namespace
-    empties: its index entry is removed, then re-added if a concurrent put refilled it).
+    """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
 
     On one server each put's script also adds its namespace to the namespace index, so
-    a server at its memory limit refuses both or neither. On a cluster the index lives
-    in another slot: it is a side command, sent first, and a refused put that leaves it
-    naming an empty namespace removes it again.
+    a server at its memory limit refuses both or neither, and only a delete that empties
+    a namespace needs upkeep (one more round trip). On a cluster the index lives in
+    another slot: puts add to it as a side command, sent first; a put that (re)creates a
+    namespace, a refused put and a delete that empties a namespace reconcile the entry
+    (see :func:`_index_upkeep`; two more round trips).
     """
     ops: list[Op] = []
     side: list[Command] = []
@@ -464,45 +468,68 @@ def plan_write(
     if not ops:
         return None
     replies = yield batch(ops, side=side, writes=True)
-    refused = sorted(
-        {
-            puts[i].nst
-            for i, r in enumerate(replies)
-            if isinstance(r, BaseException) and puts[i].value_json is not None
-        }
-    )
-    if refused and cluster:
-        # The namespace index entry went first, on another node; a put refused after it
-        # (a node at its memory limit) must not leave it naming an empty namespace.
-        yield from _drop_if_empty(prefix, refused)
+    changed: dict[str, bool] = {}  # namespace -> holds items after this batch's last change
+    if cluster:
+        # The index entry went first, on another node; a put refused after it (a node at
+        # its memory limit) must not leave it naming an empty namespace.
+        for i, r in enumerate(replies):
+            if isinstance(r, BaseException) and puts[i].value_json is not None:
+                changed[puts[i].nst] = False
+        if changed:
+            yield from _index_upkeep(prefix, changed, ordered=False)
+            changed = {}
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
-    emptied = [puts[i].nst for i in deletes if int(replies[i]) == 0]
-    if emptied:
-        yield from _drop_empty_namespaces(prefix, sorted(set(emptied)))
+    dropped = set(deletes)
+    for i, p in enumerate(puts):
+        if i in dropped:
+            if int(replies[i]) == 0:
+                changed[p.nst] = False
+        elif cluster and int(replies[i]) == 1:
+            # On one server the put's own script indexed its namespace.
+            changed[p.nst] = True
+    if changed:
+        yield from _index_upkeep(prefix, changed, ordered=not cluster)
     return None
 
 
-def _drop_if_empty(prefix: str, nsts: Sequence[str]) -> Generator[Batch[Any], list[Any], None]:
-    """Remove the index entries of those namespaces that hold no item."""
-    replies = yield batch([("EXISTS", sk.keys_key(prefix, n)) for n in nsts])
-    check(replies)
-    empty = [n for n, r in zip(nsts, replies, strict=True) if not int(r)]
-    if empty:
-        yield from _drop_empty_namespaces(prefix, empty)
-
-
-def _drop_empty_namespaces(
-    prefix: str, nsts: Sequence[str]
+def _index_upkeep(
+    prefix: str, changed: Mapping[str, bool], ordered: bool
 ) -> Generator[Batch[Any], list[Any], None]:
+    """Make the namespace index agree with namespaces a write just created (True) or
+    emptied (False), whatever interleaving of writers (processes, cluster nodes) runs.
+
+    The index lives in another slot than the namespaces, so no script changes both, and
+    a writer that emptied a namespace cannot tell a put that is still on its way (whose
+    side ``ZADD``, sent first so a crashed writer never leaves items unindexed, it would
+    remove). So each writer that changed whether a namespace holds items reconciles:
+    it adds or removes the entry, *then* checks the key set, and repeats while the two
+    disagree. The last write to an entry is followed by a check that agreed with it, and
+    any later change to the namespace is followed by its own writer's reconciliation,
+    so when writers stop the index names exactly the namespaces that hold items.
+
+    ``ordered``: one pipeline runs its commands in order (a standalone server), so the
+    write and its check share a round trip; on a cluster each node's part of a pipeline
+    runs concurrently, so the check goes in the next one.
+    """
     idx = sk.ns_index_key(prefix)
-    replies = yield batch(
-        [("ZREM", idx, n) for n in nsts] + [("EXISTS", sk.keys_key(prefix, n)) for n in nsts]
-    )
-    check(replies)
-    refilled = [n for n, r in zip(nsts, replies[len(nsts) :], strict=False) if int(r)]
-    if refilled:
-        check((yield batch([("ZADD", idx, 0, n) for n in refilled])))
+    pending = dict(changed)
+    while pending:
+        nsts = sorted(pending)
+        writes: list[Op] = [("ZADD", idx, 0, n) if pending[n] else ("ZREM", idx, n) for n in nsts]
+        checks: list[Op] = [("EXISTS", sk.keys_key(prefix, n)) for n in nsts]
+        if ordered:
+            replies = yield batch(writes + checks)
+            check(replies)
+            found = replies[len(writes) :]
+        else:
+            check((yield batch(writes)))
+            found = yield batch(checks)
+            check(found)
+        pending = {
+            n: bool(int(r)) for n, r in zip(nsts, found, strict=True) if bool(int(r)) != pending[n]
+        }
+    return None
 
 
 # --------------------------------------------------------------------------- reads
@@ -1001,21 +1028,13 @@ def plan_snapshots(
             elif n in present:
                 stale.append(n)
             continue
-        for key, raw in zip(late, reply[3], strict=True):
-            if (renewed := _score(raw)) > now_ms:
-                snap.expiry[key] = renewed
-            else:
-                snap.remove(key)
-        if status == 1:
-            snap.version = reply[1]
-            for m, s in _pairs(reply[4]):
-                snap.stamps[sk.unescape(_text(m))] = float(s)
-            for m in reply[5]:
-                key = sk.unescape(_text(m))
-                snap.stamps.pop(key, None)
-                snap.remove(key)
-            _apply_reads(cache, n, reply[6], dtype, now_ms)
-        snap.settle()
+        try:
+            _apply_delta(snap, late, reply, dtype, now_ms)
+        except BaseException:
+            # Half applied (an item of a newer format, or anything unexpected): no later
+            # search may trust it, so the namespace is loaded afresh next time.
+            cache.pop(n, None)
+            raise
     for n in known:
         if n in cache and n not in present:
             del cache[n]
@@ -1024,9 +1043,39 @@ def plan_snapshots(
     return [cache[n] for n in present if n in cache]
 
 
+def _apply_delta(
+    snap: NsSnapshot, late: Sequence[str], reply: Sequence[Any], dtype: Any, now_ms: int
+) -> None:
+    """Apply one ``snapshot_delta`` reply of status 0 or 1 (re-read expiries, changes)."""
+    for key, raw in zip(late, reply[3], strict=True):
+        if (renewed := _score(raw)) > now_ms:
+            snap.expiry[key] = renewed
+        else:
+            snap.remove(key)
+    if int(reply[2]) == 1:
+        snap.version = reply[1]
+        for m, s in _pairs(reply[4]):
+            snap.stamps[sk.unescape(_text(m))] = float(s)
+        for m in reply[5]:
+            key = sk.unescape(_text(m))
+            snap.stamps.pop(key, None)
+            snap.remove(key)
+        for entry in reply[6]:
+            snap.apply_read(entry, dtype, now_ms)
+    snap.settle()
+
+
 def _full_load(
     prefix: str, cache: StoreCache, nsts: Sequence[str], cfg: VectorConfig | None, now_ms: int
 ) -> Generator[Batch[Any], list[Any], None]:
+    """(Re)load whole namespaces: their bookkeeping, then the items whose stamp changed.
+
+    Transactional for the cache: between the two round trips a snapshot being loaded
+    claims a version whose items are not read yet, so it is kept out of the cache until
+    the items are applied. A load that stops half-way (task cancelled, connection lost,
+    an error raised) leaves those namespaces uncached, and the next search loads them
+    again; it never leaves a snapshot that claims items it does not hold.
+    """
     # The bookkeeping of a namespace is read atomically (one script), so the snapshot's
     # version matches its stamps. Items read afterwards may be newer than that version;
     # the next delta then re-reads them, which is harmless.
@@ -1035,14 +1084,15 @@ def _full_load(
     dims = cfg.dims if cfg is not None else 0
     cmds: list[Op] = []
     owners: list[str] = []
-    loaded: list[str] = []
+    loading: dict[str, NsSnapshot] = {}
     for n, (epoch, version, stamps_raw, keys_raw) in zip(nsts, replies, strict=True):
+        # Out of the cache from here until committed below (an old snapshot of the same
+        # epoch is reused: only its changed items are read).
+        snap = cache.pop(n, None)
         if not epoch:
-            cache.pop(n, None)
             continue
-        snap = cache.get(n)
         if snap is None or snap.epoch != epoch:
-            snap = cache[n] = NsSnapshot(sk.ns_from_text(n), dims)
+            snap = NsSnapshot(sk.ns_from_text(n), dims)
         stamps = {sk.unescape(_text(m)): float(s) for m, s in _pairs(stamps_raw)}
         expiry = {_text(k): _score(s) for k, s in _pairs(keys_raw)}
         for key in list(snap.items):
@@ -1058,7 +1108,7 @@ def _full_load(
             and (k not in snap.items or snap.stamps.get(k) != s)
         ]
         snap.epoch, snap.version, snap.stamps = epoch, version, stamps
-        loaded.append(n)
+        loading[n] = snap
         head = (sk.item_key_prefix(prefix, n), sk.vec_ns_prefix(prefix, n), "1" if dims else "0")
         for i in range(0, len(fetch), READ_CHUNK):
             cmds.append(
@@ -1070,23 +1120,12 @@ def _full_load(
         check(replies)
         dtype = cfg.dtype if cfg is not None else None
         for n, entries in zip(owners, replies, strict=True):
-            _apply_reads(cache, n, entries, dtype, now_ms)
-    for n in loaded:
-        cache[n].settle()
-
-
-def _apply_reads(
-    cache: StoreCache, nst: str, entries: Sequence[Any], dtype: Any, now_ms: int
-) -> None:
-    """Apply ``read_item`` replies to one snapshot; on a newer-format item, forget the
-    whole snapshot before raising, so no later search trusts a half-applied one."""
-    snap = cache[nst]
-    try:
-        for entry in entries:
-            snap.apply_read(entry, dtype, now_ms)
-    except UnsupportedFormatError:
-        cache.pop(nst, None)
-        raise
+            snap = loading[n]
+            for entry in entries:
+                snap.apply_read(entry, dtype, now_ms)
+    for n, snap in loading.items():  # every item applied: commit
+        snap.settle()
+        cache[n] = snap
 
 
 def _pairs(raw: Any) -> list[tuple[Any, Any]]:
@@ -1148,10 +1187,13 @@ def plan_refresh_found(
     return None
 
 
-def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int]:
+def plan_sweep(
+    prefix: str, now_ms: int, *, ordered: bool = False
+) -> Generator[Batch[Any], list[Any], int]:
     """Remove key-set entries of expired items; drop namespaces left empty.
 
-    Three round trips plus one per emptied batch of namespaces; returns entries removed.
+    Three round trips, plus one when namespaces emptied (two on a cluster, ``ordered``
+    False; see :func:`_index_upkeep`); returns entries removed.
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)
@@ -1183,7 +1225,7 @@ def plan_sweep(prefix: str, now_ms: int) -> Generator[Batch[Any], list[Any], int
         removed = len(cmds)
         empty += [n for n, left in zip(owners, replies, strict=False) if int(left) == 0]
     if empty:
-        yield from _drop_empty_namespaces(prefix, sorted(set(empty)))
+        yield from _index_upkeep(prefix, dict.fromkeys(empty, False), ordered)
     return removed
 
 
