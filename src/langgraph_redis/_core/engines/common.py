@@ -520,12 +520,20 @@ def _index_upkeep(
         checks: list[Op] = [("EXISTS", sk.keys_key(prefix, n)) for n in nsts]
         if ordered:
             replies = yield batch(writes + checks)
-            check(replies)
-            found = replies[len(writes) :]
+            written, found = replies[: len(writes)], replies[len(writes) :]
         else:
-            check((yield batch(writes)))
+            written = yield batch(writes)
             found = yield batch(checks)
-            check(found)
+        check(found)
+        refused = [n for n, r in zip(nsts, written, strict=True) if isinstance(r, BaseException)]
+        if refused:
+            # A server at its memory limit refuses ZADD even for a member already there
+            # (the put's own side ZADD, sent first, usually is): an entry that is present
+            # is what the write wanted; any other failure is the caller's error.
+            scores = yield batch([("ZSCORE", idx, n) for n in refused])
+            for n, score in zip(refused, scores, strict=True):
+                if not (pending[n] and score is not None and not isinstance(score, BaseException)):
+                    check([r for r in written if isinstance(r, BaseException)])
         pending = {
             n: bool(int(r)) for n, r in zip(nsts, found, strict=True) if bool(int(r)) != pending[n]
         }
