@@ -39,6 +39,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import Redis, RedisCluster, queue_command, sleep
 from langgraph_redis._core.plans import Batch, Plan, Script, ScriptCall, check
+from langgraph_redis.errors import NotReplicatedError, PoolTimeout, RecoveryTimeout
 
 T = TypeVar("T")
 
@@ -63,22 +64,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-class RecoveryTimeout(RedisConnectionError):
-    """A call kept failing with transient errors for longer than ``recovery_timeout``."""
-
-
-class PoolTimeout(RedisConnectionError):
-    """Every pooled connection stayed busy for ``pool_timeout`` seconds."""
-
-
 def _pool_exhausted(exc: BaseException) -> bool:
     # redis-py's BlockingConnectionPool says so after waiting its full timeout; waiting
     # again would double the caller's bound, so this is not retried.
     return isinstance(exc, RedisConnectionError) and "No connection available" in str(exc)
-
-
-class NotReplicatedError(RedisError):
-    """A write was applied on the primary but fewer replicas than asked acknowledged it."""
 
 
 def _is_noscript(reply: Any) -> bool:
