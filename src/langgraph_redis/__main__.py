@@ -1,13 +1,32 @@
-"""Command line: ``python -m langgraph_redis demo``."""
+"""Command line: ``langgraph-redis demo`` or ``python -m langgraph_redis demo``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from importlib.metadata import PackageNotFoundError, version
+
+DISTRIBUTION = "langgraph-redis"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="langgraph_redis")
+def installed_version() -> str:
+    """The installed distribution's version (package metadata, so never out of sync)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def main(argv: list[str] | None = None, *, prog: str = DISTRIBUTION) -> None:
+    """Entry point of the ``langgraph-redis`` script and of ``python -m langgraph_redis``.
+
+    ``prog`` is the name ``--help`` and usage errors show: argparse would otherwise take
+    it from ``sys.argv[0]``, which is ``__main__.py`` under ``python -m``.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(
+        "--version", action="version", version=f"{DISTRIBUTION} {installed_version()}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
         "demo",
@@ -23,4 +42,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog="python -m langgraph_redis")
