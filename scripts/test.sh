@@ -46,7 +46,9 @@ if [ "${SKIP_WHEEL:-0}" != "1" ]; then
   wheel_file="$(ls dist/*.whl)"
   .venv-wheel/bin/python -m pip install -q "langgraph-redis[embedded] @ file://$PWD/$wheel_file" langgraph-checkpoint-conformance
   (
-    cd "$(mktemp -d)"  # nothing from the source tree is importable from here
+    outside="$(mktemp -d)"
+    trap 'rm -rf "$outside"' EXIT
+    cd "$outside"  # nothing from the source tree is importable from here
     "$OLDPWD/.venv-wheel/bin/langgraph-redis" --version
     "$OLDPWD/.venv-wheel/bin/python" -m langgraph_redis --version
     env -u REDIS_URL "$OLDPWD/.venv-wheel/bin/python" -m langgraph_redis demo < /dev/null > "$OLDPWD/.cache/wheel-demo.log" 2>&1 \
