@@ -14,6 +14,10 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+if sys.version_info < (3, 11):  # the checks below do not depend on the Python version
+    pytest.skip("reads pyproject.toml with tomllib (Python 3.11+)", allow_module_level=True)
+
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
