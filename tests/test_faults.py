@@ -16,9 +16,8 @@ import pytest
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
 
-from langgraph_redis import AsyncRedisSaver
+from langgraph_redis import AsyncRedisSaver, NotReplicatedError, RecoveryTimeout
 from langgraph_redis._acompat import AsyncRetry
-from langgraph_redis._async._run import NotReplicatedError, RecoveryTimeout
 from langgraph_redis._core.keys import ThreadKeys
 from tests._async.test_saver import config, snapshot
 from tests._async.workload import Workload

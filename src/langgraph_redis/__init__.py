@@ -3,22 +3,24 @@
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
-from langgraph_redis._async._run import (
-    MemoryLimitError,
-    NotReplicatedError,
-    PoolTimeout,
-    RecoveryTimeout,
-)
 from langgraph_redis._async.cache import AsyncRedisCache
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
-from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.server import ServerInfo
 from langgraph_redis._sync.cache import RedisCache
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.shallow import ShallowRedisSaver
 from langgraph_redis._sync.store import RedisStore
+from langgraph_redis.errors import (
+    CorruptDataError,
+    LangGraphRedisError,
+    MemoryLimitError,
+    NotReplicatedError,
+    PoolTimeout,
+    RecoveryTimeout,
+    UnsupportedFormatError,
+)
 
 __all__ = [
     "AsyncRedisCache",
@@ -26,6 +28,7 @@ __all__ = [
     "AsyncRedisStore",
     "AsyncShallowRedisSaver",
     "CorruptDataError",
+    "LangGraphRedisError",
     "MemoryLimitError",
     "NotReplicatedError",
     "PoolTimeout",

@@ -1,14 +1,34 @@
-"""Command line: ``langgraph-redis demo`` and the read-only inspector commands."""
+"""Command line: ``langgraph-redis`` (or ``python -m langgraph_redis``): the demo and the
+read-only inspector commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+DISTRIBUTION = "langgraph-redis"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="langgraph_redis")
+def installed_version() -> str:
+    """The installed distribution's version (package metadata, so never out of sync)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def main(argv: list[str] | None = None, *, prog: str = DISTRIBUTION) -> None:
+    """Entry point of the ``langgraph-redis`` script and of ``python -m langgraph_redis``.
+
+    ``prog`` is the name ``--help`` and usage errors show: argparse would otherwise take
+    it from ``sys.argv[0]``, which is ``__main__.py`` under ``python -m``.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(
+        "--version", action="version", version=f"{DISTRIBUTION} {installed_version()}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
@@ -37,4 +57,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog="python -m langgraph_redis")

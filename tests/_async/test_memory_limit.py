@@ -22,6 +22,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 from redis.exceptions import OutOfMemoryError
 
+import langgraph_redis
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.keys import run_index
@@ -148,8 +149,9 @@ def limited(request: pytest.FixtureRequest) -> Iterator[tuple[str, Nodes]]:
 
 
 def _refused(exc: BaseException) -> None:
-    """The error a refused write raises: redis' OOM error, saying which limit."""
-    assert isinstance(exc, OutOfMemoryError), repr(exc)
+    """The error a refused write raises: the public class (an OOM error), naming the limit."""
+    assert isinstance(exc, langgraph_redis.MemoryLimitError), repr(exc)
+    assert isinstance(exc, (OutOfMemoryError, langgraph_redis.LangGraphRedisError)), repr(exc)
     assert "maxmemory" in str(exc), str(exc)
 
 

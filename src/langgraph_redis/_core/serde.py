@@ -12,16 +12,12 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatError
+
+__all__ = ["CorruptDataError", "UnsupportedFormatError"]  # re-exported for _core callers
+
 FORMAT_VERSION = "1"
 """Stored in each checkpoint hash; data from a newer release is refused, not misread."""
-
-
-class UnsupportedFormatError(ValueError):
-    """Data under our prefix was written by a newer, incompatible format."""
-
-
-class CorruptDataError(ValueError):
-    """Data under our prefix cannot be decoded (foreign or damaged)."""
 
 
 def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:

@@ -40,6 +40,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import Redis, RedisCluster, queue_command, sleep
 from langgraph_redis._core.plans import Batch, Plan, Script, ScriptCall, check
+from langgraph_redis.errors import (
+    MemoryLimitError,
+    NotReplicatedError,
+    PoolTimeout,
+    RecoveryTimeout,
+)
 
 T = TypeVar("T")
 
@@ -64,31 +70,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-class RecoveryTimeout(RedisConnectionError):
-    """A call kept failing with transient errors for longer than ``recovery_timeout``."""
-
-
-class PoolTimeout(RedisConnectionError):
-    """Every pooled connection stayed busy for ``pool_timeout`` seconds."""
-
-
 def _pool_exhausted(exc: BaseException) -> bool:
     # redis-py's BlockingConnectionPool says so after waiting its full timeout; waiting
     # again would double the caller's bound, so this is not retried.
     return isinstance(exc, RedisConnectionError) and "No connection available" in str(exc)
-
-
-class NotReplicatedError(RedisError):
-    """A write was applied on the primary but fewer replicas than asked acknowledged it."""
-
-
-class MemoryLimitError(OutOfMemoryError):
-    """The server refused a write because it is at its memory limit (``maxmemory``).
-
-    Raised instead of redis-py's ``OutOfMemoryError`` (its base class, so existing
-    ``except`` clauses still match). The write was refused before it changed anything;
-    deletes, ``prune`` and reads keep working at the limit, so freeing memory is possible.
-    """
 
 
 MEMORY_LIMIT_MESSAGE = (
