@@ -7,8 +7,10 @@ from langgraph_redis._async._run import NotReplicatedError, PoolTimeout, Recover
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
+from langgraph_redis._core.migrate import MigrationReport
 from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._migrate import migrate
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.shallow import ShallowRedisSaver
 from langgraph_redis._sync.store import RedisStore
@@ -18,6 +20,7 @@ __all__ = [
     "AsyncRedisStore",
     "AsyncShallowRedisSaver",
     "CorruptDataError",
+    "MigrationReport",
     "NotReplicatedError",
     "PoolTimeout",
     "RecoveryTimeout",
@@ -26,4 +29,5 @@ __all__ = [
     "ServerInfo",
     "ShallowRedisSaver",
     "UnsupportedFormatError",
+    "migrate",
 ]

@@ -21,12 +21,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     # For tests: wait for a signal once the server is up (see demo.chatbot.run).
     demo.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
+    from langgraph_redis import _migrate
+
+    _migrate.add_command(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.command == "demo":
         from langgraph_redis.demo.chatbot import run
 
         run(keep=args.keep, hold=args.hold)
+    elif args.command == "migrate":
+        raise SystemExit(_migrate.run(args))
 
 
 if __name__ == "__main__":
