@@ -12,10 +12,13 @@ midway (its progress callback raises) and then resumed ends identical.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import operator
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -28,9 +31,15 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command, Send, interrupt
 
 from langgraph_redis import MigrationReport, RedisSaver, RedisStore, migrate
+from tests.servers import unavailable
 
 old_cp = pytest.importorskip("langgraph.checkpoint.redis")
 old_st = pytest.importorskip("langgraph.store.redis")
+OLD_VERSION = importlib.import_module("langgraph.checkpoint.redis.version").__version__
+# test_from_0_4 writes with 0.4.1, installed into .cache/ by scripts/setup.sh (pure
+# Python; its dependencies are 0.5.2's)
+ROOT = Path(__file__).resolve().parents[1]
+OLD_04 = ROOT / ".cache" / "lcr-0.4.1"
 
 DIMS = 4
 
@@ -381,3 +390,80 @@ def test_cli(old_data: Any, stack_url: str, key_prefix: str) -> None:
     assert "checkpoints:" in first.stderr  # progress (plain counts: not a TTY)
     second = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert f"{len(ITEMS)} seen, 0 copied, {len(ITEMS)} already there" in second.stdout
+
+
+def test_reembed(old_data: Any, stack_url: str, key_prefix: str) -> None:
+    """With ``reembed`` the target's embedder computes the vectors (the same fake one
+    here, so searches match the old store's)."""
+    _, old_store = old_data
+    calls: list[int] = []
+
+    def counting_embed(texts: list[str]) -> list[list[float]]:
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    report = migrate(
+        stack_url,
+        stack_url,
+        target_prefix=f"{key_prefix}new",
+        source_store_prefix=f"{key_prefix}st",
+        source_vector_prefix=f"{key_prefix}sv",
+        index={**INDEX, "embed": counting_embed},
+        reembed=True,
+        threads=False,
+    )
+    assert report.items_reembedded == report.items_copied == len(ITEMS)
+    assert report.vectors_copied == 0 and sum(calls) == 4  # texts of the 4 indexed items
+    assert_same_store(old_store, stack_url, f"{key_prefix}new")
+
+
+def test_the_pinned_old_version_is_the_one_imported() -> None:
+    assert OLD_VERSION == "0.5.2"
+
+
+WRITE_WITH_04 = """
+import sys
+from langgraph.checkpoint.redis.version import __version__
+assert __version__ == "0.4.1", __version__
+import tests.test_migrate as t
+t.run_old_graphs(sys.argv[1], sys.argv[2])
+t.put_old_items(sys.argv[1], sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("target", ["same-server"])
+def test_from_0_4(stack_url: str, key_prefix: str, target: str) -> None:
+    """Data written by langgraph-checkpoint-redis 0.4.1 (in a subprocess, 0.4.1 first on
+    PYTHONPATH) migrates identically. 0.4.1's own ``list()`` cannot decode the pending
+    sends it wrote (fixed in 0.5), so 0.5.2, which reads the same layout, is both the
+    migration's reader and the reference."""
+    if not (OLD_04 / "langgraph" / "checkpoint" / "redis").is_dir():
+        unavailable(f"{OLD_04} is missing: run scripts/setup.sh")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(OLD_04), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_WITH_04, stack_url, key_prefix],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    reader = old_cp.RedisSaver(
+        redis_url=stack_url,
+        checkpoint_prefix=f"{key_prefix}cp",
+        checkpoint_write_prefix=f"{key_prefix}cw",
+    )
+    reader.setup()
+    ctx = old_st.RedisStore.from_conn_string(
+        stack_url, index=INDEX, store_prefix=f"{key_prefix}st", vector_prefix=f"{key_prefix}sv"
+    )
+    store = ctx.__enter__()
+    try:
+        report = _migrate(stack_url, stack_url, key_prefix)
+        assert report.threads_copied == len(THREADS) and report.items_copied == len(ITEMS)
+        assert_same_threads(reader, stack_url, f"{key_prefix}new")
+        assert_same_store(store, stack_url, f"{key_prefix}new")
+    finally:
+        ctx.__exit__(None, None, None)
+        reader._redis.close()

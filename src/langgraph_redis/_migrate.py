@@ -69,8 +69,8 @@ def _old_saver(url: str, checkpoint_prefix: str, writes_prefix: str) -> Any:
         from langgraph.checkpoint.redis import RedisSaver as OldRedisSaver
     except ImportError as exc:
         raise RuntimeError(
-            "reading threads needs the package that wrote them: "
-            "pip install 'langgraph-checkpoint-redis>=0.4,<0.6'"
+            "reading threads needs langgraph-checkpoint-redis (0.5.x also reads what "
+            "0.4 wrote): pip install 'langgraph-checkpoint-redis>=0.5,<0.6'"
         ) from exc
     old = OldRedisSaver(
         redis_url=url,
