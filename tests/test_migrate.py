@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
 import pytest
 import redis
@@ -27,7 +27,7 @@ from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, IndexConfig
 from langgraph.types import Command, Send, interrupt
 
 from langgraph_redis import MigrationReport, RedisSaver, RedisStore, migrate
@@ -408,7 +408,7 @@ def test_reembed(old_data: Any, stack_url: str, key_prefix: str) -> None:
         target_prefix=f"{key_prefix}new",
         source_store_prefix=f"{key_prefix}st",
         source_vector_prefix=f"{key_prefix}sv",
-        index={**INDEX, "embed": counting_embed},
+        index=cast(IndexConfig, {**INDEX, "embed": counting_embed}),
         reembed=True,
         threads=False,
     )
