@@ -219,7 +219,9 @@ def _copy_threads(
             config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
             # newest first across namespaces; copy oldest first so parents come first
             tuples: list[CheckpointTuple] = list(old.list(config, limit=count))[::-1]
-            copied = _copy_thread(dst, saver, target_prefix, thread_id, tuples, dry_run, report)
+            copied = _copy_thread(
+                dst, old, saver, target_prefix, thread_id, tuples, dry_run, report
+            )
             report.threads_copied += copied
             if progress is not None:
                 progress("checkpoints", report.checkpoints, total)
@@ -230,6 +232,7 @@ def _copy_threads(
 
 def _copy_thread(
     dst: redis.Redis,
+    old: Any,
     saver: RedisSaver,
     prefix: str,
     thread_id: str,
@@ -237,7 +240,13 @@ def _copy_thread(
     dry_run: bool,
     report: MigrationReport,
 ) -> int:
-    """Copy one thread's missing checkpoints and writes; 1 if anything was copied."""
+    """Copy one thread's missing checkpoints and writes; 1 if anything was copied.
+
+    ``tuples`` (from the old ``list``) say what exists. The checkpoint itself is taken
+    from the old ``get_tuple``: the old ``list`` returns LangChain messages in channel
+    values as serialized dicts, ``get_tuple`` revives them (as the graph saw them). The
+    pending writes are the fuller of the two: the old ``get_tuple`` misses the writes of
+    some checkpoints (e.g. a task's ``Send`` packets) that ``list`` returns."""
     namespaces = sorted({t.config["configurable"].get("checkpoint_ns", "") for t in tuples})
     pipe = dst.pipeline(transaction=False)
     for cmd in core.present_commands(prefix, thread_id, namespaces):
@@ -272,29 +281,39 @@ def _copy_thread(
         ns = c.get("checkpoint_ns", "")
         cid = c["checkpoint_id"]
         writes = t.pending_writes or []
-        if id(t) in write_count:
+        new = id(t) not in write_count
+        if new:
+            report.checkpoints_copied += 1
+        else:
             report.checkpoints_present += 1
             if not core.writes_missing(write_count[id(t)], writes):
                 continue
-        else:
-            report.checkpoints_copied += 1
-            if not dry_run:
-                parent = (t.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-                put_config: RunnableConfig = {
-                    "configurable": {"thread_id": thread_id, "checkpoint_ns": ns}
-                }
-                if parent:
-                    put_config["configurable"]["checkpoint_id"] = parent
-                versions = dict(t.checkpoint.get("channel_versions") or {})
-                saver.put(put_config, t.checkpoint, t.metadata, versions)
         copied = 1
         report.writes_copied += len(writes)
-        if not dry_run:
-            target: RunnableConfig = {
-                "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": cid}
+        if dry_run:
+            continue
+        full: CheckpointTuple | None = old.get_tuple(t.config)
+        if full is None:
+            report.skipped.append(
+                Skip("checkpoint", f"{thread_id}/{ns}/{cid}", "gone while being copied (TTL?)")
+            )
+            continue
+        if new:
+            parent = (full.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+            put_config: RunnableConfig = {
+                "configurable": {"thread_id": thread_id, "checkpoint_ns": ns}
             }
-            for task_id, task_writes in core.group_writes(writes):
-                saver.put_writes(target, task_writes, task_id)
+            if parent:
+                put_config["configurable"]["checkpoint_id"] = parent
+            versions = dict(full.checkpoint.get("channel_versions") or {})
+            saver.put(put_config, full.checkpoint, full.metadata, versions)
+        target: RunnableConfig = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": cid}
+        }
+        for task_id, task_writes in core.group_writes(
+            core.fuller(writes, full.pending_writes or [])
+        ):
+            saver.put_writes(target, task_writes, task_id)
     return copied
 
 

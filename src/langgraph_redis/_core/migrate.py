@@ -244,6 +244,12 @@ def writes_missing(target_count: int, source_writes: Sequence[Any]) -> bool:
     return target_count < len(source_writes)
 
 
+def fuller(listed: Sequence[Any], got: Sequence[Any]) -> Sequence[Any]:
+    """The old package's two read paths disagree on some checkpoints' pending writes
+    (``get_tuple`` drops some that ``list`` returns); every stored write is copied."""
+    return listed if len(listed) >= len(got) else got
+
+
 def group_writes(writes: Sequence[tuple[str, str, Any]]) -> list[tuple[str, list[tuple[str, Any]]]]:
     """Pending writes ``(task_id, channel, value)`` grouped per task, order kept, as
     ``put_writes`` takes them (one call per task)."""
