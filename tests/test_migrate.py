@@ -222,6 +222,7 @@ def assert_same_threads(old: Any, url_to: str, prefix: str) -> None:
             listed = {x.config["configurable"]["checkpoint_id"]: x for x in old.list(cfg(t))}
             for tup in ours.list(cfg(t)):
                 a_tup, b_tup = old.get_tuple(tup.config), ours.get_tuple(tup.config)
+                assert b_tup is not None
                 assert b_tup.checkpoint == a_tup.checkpoint
                 assert b_tup.metadata == a_tup.metadata
                 assert b_tup.parent_config == a_tup.parent_config
