@@ -24,6 +24,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TextIO
 
 import redis
@@ -97,6 +98,7 @@ def migrate(
     store: bool = True,
     dry_run: bool = False,
     batch_size: int = 200,
+    workers: int = 4,
     progress: Progress | None = None,
 ) -> MigrationReport:
     """Copy every thread and store item written by langgraph-checkpoint-redis 0.4-0.5.
@@ -116,6 +118,7 @@ def migrate(
         threads, store: What to copy.
         dry_run: Read and compare only; the report counts what would be copied.
         batch_size: Store items per write round trip.
+        workers: Threads copied at once (each thread's checkpoints stay in order).
         progress: Called as ``progress(kind, done, total)`` after each checkpoint / batch
             of items. An exception it raises stops the migration (a re-run resumes).
 
@@ -138,6 +141,7 @@ def migrate(
                 source_writes_prefix,
                 checkpoint_ttl,
                 dry_run,
+                workers,
                 progress,
                 report,
             )
@@ -201,6 +205,7 @@ def _copy_threads(
     writes_prefix: str,
     checkpoint_ttl: float | None,
     dry_run: bool,
+    workers: int,
     progress: Progress | None,
     report: MigrationReport,
 ) -> None:
@@ -215,16 +220,38 @@ def _copy_threads(
     try:
         if not dry_run:
             saver.setup()
-        for thread_id, count in found.items():
+
+        def one(thread_id: str, count: int) -> MigrationReport:
+            part = MigrationReport(dry_run=dry_run)
             config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
             # newest first across namespaces; copy oldest first so parents come first
             tuples: list[CheckpointTuple] = list(old.list(config, limit=count))[::-1]
-            copied = _copy_thread(
-                dst, old, saver, target_prefix, thread_id, tuples, dry_run, report
+            part.threads_copied = _copy_thread(
+                dst, old, saver, target_prefix, thread_id, tuples, dry_run, part
             )
-            report.threads_copied += copied
-            if progress is not None:
-                progress("checkpoints", report.checkpoints, total)
+            return part
+
+        # Threads are independent: copy several at once (each copy is a series of round
+        # trips, mostly waiting). At most 4 * workers are in flight, so memory stays
+        # bounded; a failure (or a progress callback raising) cancels the rest.
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        pending: set[Future[MigrationReport]] = set()
+        todo = iter(found.items())
+        try:
+            while True:
+                for thread_id, count in todo:
+                    pending.add(pool.submit(one, thread_id, count))
+                    if len(pending) >= 4 * workers:
+                        break
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    report.merge(fut.result())
+                if progress is not None:
+                    progress("checkpoints", report.checkpoints, total)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         saver.close()
         old._redis.close()
@@ -519,6 +546,7 @@ def add_command(subparsers: Any) -> None:
         help="embed again with this model (LangGraph's init_embeddings) instead of "
         "copying the stored vectors",
     )
+    p.add_argument("--workers", type=int, default=4, help="threads copied at once (4)")
     p.add_argument("--checkpoint-ttl", type=float, help="target checkpoint TTL in minutes")
     p.add_argument("--no-threads", action="store_true", help="copy only the store")
     p.add_argument("--no-store", action="store_true", help="copy only the threads")
@@ -551,6 +579,7 @@ def run(args: argparse.Namespace) -> int:
         threads=not args.no_threads,
         store=not args.no_store,
         dry_run=args.dry_run,
+        workers=args.workers,
         progress=None if args.json else _Bar(sys.stderr),
     )
     if args.json:

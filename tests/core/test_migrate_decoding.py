@@ -76,3 +76,19 @@ def test_report_summary_names_skips() -> None:
     assert "threads:     2 seen, 2 copied" in text and "1 item(s): why: ('x',)/'k'" in text
     dry = m.MigrationReport(dry_run=True).summary()
     assert "would copy" in dry and "copied" not in dry
+
+
+def test_reports_of_workers_add_up() -> None:
+    total = m.MigrationReport(threads=2)
+    for _ in range(2):
+        part = m.MigrationReport(threads_copied=1, checkpoints=3, checkpoints_copied=2)
+        part.checkpoints_present, part.writes_copied = 1, 4
+        part.skipped.append(m.Skip("checkpoint", "x", "y"))
+        total.merge(part)
+    assert (total.threads, total.threads_copied, total.checkpoints) == (2, 2, 6)
+    assert (total.checkpoints_copied, total.checkpoints_present, total.writes_copied) == (4, 2, 8)
+    assert len(total.skipped) == 2
+
+
+def test_fuller_writes() -> None:
+    assert m.fuller([1, 2], [1]) == [1, 2] and m.fuller([], [1]) == [1]

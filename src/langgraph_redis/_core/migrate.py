@@ -292,6 +292,18 @@ class MigrationReport:
     def items_per_second(self) -> float:
         return self.items_copied / self.seconds_store if self.seconds_store else 0.0
 
+    def merge(self, part: MigrationReport) -> None:
+        """Add the counts of one thread's copy (made by a worker) to this report."""
+        for name in (
+            "threads_copied",
+            "checkpoints",
+            "checkpoints_copied",
+            "checkpoints_present",
+            "writes_copied",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.skipped += part.skipped
+
     def summary(self) -> str:
         """The final report, readable in a terminal."""
         verb = "would copy" if self.dry_run else "copied"
