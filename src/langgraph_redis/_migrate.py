@@ -3,9 +3,10 @@
 Sync and I/O only; what the old keys mean and what counts as "already copied" is decided
 in :mod:`langgraph_redis._core.migrate`.
 
-Checkpoints are read through the old package's own ``RedisSaver.list`` (so channel
-values, sends, interrupts and writes decode exactly as the old package returns them;
-``langgraph-checkpoint-redis`` must be importable) and written with our
+Checkpoints are read through the old package's own ``RedisSaver`` (``list`` to find
+them, ``get_tuple`` for each; see :func:`_copy_thread`), so channel values, sends,
+interrupts and writes decode as the old package returns them
+(``langgraph-checkpoint-redis`` must be importable) and written with our
 ``RedisSaver.put``/``put_writes`` under their original ids and parent links. Store items
 are read from the old JSON documents directly and written by our store's write path
 (values, TTL, the old vectors or, with ``reembed``, new ones); only their

@@ -8,8 +8,9 @@ The old layout (Redis Stack: RedisJSON documents indexed by RediSearch):
 - ``checkpoint:<thread>:<ns>:<checkpoint_id>``: JSON document of one checkpoint; the
   empty namespace is stored as ``__empty__``, an empty id as the nil UUID. Its pending
   writes are ``checkpoint_write:<thread>:<ns>:<id>:<task_id>:<idx>`` documents. These are
-  read through the old package's own saver (``list``), which knows how its 0.4/0.5
-  serializer encoded channel values, sends and writes; this module only finds threads.
+  read through the old package's own saver (``list``, ``get_tuple``), which knows how its
+  0.4/0.5 serializer encoded channel values, sends and writes; this module only finds
+  threads and decides what is missing.
 - ``store:<ulid>``: JSON ``{prefix, key, value, created_at, updated_at}``: ``prefix`` is
   the namespace joined with ``.`` then RediSearch-escaped (a backslash before every
   punctuation character), timestamps are microseconds since the epoch. A value that was
