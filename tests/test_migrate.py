@@ -31,7 +31,9 @@ from langgraph.store.base import BaseStore, IndexConfig
 from langgraph.types import Command, Send, interrupt
 
 from langgraph_redis import MigrationReport, RedisSaver, RedisStore, migrate
+from langgraph_redis._core.migrate import item_key
 from tests.servers import unavailable
+from tests.topology import shared_cluster
 
 old_cp = pytest.importorskip("langgraph.checkpoint.redis")
 old_st = pytest.importorskip("langgraph.store.redis")
@@ -278,9 +280,22 @@ def stack_url(_servers: dict[str, str]) -> str:
     return _servers["stack"]
 
 
-@pytest.fixture(params=["same-server", "valkey"])
+@pytest.fixture(
+    params=["same-server", "valkey", pytest.param("valkey-cluster", marks=pytest.mark.cluster)]
+)
 def target_url(request: pytest.FixtureRequest, _servers: dict[str, str], stack_url: str) -> str:
+    if request.param == "valkey-cluster":
+        return shared_cluster("valkey").url
     return stack_url if request.param == "same-server" else _servers["valkey"]
+
+
+def raw(url: str) -> Any:
+    """A plain client for checks, a cluster client on a cluster."""
+    client = redis.Redis.from_url(url)
+    if client.info("cluster").get("cluster_enabled"):
+        client.close()
+        return redis.RedisCluster.from_url(url)
+    return client
 
 
 @pytest.fixture
@@ -314,7 +329,7 @@ def test_migrate_identical_and_idempotent(
     old_saver, old_store = old_data
     dry = _migrate(stack_url, target_url, key_prefix, dry_run=True)
     assert dry.checkpoints_copied > 0 and dry.items_copied == len(ITEMS)
-    assert not redis.Redis.from_url(target_url).keys(f"{key_prefix}new*"), "dry run wrote"
+    assert not list(raw(target_url).scan_iter(match=f"{key_prefix}new*")), "dry run wrote"
 
     report = _migrate(stack_url, target_url, key_prefix)
     assert report.threads == len(THREADS) == report.threads_copied
@@ -326,8 +341,7 @@ def test_migrate_identical_and_idempotent(
     assert_same_threads(old_saver, target_url, f"{key_prefix}new")
     assert_same_store(old_store, target_url, f"{key_prefix}new")
     # the TTL item expires when it would have in the old store
-    ours = redis.Redis.from_url(target_url)
-    from langgraph_redis._core.migrate import item_key
+    ours = raw(target_url)
 
     pttl = ours.pttl(item_key(f"{key_prefix}new", ("users", "u2"), "pref"))
     assert 0 < pttl <= 60 * 60_000
@@ -363,7 +377,7 @@ def test_interrupted_migration_resumes(
     with pytest.raises(Stop):  # threads finish; stops after the first 2 items
         _migrate(stack_url, target_url, key_prefix, progress=stop_at("items"), batch_size=2)
     # and a run killed between a checkpoint and its writes: drop one writes hash
-    target = redis.Redis.from_url(target_url)
+    target = raw(target_url)
     writes_keys = sorted(target.scan_iter(match=f"{key_prefix}new:*:w:*"))
     assert writes_keys
     target.delete(writes_keys[0])

@@ -128,13 +128,11 @@ def migrate(
     """
     report = MigrationReport(dry_run=dry_run)
     src = redis.Redis.from_url(source_url)
-    dst = redis.Redis.from_url(target_url)
     try:
         if threads:
             start = time.perf_counter()
             _copy_threads(
                 src,
-                dst,
                 source_url,
                 target_url,
                 target_prefix,
@@ -151,7 +149,6 @@ def migrate(
             start = time.perf_counter()
             _copy_store(
                 src,
-                dst,
                 target_url,
                 target_prefix,
                 source_store_prefix,
@@ -166,7 +163,6 @@ def migrate(
             report.seconds_store = time.perf_counter() - start
     finally:
         src.close()
-        dst.close()
     return report
 
 
@@ -198,7 +194,6 @@ def _find_threads(
 
 def _copy_threads(
     src: redis.Redis,
-    dst: redis.Redis,
     source_url: str,
     target_url: str,
     target_prefix: str,
@@ -221,6 +216,10 @@ def _copy_threads(
     try:
         if not dry_run:
             saver.setup()
+        # our saver's own client (after its probe: a cluster client on a cluster), so
+        # the "already there" reads go wherever the saver writes
+        saver._conn.probe()
+        dst = saver.client
 
         def one(thread_id: str, count: int) -> MigrationReport:
             part = MigrationReport(dry_run=dry_run)
@@ -259,7 +258,7 @@ def _copy_threads(
 
 
 def _copy_thread(
-    dst: redis.Redis,
+    dst: Any,
     old: Any,
     saver: RedisSaver,
     prefix: str,
@@ -382,7 +381,6 @@ def _read_items(
 
 def _copy_store(
     src: redis.Redis,
-    dst: redis.Redis,
     target_url: str,
     target_prefix: str,
     store_prefix: str,
@@ -406,6 +404,8 @@ def _copy_store(
     try:
         if not dry_run:
             target.setup()
+        target._conn.probe()
+        dst = target.client
         done = 0
         for chunk in _chunks(keys, batch_size):
             decoded = _read_items(src, chunk, store_prefix, vector_prefix)
@@ -437,7 +437,7 @@ def _put_op(item: OldStoreItem) -> PutOp:
 
 
 def _write_items(
-    dst: redis.Redis,
+    dst: Any,
     target: RedisStore,
     prefix: str,
     items: Sequence[OldStoreItem],
