@@ -3,6 +3,7 @@ against a server in ``tests/test_migrate.py``)."""
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 
@@ -92,3 +93,30 @@ def test_reports_of_workers_add_up() -> None:
 
 def test_fuller_writes() -> None:
     assert m.fuller([1, 2], [1]) == [1, 2] and m.fuller([], [1]) == [1]
+
+
+class _Out(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_is_a_bar_on_a_tty_and_counts_otherwise() -> None:
+    from langgraph_redis._migrate import _Bar
+
+    tty = _Out(True)
+    bar = _Bar(tty)
+    for done in (1, 2, 4):
+        bar("items", done, 4)
+    assert tty.getvalue().count("\r") == 3 and tty.getvalue().endswith("] 4/4\n")
+    assert "[" + "#" * 30 + "]" in tty.getvalue()
+    plain = _Out(False)
+    bar = _Bar(plain)
+    for done in range(1, 101):
+        bar("checkpoints", done, 100)
+    lines = plain.getvalue().splitlines()
+    assert "\r" not in plain.getvalue() and lines[-1] == "checkpoints: 100/100"
+    assert len(lines) <= 11  # about every 10%
