@@ -414,12 +414,12 @@ def _copy_store(
             report.skipped += [d for d in decoded if isinstance(d, Skip)]
             pipe = dst.pipeline(transaction=False)
             for item in items:
-                pipe.hget(core.item_key(target_prefix, item.namespace, item.key), "ua")
+                pipe.hmget(core.item_key(target_prefix, item.namespace, item.key), ["ca", "ua"])
             current = pipe.execute() if items else []
             todo = [
                 item
                 for item, ua in zip(items, current, strict=True)
-                if not core.item_is_current(ua, item.updated_us)
+                if not core.item_is_current(ua, item)
             ]
             report.items_present += len(items) - len(todo)
             if todo:

@@ -60,8 +60,11 @@ def test_vectors_json_and_hash() -> None:
 
 
 def test_already_copied_decisions() -> None:
-    assert m.item_is_current(b"7", 7) and m.item_is_current(b"9", 7)
-    assert not m.item_is_current(None, 7) and not m.item_is_current(b"6", 7)
+    item = m.OldStoreItem("store:1", ("a",), "k", {}, created_us=5, updated_us=7, ttl_ms=None)
+    assert m.item_is_current([b"5", b"7"], item) and m.item_is_current([b"5", b"9"], item)
+    assert not m.item_is_current(None, item) and not m.item_is_current([None, None], item)
+    assert not m.item_is_current([b"5", b"6"], item)  # the source changed since
+    assert not m.item_is_current([b"8", b"8"], item)  # put, but timestamps not restored
     assert m.writes_missing(1, [1, 2]) and not m.writes_missing(2, [1, 2])
 
 

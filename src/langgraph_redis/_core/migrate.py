@@ -192,13 +192,22 @@ def vector_doc_key(item_doc_key: str, store_prefix: str, vector_prefix: str) -> 
     return vector_prefix + item_doc_key[len(store_prefix) :]
 
 
-def item_is_current(target_ua: Any, source_updated_us: int) -> bool:
-    """An item counts as copied when the target holds it with the same (or a later)
-    ``updated_at``: re-runs skip it; a target item changed since the copy is kept."""
-    if target_ua is None or isinstance(target_ua, BaseException):
+def item_is_current(target: Sequence[Any] | None, item: OldStoreItem) -> bool:
+    """Whether the target already holds this item: ``target`` is its ``(ca, ua)``.
+
+    Copied means our ``created_at`` is the source's and our ``updated_at`` is the
+    source's or later (an item changed on the target since the copy is kept). A copy
+    interrupted between the put and the timestamp fix has ``ca`` = the time of the put,
+    so it is copied again; the old store gives an updated item a new ``created_at``, so
+    a source item updated since the last run is copied again too.
+    """
+    if target is None or isinstance(target, BaseException) or len(target) != 2:
+        return False
+    ca, ua = target
+    if ca is None or ua is None:
         return False
     try:
-        return int(text(target_ua)) >= source_updated_us
+        return int(text(ca)) == item.created_us and int(text(ua)) >= item.updated_us
     except ValueError:
         return False
 
