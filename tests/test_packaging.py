@@ -27,7 +27,7 @@ import min_constraints  # noqa: E402
 
 # Optional extras the library imports only where that extra is needed:
 # {file under src/langgraph_redis: extra}.
-EXTRA_IMPORTS = {"demo/embedded.py": "embedded"}
+EXTRA_IMPORTS = {"demo/embedded.py": "embedded", "_migrate.py": "migrate"}
 
 
 def _declared(extra: str | None = None) -> dict[str, str]:

@@ -7,7 +7,9 @@ from langgraph_redis._async.cache import AsyncRedisCache
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
+from langgraph_redis._core.migrate import MigrationReport
 from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._migrate import migrate
 from langgraph_redis._sync.cache import RedisCache
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.shallow import ShallowRedisSaver
@@ -30,6 +32,7 @@ __all__ = [
     "CorruptDataError",
     "LangGraphRedisError",
     "MemoryLimitError",
+    "MigrationReport",
     "NotReplicatedError",
     "PoolTimeout",
     "RecoveryTimeout",
@@ -39,4 +42,5 @@ __all__ = [
     "ServerInfo",
     "ShallowRedisSaver",
     "UnsupportedFormatError",
+    "migrate",
 ]

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None, *, prog: str = DISTRIBUTION) -> None:
     from langgraph_redis._inspector import run as inspect
 
     add_commands(sub)
+    from langgraph_redis import _migrate
+
+    _migrate.add_command(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.command == "demo":
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None, *, prog: str = DISTRIBUTION) -> None:
 
         run(keep=args.keep, hold=args.hold)
         return
+    if args.command == "migrate":
+        sys.exit(_migrate.run(args))
     sys.exit(inspect(args))
 
 
