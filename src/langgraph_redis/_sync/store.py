@@ -87,7 +87,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             ``"provider:model"``), ``fields`` (JSON paths, ``[*]`` allowed),
             ``distance_type`` (``cosine``, ``l2``, ``inner_product``) and
             ``ann_index_config`` (``vector_type`` ``vector``/``halfvec``,
-            ``algorithm`` ``hnsw``/``flat``, ``m``, ``ef_construction``, ``ef_runtime``).
+            ``algorithm`` ``hnsw`` (default: approximate on the query engine) or ``flat``
+            (exact), ``m``, ``ef_construction``, ``ef_runtime``). The plain engine is
+            always exact; see ``docs/engines.md``.
         ttl: LangGraph ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
             ``sweep_interval_minutes``, ``omit_expired`` (get and search never return
             expired items, since Redis expires them itself; with ``omit_expired``,
