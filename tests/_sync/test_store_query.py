@@ -199,6 +199,10 @@ def test_dropped_index_is_rebuilt(
         mem.batch(ops)
         _check_against(store, mem, embed, seed=1)
         _check_against(other, mem, embed, seed=2)
+        for s in (store, other):  # caches namespaces as the query engine needs them
+            assert len(s.search(("lost",), filter={"n": 3}, limit=2000)) == len(
+                mem.search(("lost",), filter={"n": 3}, limit=2000)
+            )
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         with caplog.at_level(logging.WARNING, logger="langgraph_redis"):
             _check_against(store, mem, embed, seed=3)  # recreates

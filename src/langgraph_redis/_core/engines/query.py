@@ -275,11 +275,17 @@ _UNCHECKED = object()
 class Hints(dict[str, tuple[int, int]]):
     """Per prefilter: (number of matching vectors, when it was counted in ms).
 
-    ``checked`` is the index token (``P:ixg``) last seen with the index fully built; a
-    store keeps one ``Hints`` for its life.
+    ``checked`` is the index token (``P:ixg``) last seen with the index fully built;
+    ``exact`` caches the snapshots of the exact fallback while the index is missing or
+    building (with vectors: the store's own cache holds none on the query engine, whose
+    searches without a query need no vectors). A store keeps one ``Hints`` for its life.
     """
 
     checked: object = _UNCHECKED
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exact: StoreCache = {}
 
 
 class _IndexMissing(Exception):
@@ -395,7 +401,8 @@ def plan_search(
             "langgraph_redis: search index %r is still indexing; exact search meanwhile",
             sk.index_name(prefix),
         )
-    return (yield from plain.plan_search(prefix, cache, op, flt, query, cfg, now_ms, refresh))
+    exact = state.exact
+    return (yield from plain.plan_search(prefix, exact, op, flt, query, cfg, now_ms, refresh))
 
 
 def _plan_knn(
@@ -430,6 +437,7 @@ def _plan_knn(
                 if is_indexing(info):
                     raise _IndexBuilding
                 state.checked = token
+                state.exact.clear()  # the index answers from now on
         check([reply])
         return reply
 
