@@ -21,7 +21,8 @@ with the plain engine's exact path; so does every search while an index (re)crea
 any process still indexes existing keys in the background (``FT.CREATE`` scans
 asynchronously, and a KNN over a partial index would silently miss items). Whoever
 creates the index writes a fresh token to ``P:ixg``; searches read it in the same round
-trip as their first ``FT.SEARCH`` and ask ``FT.INFO`` only when it changed.
+trip as their first item fetch (the ``FT.SEARCH`` goes alone, without pipeline overhead)
+and ask ``FT.INFO`` only when it changed.
 Scores follow ``InMemoryStore``/``PostgresStore``: cosine similarity, negative
 Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip).
 """
@@ -418,28 +419,34 @@ def _plan_knn(
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """The KNN path of :func:`plan_search`; raises ``_IndexMissing``/``_IndexBuilding``."""
     name = sk.index_name(prefix)
-    token_read: list[Command] = [("GET", sk.index_token_key(prefix))]
+    token_cmd: Command = ("GET", sk.index_token_key(prefix))
+    tokens: list[Any] = []  # the token read, once
 
     def ft_search(cmd: Command) -> Generator[Batch[Any], list[Any], Any]:
-        # The first FT.SEARCH of a search carries the token read (same round trip).
-        replies = yield batch([cmd, *token_read])
-        reply = replies[0]
+        (reply,) = yield batch([cmd])  # alone: a lone command skips the pipeline
         if is_missing_index(reply):
             raise _IndexMissing
-        if token_read:
-            token_read.clear()
-            check(replies[1:])
-            token = None if replies[1] is None else _text(replies[1])
-            if token != state.checked:
-                (info,) = yield batch([("FT.INFO", name)])
-                if is_missing_index(info):
-                    raise _IndexMissing
-                if is_indexing(info):
-                    raise _IndexBuilding
-                state.checked = token
-                state.exact.clear()  # the index answers from now on
         check([reply])
         return reply
+
+    def verify_index() -> Generator[Batch[Any], list[Any], None]:
+        # The token rides with the first item fetch (or, when nothing was found, takes a
+        # trip of its own); a changed token costs one FT.INFO, and an index that is still
+        # indexing makes the caller answer exactly (the rows read may be partial).
+        if not tokens:
+            tokens.extend((yield batch([token_cmd])))
+        check(tokens)
+        token = None if tokens[0] is None else _text(tokens[0])
+        if token == state.checked:
+            return None
+        (info,) = yield batch([("FT.INFO", name)])
+        if is_missing_index(info):
+            raise _IndexMissing
+        if is_indexing(info):
+            raise _IndexBuilding
+        state.checked = token
+        state.exact.clear()  # the index answers from now on
+        return None
 
     clauses = []
     if op.namespace_prefix:
@@ -503,10 +510,13 @@ def _plan_knn(
         wanted = order if not flt.empty else _first_live(order, fetched, need)
         missing = [i for i in wanted if i not in fetched]
         if missing:
-            replies = yield batch(
-                [("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing]
-            )
-            for ident, fields in zip(missing, replies, strict=False):
+            cmds: list[Command] = [
+                ("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing
+            ]
+            replies = yield batch(cmds if tokens else [*cmds, token_cmd])
+            if not tokens:
+                tokens.append(replies[-1])
+            for ident, fields in zip(missing, replies[: len(missing)], strict=True):
                 try:
                     fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
                     ttls[ident] = int(fields[-1] or 0)
@@ -526,6 +536,7 @@ def _plan_knn(
         if len(passing) >= need or returned < k:
             break
         k *= 4
+    yield from verify_index()
     kept: list[SearchItem] = []
     renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
     for ident in passing[op.offset : need]:
