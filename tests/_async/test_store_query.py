@@ -27,6 +27,7 @@ from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.query import index_settings
 from langgraph_redis._servers import LocalServer, start_server
 from tests._async.test_store import _same_results, index_built
+from tests.roundtrips import RoundTrips
 from tests.servers import require_engine
 
 DIMS = 24
@@ -215,6 +216,41 @@ async def test_dropped_index_is_rebuilt(
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         await store.aclose()
         await other.aclose()
+
+
+async def test_an_index_recreated_elsewhere_is_checked_before_use(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """When another process recreates the index, this store notices on its next search
+    (one FT.INFO, since the new index may still be indexing) and trusts it afterwards."""
+    embed = TableEmbeddings()
+    ops = _items(embed, 200, seed=50)
+    mine = await _open(redis_url, key_prefix, embed)
+    theirs = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, mine.client)
+    mem = InMemoryStore(index=config(embed))
+    try:
+        await mine.abatch(ops)
+        await mem.abatch(ops)
+        await _check_against(mine, mem, embed, seed=51)  # warm: index checked once
+        name = embed.add("probe", clustered(1, seed=52)[0])
+
+        async def search_trips() -> int:
+            with roundtrips as count:
+                got = await mine.asearch((), query=name, limit=10)
+            _same_results(got, await mem.asearch((), query=name, limit=10))
+            return count.value
+
+        assert await search_trips() == 2  # FT.SEARCH; HMGET of the hits + token
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await _check_against(theirs, mem, embed, seed=53)  # recreates it
+        await index_built(mine)
+        assert await search_trips() == 3  # + FT.INFO: a new index
+        assert await search_trips() == 2
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await mine.aclose()
+        await theirs.aclose()
 
 
 def query_info(raw: Any) -> dict[str, Any]:
