@@ -150,14 +150,24 @@ def is_missing_index(reply: Any) -> bool:
 
 
 def is_indexing(info: Any) -> bool:
-    """Whether an FT.INFO reply says existing keys are still being scanned in."""
+    """Whether an FT.INFO reply says existing keys are still being scanned in.
+
+    RediSearch reports ``indexing`` (1 while scanning); valkey-search reports
+    ``backfill_in_progress`` and a ``state`` other than ``ready`` (read the same way,
+    not tested here: our query-engine tests run on Redis Stack).
+    """
     if isinstance(info, BaseException):
         raise info
-    flag = _as_dict(info).get("indexing", 0)
-    try:
-        return bool(int(float(_text(flag))))
-    except ValueError:
-        return True
+    d = _as_dict(info)
+    for field in ("indexing", "backfill_in_progress"):
+        if field in d:
+            try:
+                if int(float(_text(d[field]))):
+                    return True
+            except ValueError:
+                return True
+    state = d.get("state")
+    return state is not None and "backfill" in _text(state).lower()
 
 
 def plan_create(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[Any], None]:
