@@ -1,7 +1,7 @@
 """Query engine: RediSearch-compatible ``FT.*`` over the store's vector HASH keys.
 
-The index covers exactly the per-vector keys of its store (``P:v:{``: the brace after
-the prefix keeps a store whose prefix starts with ``P:v`` out of it): a VECTOR field (FLAT or HNSW, FLOAT32
+The index covers exactly the per-vector keys of its store (``P:v:{``: the brace keeps
+out a store whose prefix starts with ``P:v``): a VECTOR field (FLAT or HNSW, FLOAT32
 ``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus two TAG fields holding digests, so
 query text never needs escaping and case is never folded:
 
@@ -23,6 +23,7 @@ asynchronously, and a KNN over a partial index would silently miss items). Whoev
 creates the index writes a fresh token to ``P:ixg``; searches read it in the same round
 trip as their first item fetch (the ``FT.SEARCH`` goes alone, without pipeline overhead)
 and ask ``FT.INFO`` only when it changed.
+
 Scores follow ``InMemoryStore``/``PostgresStore``: cosine similarity, negative
 Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip).
 """
@@ -209,12 +210,13 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
             raise info
         yield from plan_create(prefix, cfg)
         return None
-    if index_prefixes(info) != [index_prefix(prefix)]:
+    covered = index_prefixes(info)
+    if covered and covered != [index_prefix(prefix)]:  # unreadable: leave the index be
         logger.warning(
             "langgraph_redis: index %r covers key prefixes %s instead of [%r]; "
             "recreating it (its documents are kept)",
             sk.index_name(prefix),
-            index_prefixes(info),
+            covered,
             index_prefix(prefix),
         )
         (dropped,) = yield batch([("FT.DROPINDEX", sk.index_name(prefix))])
@@ -249,7 +251,7 @@ def plan_refuse_shared_prefix(prefix: str, db: int) -> Batch[None]:
             return None
         if isinstance(info, BaseException):
             raise info
-        covered = [p for p in index_prefixes(info) if (sk.vec_prefix(prefix) + "{").startswith(p)]
+        covered = [p for p in index_prefixes(info) if index_prefix(prefix).startswith(p)]
         if covered:
             raise ValueError(
                 f"store prefix {prefix!r} in db {db} is covered by the query-engine index "
