@@ -22,7 +22,8 @@ any process still indexes existing keys in the background (``FT.CREATE`` scans
 asynchronously, and a KNN over a partial index would silently miss items). Whoever
 creates the index writes a fresh token to ``P:ixg``; searches read it in the same round
 trip as their first item fetch (the ``FT.SEARCH`` goes alone, without pipeline overhead)
-and ask ``FT.INFO`` only when it changed.
+and ask ``FT.INFO`` only when it changed; once FT.INFO reports the new index complete,
+that search runs its KNN again (the first one may have read it mid-scan).
 
 Scores follow ``InMemoryStore``/``PostgresStore``: cosine similarity, negative
 Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip).
@@ -179,8 +180,9 @@ def plan_create(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[An
     process won the race.
     """
     yield plan_check_config(prefix, cfg)
-    created, token = yield batch(
-        [create_command(prefix, cfg), ("SET", sk.index_token_key(prefix), secrets.token_hex(8))]
+    # The token first: a search that reads the new index reads its token afterwards.
+    token, created = yield batch(
+        [("SET", sk.index_token_key(prefix), secrets.token_hex(8)), create_command(prefix, cfg)]
     )
     if isinstance(created, BaseException) and "already exists" not in str(created).lower():
         raise created
@@ -309,6 +311,10 @@ class _IndexBuilding(Exception):
     """The FT index still scans existing keys in; its answers may be partial."""
 
 
+class _IndexChecked(Exception):
+    """A new index was just found complete; rows read before that may be partial."""
+
+
 def knn_query(prefilter: str, hnsw: bool, batches: bool = False) -> str:
     ef = " EF_RUNTIME $EF" if hnsw else ""
     head = f"({prefilter})" if prefilter else "*"
@@ -400,20 +406,26 @@ def plan_search(
             )
         return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
     state = hints if hints is not None else Hints()
-    try:
-        return (yield from _plan_knn(prefix, cache, op, flt, query, cfg, now_ms, refresh, state))
-    except _IndexMissing:
-        logger.warning(
-            "langgraph_redis: search index %r is missing (server restarted without "
-            "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
-            sk.index_name(prefix),
-        )
-        yield from plan_create(prefix, cfg)
-    except _IndexBuilding:
-        logger.info(
-            "langgraph_redis: search index %r is still indexing; exact search meanwhile",
-            sk.index_name(prefix),
-        )
+    for _ in range(2):
+        try:
+            return (
+                yield from _plan_knn(prefix, cache, op, flt, query, cfg, now_ms, refresh, state)
+            )
+        except _IndexChecked:
+            continue  # found complete after this search's FT.SEARCH ran: search it again
+        except _IndexMissing:
+            logger.warning(
+                "langgraph_redis: search index %r is missing (server restarted without "
+                "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
+                sk.index_name(prefix),
+            )
+            yield from plan_create(prefix, cfg)
+        except _IndexBuilding:
+            logger.info(
+                "langgraph_redis: search index %r is still indexing; exact search meanwhile",
+                sk.index_name(prefix),
+            )
+        break
     exact = state.exact
     return (yield from plain.plan_search(prefix, exact, op, flt, query, cfg, now_ms, refresh))
 
@@ -443,8 +455,8 @@ def _plan_knn(
 
     def verify_index() -> Generator[Batch[Any], list[Any], None]:
         # The token rides with the first item fetch (or, when nothing was found, takes a
-        # trip of its own); a changed token costs one FT.INFO, and an index that is still
-        # indexing makes the caller answer exactly (the rows read may be partial).
+        # trip of its own); a changed token costs one FT.INFO: an index still indexing
+        # makes the caller answer exactly, a complete one is searched again.
         if not tokens:
             tokens.extend((yield batch([token_cmd])))
         check(tokens)
@@ -458,7 +470,9 @@ def _plan_knn(
             raise _IndexBuilding
         state.checked = token
         state.exact.clear()  # the index answers from now on
-        return None
+        # FT.INFO ran after this search's FT.SEARCH, which may have read the index while
+        # it was still indexing: the caller searches again.
+        raise _IndexChecked
 
     clauses = []
     if op.namespace_prefix:
