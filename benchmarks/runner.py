@@ -22,7 +22,15 @@ from typing import Any
 from benchmarks import peers, servers
 from benchmarks.checkpointer import CheckpointerSizes, bench_checkpointer
 from benchmarks.e2e import E2ESizes, bench_e2e
-from benchmarks.store import StoreSizes, bench_store, index_config, redis_memory
+from benchmarks.store import (
+    ClusteredEmbeddings,
+    StoreSizes,
+    bench_recall,
+    bench_store,
+    index_config,
+    recall_index_config,
+    redis_memory,
+)
 
 PARTS = ("checkpointer", "store", "e2e")
 OURS = "langgraph-redis"
@@ -57,7 +65,17 @@ def sizes_for(mode: str) -> tuple[CheckpointerSizes, StoreSizes, E2ESizes]:
                 warmup=2,
                 budget_s=5,
             ),
-            StoreSizes(sizes=(60, 150), dims=16, ops=10, concurrency=(1,), warmup=2, budget_s=5),
+            StoreSizes(
+                sizes=(60, 150),
+                dims=16,
+                ops=10,
+                concurrency=(1,),
+                warmup=2,
+                budget_s=5,
+                recall_size=300,
+                recall_dims=32,
+                recall_queries=10,
+            ),
             E2ESizes(
                 invocations=12,
                 concurrency=(1, 4),
@@ -72,7 +90,13 @@ def sizes_for(mode: str) -> tuple[CheckpointerSizes, StoreSizes, E2ESizes]:
         return (
             CheckpointerSizes(ops=400, ops_concurrent=1500, history_ops=300, warmup=30, budget_s=4),
             StoreSizes(
-                sizes=(1_000, 10_000), ops=200, concurrency=(1, 32), warmup=10, budget_s=2.5
+                sizes=(1_000, 10_000),
+                ops=200,
+                concurrency=(1, 32),
+                warmup=10,
+                budget_s=2.5,
+                recall_size=4_000,
+                recall_queries=100,
             ),
             E2ESizes(invocations=400, warmup=10, budget_s=6),
         )
@@ -185,6 +209,37 @@ async def _ours_store(run: Run, target: servers.Target) -> None:
     for row in rows:
         row["store_engine"] = store.engine
     run.rows += rows
+    if store.engine == "query":
+        servers.flush(target)
+        await _recall(run, target)
+
+
+async def _recall(run: Run, target: servers.Target) -> None:
+    """recall@10 of the query engine (HNSW, the default, and FLAT) against the exact
+    plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
+    cls = _store_class()
+    sizes = run.settings.store
+    embed = ClusteredEmbeddings(sizes.recall_size, sizes.recall_queries, sizes.recall_dims)
+    async with contextlib.AsyncExitStack() as stack:
+        stores = {}
+        for algo in ("hnsw", "flat"):
+            stores[f"{OURS} query {algo.upper()}"] = await stack.enter_async_context(
+                cls.from_conn_string(
+                    target.url,
+                    index=recall_index_config(embed, algo),
+                    prefix=f"lgrrecall{algo}{uuid.uuid4().hex[:6]}",
+                )
+            )
+        exact = await stack.enter_async_context(
+            cls.from_conn_string(
+                target.url,
+                index=recall_index_config(embed, "flat"),
+                prefix=f"lgrrecallexact{uuid.uuid4().hex[:6]}",
+                engine="plain",
+            )
+        )
+        run.rows += await bench_recall(stores, exact, embed, target.engine)
+    servers.flush(target)
 
 
 async def _local_stores(run: Run, tmp: Path) -> None:

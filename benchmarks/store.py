@@ -9,10 +9,13 @@ langgraph-checkpoint-redis's store.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, PutOp
 
 from benchmarks.stats import Stat, measure, record
@@ -32,6 +35,10 @@ class StoreSizes:
     concurrency: tuple[int, ...] = (1, 32)
     warmup: int = 20
     budget_s: float = 10.0
+    recall_size: int = 10_000
+    """Vectors in the recall measurement (HNSW and FLAT against the exact plain engine)."""
+    recall_dims: int = 384
+    recall_queries: int = 200
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoreSizes:
@@ -45,9 +52,9 @@ class StoreSizes:
 def index_config(dims: int) -> dict[str, Any]:
     """The same vector index for every subject: cosine over the ``text`` field.
 
-    HNSW is asked for: our query engine builds it (FLAT, the exact default, scans every
-    vector: about 3.5 ms for 10k x 1,536 on this machine); engines without an ANN index
-    (our plain engine, the in-memory store) search exactly whatever is asked.
+    HNSW is asked for (it is also the default): our query engine builds it (FLAT, exact,
+    scans every vector: about 3.5 ms for 10k x 1,536 on this machine); engines without an
+    ANN index (our plain engine, the in-memory store) search exactly whatever is asked.
     """
     return {
         "dims": dims,
@@ -162,4 +169,113 @@ async def bench_store(
                     )
                     continue
                 rows.append(record("store", name, subject, engine, stat, size=size))
+    return rows
+
+
+# --------------------------------------------------------------------------- recall
+
+
+class ClusteredEmbeddings(Embeddings):
+    """Vectors shaped like real embeddings: low rank and clustered, not uniform noise.
+
+    Text ``"doc <i>"`` is the i-th of ``n`` document vectors, ``"query <j>"`` the j-th
+    query (drawn from the same clusters, so neighbours are close and ties are many,
+    which is where approximate search loses recall). Uniform random vectors in high
+    dimensions are all nearly orthogonal and flatter HNSW.
+    """
+
+    def __init__(self, n: int, queries: int, dims: int, seed: int = 42) -> None:
+        rng = np.random.default_rng(seed)
+        rank = max(8, dims // 8)
+        basis = rng.standard_normal((rank, dims))
+        centres = rng.standard_normal((64, rank)) * 2.0
+
+        def draw(m: int) -> np.ndarray[Any, Any]:
+            which = rng.integers(0, len(centres), m)
+            latent = centres[which] + rng.standard_normal((m, rank))
+            out: np.ndarray[Any, Any] = latent @ basis + 0.1 * rng.standard_normal((m, dims))
+            return out.astype(np.float32)
+
+        self.docs = draw(n)
+        self.queries = draw(queries)
+
+    def _one(self, text: str) -> list[float]:
+        kind, _, i = text.partition(" ")
+        table = self.docs if kind == "doc" else self.queries
+        out: list[float] = table[int(i)].tolist()
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._one(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._one(text)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents(texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return self.embed_query(text)
+
+
+def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str, Any]:
+    return {
+        "dims": embed.docs.shape[1],
+        "embed": embed,
+        "fields": ["text"],
+        "distance_type": "cosine",
+        "ann_index_config": {"algorithm": algorithm},
+    }
+
+
+async def bench_recall(
+    subjects: dict[str, BaseStore],
+    exact: BaseStore,
+    embed: ClusteredEmbeddings,
+    engine: str,
+    k: int = 10,
+) -> list[dict[str, Any]]:
+    """recall@k of each store in ``subjects`` against ``exact`` on the same items.
+
+    Every store gets the same ``len(embed.docs)`` items (namespace ``("recall",)``),
+    then each query asks every store for its top ``k``; recall@k is the share of the
+    exact top k found, averaged over the queries. Also reported: the share of queries
+    whose top k (same items, same order) equals the exact one, and search p50.
+    """
+    n = len(embed.docs)
+    ops = [PutOp(("recall",), f"d{i}", {"text": f"doc {i}"}) for i in range(n)]
+    for store in (*subjects.values(), exact):
+        for lo in range(0, n, 1000):
+            await store.abatch(ops[lo : lo + 1000])
+    truth: list[list[str]] = []
+    for j in range(len(embed.queries)):
+        found = await exact.asearch(("recall",), query=f"query {j}", limit=k)
+        truth.append([i.key for i in found])
+    rows: list[dict[str, Any]] = []
+    for name, store in subjects.items():
+        hits = 0
+        same = 0
+        times: list[float] = []
+        for j, want in enumerate(truth):
+            t0 = time.perf_counter()
+            found = await store.asearch(("recall",), query=f"query {j}", limit=k)
+            times.append(time.perf_counter() - t0)
+            got = [i.key for i in found]
+            hits += len(set(got) & set(want))
+            same += got == want
+        rows.append(
+            {
+                "suite": "store",
+                "op": "recall",
+                "subject": name,
+                "engine": engine,
+                "size": n,
+                "dims": int(embed.docs.shape[1]),
+                "queries": len(truth),
+                "k": k,
+                "recall": hits / (k * len(truth)),
+                "identical": same / len(truth),
+                "p50_ms": float(np.median(times) * 1000),
+            }
+        )
     return rows

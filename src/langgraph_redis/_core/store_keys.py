@@ -22,7 +22,9 @@ hash tag, ``K`` an escaped item key):
                                mistaken for the one a cache saw
 ``P:ns``               ZSET    every namespace that holds items (member ``N``)
 ``P:cfg``              STRING  vector settings the data was written with
-``P:idx``              FT      query-engine index over ``P:v:`` (query engine only)
+``P:idx``              FT      query-engine index over ``P:v:{`` (query engine only)
+``P:ixg``              STRING  token rewritten by whoever (re)creates ``P:idx``, so
+                               searches notice a new index that may still be indexing
 =====================  ======  =====================================================
 
 Cluster decision: one hash tag per namespace. An item, its vectors, the namespace's
@@ -132,6 +134,10 @@ def config_key(prefix: str) -> str:
 
 def index_name(prefix: str) -> str:
     return f"{prefix}:idx"
+
+
+def index_token_key(prefix: str) -> str:
+    return f"{prefix}:ixg"
 
 
 def ns_lex_range(nst: str) -> tuple[str, str]:

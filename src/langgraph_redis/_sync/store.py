@@ -65,6 +65,15 @@ logger = logging.getLogger("langgraph_redis")
 EngineChoice = Literal["auto", "query", "plain"]
 
 
+def _selected_db(client: Any) -> int:
+    """The database the client's connections select (0 when it cannot tell)."""
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None) or {}
+    try:
+        return int(kwargs.get("db") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
     """Key-value store with optional vector search, for LangGraph long-term memory.
 
@@ -78,14 +87,17 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             ``"provider:model"``), ``fields`` (JSON paths, ``[*]`` allowed),
             ``distance_type`` (``cosine``, ``l2``, ``inner_product``) and
             ``ann_index_config`` (``vector_type`` ``vector``/``halfvec``,
-            ``algorithm`` ``hnsw``/``flat``, ``m``, ``ef_construction``, ``ef_runtime``).
+            ``algorithm`` ``hnsw`` (default: approximate on the query engine) or ``flat``
+            (exact), ``m``, ``ef_construction``, ``ef_runtime``). The plain engine is
+            always exact; see ``docs/engines.md``.
         ttl: LangGraph ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
             ``sweep_interval_minutes``, ``omit_expired`` (get and search never return
             expired items, since Redis expires them itself; with ``omit_expired``,
             ``list_namespaces`` also hides namespaces whose items all expired, at the
             cost of one more round trip).
         prefix: Key prefix, so several stores can share one database (no braces).
-        engine: ``"auto"`` (query engine when the server has ``FT.*``), ``"query"`` or
+        engine: ``"auto"`` (query engine when the server has ``FT.*`` and the store uses
+            database 0, where the query engine keeps its indexes), ``"query"`` or
             ``"plain"``; chosen once at :meth:`setup` and logged.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
             wait up to ``pool_timeout`` seconds (default 300).
@@ -121,7 +133,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._cache: StoreCache = {}
         self._setup_lock = Lock()
         self._cache_lock = Lock()
-        self._hints: dict[str, tuple[int, int]] = {}
+        self._hints = query.Hints()
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
@@ -172,9 +184,13 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
 
         Raises:
             ValueError: The data under this prefix (or an existing index) was written
-                with other vector settings (dims, type, metric, algorithm).
+                with other vector settings (dims, type, metric, algorithm); or, in a
+                database other than 0 of Redis Stack, db 0's query engine indexes this
+                prefix (writes here would land in its index).
             RuntimeError: ``engine="query"`` on a standalone server without a query
-                engine. (On Redis Cluster the plain engine is always used, with a
+                engine, or on a database other than 0 (the query engine keeps its
+                indexes in db 0; ``"auto"`` uses the plain engine there, with a
+                warning). (On Redis Cluster the plain engine is always used, with a
                 warning when ``engine="query"`` was asked for: a cluster has no search
                 coordinator.)
         """
@@ -184,11 +200,17 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             if self._engine is not None:
                 return
             info = self._conn.probe()
-            name, why = choose_engine(self._engine_choice, info.search, info.cluster)
+            db = _selected_db(self._conn.client)
+            name, why = choose_engine(self._engine_choice, info.search, info.cluster, db)
             engine = query if name == "query" else plain
+            if info.search and db != 0 and not info.cluster and self._vcfg is not None:
+                self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
             self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
             self._conn.ensure_scripts(STORE_SCRIPTS)
-            overridden = self._engine_choice == "query" and name != "query"
+            overridden = name != "query" and (
+                self._engine_choice == "query"
+                or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
+            )
             level = logging.WARNING if overridden else logging.INFO
             logger.log(
                 level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()

@@ -147,7 +147,7 @@ def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[None]:
     return batch([("SET", key, mine, "NX"), ("GET", key)], decode)
 
 
-def choose_engine(choice: str, search: bool, cluster: bool) -> tuple[str, str]:
+def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tuple[str, str]:
     """Which engine a store uses, and why (the reason is logged once at setup).
 
     On Redis Cluster the query engine is never used: an OSS cluster has no search
@@ -155,8 +155,14 @@ def choose_engine(choice: str, search: bool, cluster: bool) -> tuple[str, str]:
     silently miss the items stored on the other masters. The plain engine reads the
     namespace index and routes one command per namespace to its owner instead.
 
+    In a database other than 0 the query engine is not used either: Redis Stack creates
+    FT indexes only in db 0 ("Cannot create index on db != 0"), and an index name is
+    global, so a store in db N would search db 0's index and read db N's keys by its
+    document ids (another database's data, or none).
+
     Raises:
-        RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``.
+        RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``, or on
+            a database other than 0.
     """
     if cluster:
         if choice == "query":
@@ -173,6 +179,14 @@ def choose_engine(choice: str, search: bool, cluster: bool) -> tuple[str, str]:
         )
     if choice == "plain":
         return "plain", "plain engine requested"
+    if search and db != 0:
+        if choice == "query":
+            raise RuntimeError(
+                f"engine='query' needs database 0: the query engine keeps its indexes in "
+                f"db 0 only, and this store uses db {db}. Use engine='auto' or 'plain' "
+                "(exact search on any database), or database 0."
+            )
+        return "plain", f"query engine indexes exist only in db 0, this store uses db {db}"
     if search:
         return "query", "query engine (FT.*) available"
     return "plain", "no query engine"

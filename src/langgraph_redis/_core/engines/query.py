@@ -1,6 +1,7 @@
 """Query engine: RediSearch-compatible ``FT.*`` over the store's vector HASH keys.
 
-The index covers the per-vector keys (``P:v:``): a VECTOR field (FLAT or HNSW, FLOAT32
+The index covers exactly the per-vector keys of its store (``P:v:{``: the brace keeps
+out a store whose prefix starts with ``P:v``): a VECTOR field (FLAT or HNSW, FLOAT32
 ``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus two TAG fields holding digests, so
 query text never needs escaping and case is never folded:
 
@@ -10,6 +11,20 @@ query text never needs escaping and case is never folded:
 KNN runs with those TAG clauses as prefilter; operators TAG cannot express (ranges,
 ``$ne``) are applied to the fetched items, widening K until the page is full or the
 index has no more matches. Searches without a query use the shared snapshot path.
+
+Expired items that Redis has not reclaimed yet stay in the index and come back without
+fields: they are skipped silently and do not end the widening, so pages stay full.
+
+The index is derived data and may vanish (restart without persistence, ``FLUSHDB``,
+failover, ``FT.DROPINDEX``). A search that finds it missing recreates it and answers
+with the plain engine's exact path; so does every search while an index (re)created by
+any process still indexes existing keys in the background (``FT.CREATE`` scans
+asynchronously, and a KNN over a partial index would silently miss items). Whoever
+creates the index writes a fresh token to ``P:ixg``; searches read it in the same round
+trip as their first item fetch (the ``FT.SEARCH`` goes alone, without pipeline overhead)
+and ask ``FT.INFO`` only when it changed; once FT.INFO reports the new index complete,
+that search runs its KNN again (the first one may have read it mid-scan).
+
 Scores follow ``InMemoryStore``/``PostgresStore``: cosine similarity, negative
 Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip).
 """
@@ -17,6 +32,7 @@ Euclidean distance, inner product (RediSearch reports 1-cos, squared L2 and 1-ip
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -24,6 +40,7 @@ import numpy as np
 from langgraph.store.base import SearchItem, SearchOp
 
 from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.engines import plain
 from langgraph_redis._core.engines.common import (
     ITEM_FIELDS,
     NsSnapshot,
@@ -38,7 +55,7 @@ from langgraph_redis._core.engines.common import (
     to_search_item,
 )
 from langgraph_redis._core.filters import CompiledFilter
-from langgraph_redis._core.plans import Batch, batch, check
+from langgraph_redis._core.plans import Batch, Command, batch, check
 from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 
 logger = logging.getLogger("langgraph_redis")
@@ -50,6 +67,12 @@ _TYPE = {"vector": "FLOAT32", "halfvec": "FLOAT16"}
 
 def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def index_prefix(prefix: str) -> str:
+    """The key prefix the index covers: ``P:v:{`` (every vector key of the store, and only
+    those: prefixes have no braces, so no other store's keys start with it)."""
+    return sk.vec_prefix(prefix) + "{"
 
 
 def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
@@ -71,7 +94,7 @@ def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
         "HASH",
         "PREFIX",
         1,
-        sk.vec_prefix(prefix),
+        index_prefix(prefix),
         "SCHEMA",
         "nsp",
         "TAG",
@@ -116,8 +139,64 @@ def index_settings(info: Any) -> dict[str, str]:
     return {}
 
 
+def index_prefixes(info: Any) -> list[str]:
+    """Key prefixes of an FT.INFO reply's index definition."""
+    definition = _as_dict(_as_dict(info).get("index_definition", {}))
+    return [_text(p) for p in definition.get("prefixes", []) or []]
+
+
+def is_missing_index(reply: Any) -> bool:
+    """Whether a reply is the error of a command naming an index that does not exist."""
+    text = str(reply).lower()
+    return isinstance(reply, BaseException) and ("no such index" in text or "unknown index" in text)
+
+
+def is_indexing(info: Any) -> bool:
+    """Whether an FT.INFO reply says existing keys are still being scanned in.
+
+    RediSearch reports ``indexing`` (1 while scanning); valkey-search reports
+    ``backfill_in_progress`` and a ``state`` other than ``ready`` (read the same way,
+    not tested here: our query-engine tests run on Redis Stack).
+    """
+    if isinstance(info, BaseException):
+        raise info
+    d = _as_dict(info)
+    for field in ("indexing", "backfill_in_progress"):
+        if field in d:
+            try:
+                if int(float(_text(d[field]))):
+                    return True
+            except ValueError:
+                return True
+    state = d.get("state")
+    return state is not None and "backfill" in _text(state).lower()
+
+
+def plan_create(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[Any], None]:
+    """Record the settings (again, after FLUSHDB), create the index, write a new token.
+
+    The token tells every store on this prefix that the index is new and may still be
+    indexing in the background (module docstring). "already exists" is success: another
+    process won the race.
+    """
+    yield plan_check_config(prefix, cfg)
+    # The token first: a search that reads the new index reads its token afterwards.
+    token, created = yield batch(
+        [("SET", sk.index_token_key(prefix), secrets.token_hex(8)), create_command(prefix, cfg)]
+    )
+    if isinstance(created, BaseException) and "already exists" not in str(created).lower():
+        raise created
+    check([token])
+    return None
+
+
 def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
-    """Check recorded settings, then create the index or verify the existing one."""
+    """Check recorded settings, then create the index or verify the existing one.
+
+    An index over other keys (the ``P:v:`` prefix of earlier releases, which also
+    covered stores whose prefix starts with ``P:v``) is dropped without its documents
+    and created again: it holds derived data only.
+    """
     if cfg is None:
         return None
     yield plan_check_config(prefix, cfg)
@@ -129,11 +208,23 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
         "distance_metric": _METRIC[cfg.distance],
     }
     if isinstance(info, BaseException):
-        if "unknown index" not in str(info).lower() and "no such index" not in str(info).lower():
+        if not is_missing_index(info):
             raise info
-        (created,) = yield batch([create_command(prefix, cfg)])
-        if isinstance(created, BaseException) and "already exists" not in str(created).lower():
-            raise created
+        yield from plan_create(prefix, cfg)
+        return None
+    covered = index_prefixes(info)
+    if covered and covered != [index_prefix(prefix)]:  # unreadable: leave the index be
+        logger.warning(
+            "langgraph_redis: index %r covers key prefixes %s instead of [%r]; "
+            "recreating it (its documents are kept)",
+            sk.index_name(prefix),
+            covered,
+            index_prefix(prefix),
+        )
+        (dropped,) = yield batch([("FT.DROPINDEX", sk.index_name(prefix))])
+        if isinstance(dropped, BaseException) and not is_missing_index(dropped):
+            raise dropped
+        yield from plan_create(prefix, cfg)
         return None
     have = index_settings(info)
     diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
@@ -144,6 +235,35 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
             "drop it (FT.DROPINDEX) or use another prefix"
         )
     return None
+
+
+def plan_refuse_shared_prefix(prefix: str, db: int) -> Batch[None]:
+    """Refuse a store in db ``db`` != 0 whose prefix db 0's query engine indexes.
+
+    RediSearch indexes a key written in any database into the index whose prefix
+    matches (index names and prefixes are global, the index lives in db 0): this
+    store's vector writes would replace db 0's vectors of the same keys in that index
+    and add documents db 0 does not hold, so db 0's searches would rank its items by
+    this store's vectors.
+    """
+
+    def decode(replies: list[Any]) -> None:
+        (info,) = replies
+        if is_missing_index(info):
+            return None
+        if isinstance(info, BaseException):
+            raise info
+        covered = [p for p in index_prefixes(info) if index_prefix(prefix).startswith(p)]
+        if covered:
+            raise ValueError(
+                f"store prefix {prefix!r} in db {db} is covered by the query-engine index "
+                f"{sk.index_name(prefix)!r} of db 0 (key prefixes {covered}): Redis Stack "
+                "indexes every database's keys into it, so writes here would corrupt db 0's "
+                "vector search. Use another prefix in this database."
+            )
+        return None
+
+    return batch([("FT.INFO", sk.index_name(prefix))], decode)
 
 
 def to_score(distance: float, metric: str) -> float:
@@ -164,8 +284,35 @@ for :data:`HINT_TTL_MS`.
 
 HINT_TTL_MS = 5_000
 
-Hints = dict[str, tuple[int, int]]
-"""Per prefilter: (number of matching vectors, when it was counted in ms)."""
+_UNCHECKED = object()
+
+
+class Hints(dict[str, tuple[int, int]]):
+    """Per prefilter: (number of matching vectors, when it was counted in ms).
+
+    ``checked`` is the index token (``P:ixg``) last seen with the index fully built;
+    ``exact`` caches the snapshots of the exact fallback while the index is missing or
+    building (with vectors: the store's own cache holds none on the query engine, whose
+    searches without a query need no vectors). A store keeps one ``Hints`` for its life.
+    """
+
+    checked: object = _UNCHECKED
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exact: StoreCache = {}
+
+
+class _IndexMissing(Exception):
+    """The FT index is gone (restart, FLUSHDB, failover, FT.DROPINDEX)."""
+
+
+class _IndexBuilding(Exception):
+    """The FT index still scans existing keys in; its answers may be partial."""
+
+
+class _IndexChecked(Exception):
+    """A new index was just found complete; rows read before that may be partial."""
 
 
 def knn_query(prefilter: str, hnsw: bool, batches: bool = False) -> str:
@@ -184,23 +331,47 @@ def decode_total(raw: Any) -> int:
     return int(raw[0])
 
 
-def decode_rows(raw: Any) -> list[tuple[str, str, float]]:
-    """(namespace text, key, distance) per row of an FT.SEARCH reply (RESP2 or RESP3)."""
+def decode_rows(raw: Any) -> tuple[list[tuple[str, str, float]], int]:
+    """(namespace text, key, distance) per row of an FT.SEARCH reply (RESP2 or RESP3),
+    and the number of documents the reply held, rows without fields included.
+
+    A document without fields is a key that expired but that Redis has not reclaimed
+    yet (the index still lists it): skipped without a warning. It still counts towards
+    the reply's size, so the caller widens K instead of taking a short reply for the
+    end of the matches.
+    """
     if isinstance(raw, dict):
         found = [
-            (_as_dict(r).get("id"), _as_dict(_as_dict(r).get("extra_attributes", {})))
+            (_as_dict(r).get("id"), _as_dict(_as_dict(r).get("extra_attributes") or {}))
             for r in _as_dict(raw).get("results", [])
         ]
     else:
         found = [(doc, _as_dict(fields)) for doc, fields in zip(raw[1::2], raw[2::2], strict=False)]
     rows: list[tuple[str, str, float]] = []
     for doc, attrs in found:
+        if not attrs:
+            continue
         try:
             rows.append((_text(attrs["ns"]), _text(attrs["key"]), float(_text(attrs["__d"]))))
         except (KeyError, ValueError):
             # A hash under the vector prefix that the store did not write (no ns/key).
             logger.warning("langgraph_redis skipped an unreadable vector key: %s", _text(doc))
-    return rows
+    return rows, len(found)
+
+
+def _first_live(
+    order: list[tuple[str, str]], fetched: dict[tuple[str, str], Any], need: int
+) -> list[tuple[str, str]]:
+    """The head of ``order`` holding ``need`` items not known to be gone."""
+    out: list[tuple[str, str]] = []
+    live = 0
+    for ident in order:
+        if live >= need:
+            break
+        out.append(ident)
+        if ident not in fetched or fetched[ident] is not None:
+            live += 1
+    return out
 
 
 def plan_search(
@@ -217,7 +388,11 @@ def plan_search(
     """KNN with TAG prefilter; two round trips per widening step (search, item fetch).
 
     ``hints`` caches prefilter sizes (see :data:`BATCHES_FROM`); counting a prefilter
-    costs one more round trip at most every :data:`HINT_TTL_MS`.
+    costs one more round trip at most every :data:`HINT_TTL_MS`. It also remembers the
+    index token last seen fully built: a new token costs one ``FT.INFO`` round trip.
+
+    A missing index is recreated (two round trips) and, like an index still being
+    built, answered by the plain engine's exact path (module docstring).
 
     Without a query: the snapshot path (one round trip when fresh). With ``refresh``,
     one more round trip renews the TTL of results that carry one (none when none does).
@@ -230,6 +405,75 @@ def plan_search(
                 prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
             )
         return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
+    state = hints if hints is not None else Hints()
+    for _ in range(2):
+        try:
+            return (
+                yield from _plan_knn(prefix, cache, op, flt, query, cfg, now_ms, refresh, state)
+            )
+        except _IndexChecked:
+            continue  # found complete after this search's FT.SEARCH ran: search it again
+        except _IndexMissing:
+            logger.warning(
+                "langgraph_redis: search index %r is missing (server restarted without "
+                "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
+                sk.index_name(prefix),
+            )
+            yield from plan_create(prefix, cfg)
+        except _IndexBuilding:
+            logger.info(
+                "langgraph_redis: search index %r is still indexing; exact search meanwhile",
+                sk.index_name(prefix),
+            )
+        break
+    exact = state.exact
+    return (yield from plain.plan_search(prefix, exact, op, flt, query, cfg, now_ms, refresh))
+
+
+def _plan_knn(
+    prefix: str,
+    cache: StoreCache,
+    op: SearchOp,
+    flt: CompiledFilter,
+    query: Sequence[float],
+    cfg: VectorConfig,
+    now_ms: int,
+    refresh: bool,
+    state: Hints,
+) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+    """The KNN path of :func:`plan_search`; raises ``_IndexMissing``/``_IndexBuilding``."""
+    name = sk.index_name(prefix)
+    token_cmd: Command = ("GET", sk.index_token_key(prefix))
+    tokens: list[Any] = []  # the token read, once
+
+    def ft_search(cmd: Command) -> Generator[Batch[Any], list[Any], Any]:
+        (reply,) = yield batch([cmd])  # alone: a lone command skips the pipeline
+        if is_missing_index(reply):
+            raise _IndexMissing
+        check([reply])
+        return reply
+
+    def verify_index() -> Generator[Batch[Any], list[Any], None]:
+        # The token rides with the first item fetch (or, when nothing was found, takes a
+        # trip of its own); a changed token costs one FT.INFO: an index still indexing
+        # makes the caller answer exactly, a complete one is searched again.
+        if not tokens:
+            tokens.extend((yield batch([token_cmd])))
+        check(tokens)
+        token = None if tokens[0] is None else _text(tokens[0])
+        if token == state.checked:
+            return None
+        (info,) = yield batch([("FT.INFO", name)])
+        if is_missing_index(info):
+            raise _IndexMissing
+        if is_indexing(info):
+            raise _IndexBuilding
+        state.checked = token
+        state.exact.clear()  # the index answers from now on
+        # FT.INFO ran after this search's FT.SEARCH, which may have read the index while
+        # it was still indexing: the caller searches again.
+        raise _IndexChecked
+
     clauses = []
     if op.namespace_prefix:
         clauses.append(f"@nsp:{{{ns_digest(sk.ns_text(op.namespace_prefix))}}}")
@@ -237,16 +481,14 @@ def plan_search(
         clauses.append(tag)
     prefilter = " ".join(clauses)
     batches = False
-    if op.namespace_prefix and hints is not None:
+    if op.namespace_prefix:
         # The namespace clause alone sizes the prefilter (other clauses only narrow it),
         # so one count serves every filter on that prefix.
         scope = clauses[0]
-        seen = hints.get(scope)
+        seen = state.get(scope)
         if seen is None or now_ms - seen[1] > HINT_TTL_MS:
-            (total,) = yield batch(
-                [("FT.SEARCH", sk.index_name(prefix), scope, "LIMIT", 0, 0, "DIALECT", 2)]
-            )
-            seen = hints[scope] = (decode_total(total), now_ms)
+            total = yield from ft_search(("FT.SEARCH", name, scope, "LIMIT", 0, 0, "DIALECT", 2))
+            seen = state[scope] = (decode_total(total), now_ms)
         batches = seen[0] >= BATCHES_FROM
     text = knn_query(prefilter, cfg.algorithm == "hnsw", batches)
     blob = np.asarray(query, dtype=cfg.dtype).tobytes()
@@ -260,46 +502,47 @@ def plan_search(
         params: list[Any] = ["K", k, "B", blob]
         if cfg.algorithm == "hnsw":
             params += ["EF", max(cfg.ef_runtime, k)]
-        (reply,) = yield batch(
-            [
-                (
-                    "FT.SEARCH",
-                    sk.index_name(prefix),
-                    text,
-                    "PARAMS",
-                    len(params),
-                    *params,
-                    "SORTBY",
-                    "__d",
-                    "ASC",
-                    "LIMIT",
-                    0,
-                    k,
-                    "RETURN",
-                    3,
-                    "ns",
-                    "key",
-                    "__d",
-                    "DIALECT",
-                    2,
-                )
-            ]
+        reply = yield from ft_search(
+            (
+                "FT.SEARCH",
+                name,
+                text,
+                "PARAMS",
+                len(params),
+                *params,
+                "SORTBY",
+                "__d",
+                "ASC",
+                "LIMIT",
+                0,
+                k,
+                "RETURN",
+                3,
+                "ns",
+                "key",
+                "__d",
+                "DIALECT",
+                2,
+            )
         )
-        check([reply])
-        rows = decode_rows(reply)
+        rows, returned = decode_rows(reply)
         for nst, key, dist in rows:
             ident = (nst, key)
             if ident not in best:
                 best[ident] = to_score(dist, cfg.distance)
                 order.append(ident)
-        # Without a post-filter the best ``need`` items are the answer: fetch only them.
-        wanted = order if not flt.empty else order[:need]
+        # Without a post-filter the best ``need`` live items are the answer: fetch only
+        # them (items found gone, i.e. expired, are passed over).
+        wanted = order if not flt.empty else _first_live(order, fetched, need)
         missing = [i for i in wanted if i not in fetched]
         if missing:
-            replies = yield batch(
-                [("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing]
-            )
-            for ident, fields in zip(missing, replies, strict=False):
+            cmds: list[Command] = [
+                ("HMGET", sk.item_key(prefix, n, key), *ITEM_FIELDS, "ttl") for n, key in missing
+            ]
+            replies = yield batch(cmds if tokens else [*cmds, token_cmd])
+            if not tokens:
+                tokens.append(replies[-1])
+            for ident, fields in zip(missing, replies[: len(missing)], strict=True):
                 try:
                     fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
                     ttls[ident] = int(fields[-1] or 0)
@@ -314,9 +557,12 @@ def plan_search(
             for i in wanted
             if fetched[i] is not None and (flt.empty or flt.matches(fetched[i].value))
         ]
-        if len(passing) >= need or len(rows) < k:
+        # Fewer documents than K: the index has no more matches. Rows of expired keys
+        # count here, so a page they crowd out widens K rather than coming back short.
+        if len(passing) >= need or returned < k:
             break
         k *= 4
+    yield from verify_index()
     kept: list[SearchItem] = []
     renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
     for ident in passing[op.offset : need]:

@@ -1,0 +1,503 @@
+"""The query engine at its edges, against real Redis Stack servers: expired items that
+Redis has not reclaimed yet, a lost FT index, stores whose prefixes are prefixes of each
+other, databases other than 0, and FLAT's exactness. Oracle: ``InMemoryStore`` or the
+plain engine on the same data. Only ``stack`` has the query engine; the other engines
+skip these tests (their own suites cover the plain engine).
+
+Expiry is controlled, never raced: a dedicated server runs with active expiry off, so
+an item whose TTL has passed stays in memory (and in the FT index) until something reads
+its key, and the test waits on the server's own clock until that TTL has passed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+from langgraph.store.base import PutOp
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_redis._acompat import asleep
+from langgraph_redis._async.store import AsyncRedisStore
+from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.engines.query import index_settings
+from tests._async.test_store import _same_results, index_built
+from tests.roundtrips import RoundTrips
+from tests.servers import LocalServer, require_engine, start_server
+
+DIMS = 24
+
+
+def clustered(n: int, seed: int, dims: int = DIMS, clusters: int = 12) -> np.ndarray[Any, Any]:
+    """Vectors near a few centres (like real embeddings), not uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dims))
+    which = rng.integers(0, clusters, n)
+    out: np.ndarray[Any, Any] = centres[which] + 0.35 * rng.standard_normal((n, dims))
+    return out
+
+
+class TableEmbeddings(Embeddings):
+    """Texts of the form ``"<name>"`` map to the vectors registered under that name."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, list[float]] = {}
+
+    def add(self, name: str, vector: Sequence[float] | np.ndarray[Any, Any]) -> str:
+        self.table[name] = [float(x) for x in vector]
+        return name
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.table[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.table[text]
+
+
+def config(embed: Embeddings, algorithm: str = "flat", **extra: Any) -> Any:
+    return {
+        "dims": DIMS,
+        "embed": embed,
+        "fields": ["text"],
+        "ann_index_config": {"algorithm": algorithm},
+        **extra,
+    }
+
+
+@pytest.fixture
+def stack_only(engine: str) -> None:
+    if engine != "stack":
+        pytest.skip("the query engine runs on stack only")
+
+
+@pytest.fixture(scope="module")
+def own_stack() -> Iterator[LocalServer]:
+    """A stack server of this module's own: FLUSHDB, restarts and expiry control here
+    must not touch the shared servers."""
+    require_engine("stack")
+    with start_server("stack", extra_args=["--enable-debug-command", "yes"]) as server:
+        yield server
+
+
+async def _open(url: str, prefix: str, embed: Embeddings, **options: Any) -> AsyncRedisStore:
+    store = AsyncRedisStore(url, index=config(embed, **options), prefix=prefix)
+    await store.asetup()
+    await index_built(store)
+    return store
+
+
+def _by_key(items: Sequence[Any]) -> list[Any]:
+    return sorted(items, key=lambda i: (tuple(i.namespace), i.key))
+
+
+async def _server_ms(store: AsyncRedisStore) -> int:
+    seconds, micros = await cast(Any, store.client).execute_command("TIME")
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+async def test_expired_items_take_no_result_slots(
+    stack_only: None, own_stack: LocalServer, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Items past their TTL but not reclaimed yet (active expiry off) are the nearest
+    to the query: pages are still full of live items, in the oracle's order, and no
+    warning is logged for them."""
+    embed = TableEmbeddings()
+    q = np.ones(DIMS)
+    rng = np.random.default_rng(7)
+    near = [embed.add(f"near{i}", q + 0.05 * rng.standard_normal(DIMS)) for i in range(60)]
+    far = [embed.add(f"far{i}", q + 1.5 * rng.standard_normal(DIMS)) for i in range(40)]
+    embed.add("q", q)
+    store = await _open(own_stack.url, key_prefix, embed)
+    client = cast(Any, store.client)
+    try:
+        await client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        # ttl 0.001 min = 60 ms: written with PEXPIRE, both the item and its vector key.
+        await store.abatch(
+            [
+                PutOp(("e", f"u{i % 2}"), t, {"text": t, "n": i}, ttl=0.001)
+                for i, t in enumerate(near)
+            ]
+        )
+        live = [PutOp(("e", f"u{i % 2}"), t, {"text": t, "n": i}) for i, t in enumerate(far)]
+        await store.abatch(live)
+        mem = InMemoryStore(index=config(embed))
+        await mem.abatch(live)
+        last = sk.item_key(key_prefix, sk.ns_text(("e", "u1")), near[-1])
+        expires = int(await client.execute_command("PEXPIRETIME", last))
+        assert expires > 0
+        while await _server_ms(store) <= expires + 5:
+            await asleep(0.02)  # wait on the server's clock, never assert on ours
+        with caplog.at_level(logging.WARNING, logger="langgraph_redis"):
+            for ns, flt, limit, offset in (
+                (("e",), None, 10, 0),
+                (("e",), None, 5, 7),
+                (("e", "u0"), None, 10, 0),
+                ((), {"n": {"$gte": 10}}, 10, 0),
+                (("e",), {"n": 3}, 10, 0),
+            ):
+                got = await store.asearch(ns, query="q", filter=flt, limit=limit, offset=offset)
+                want = await mem.asearch(ns, query="q", filter=flt, limit=limit, offset=offset)
+                assert len(got) == len(want) > 0
+                _same_results(got, want)
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        await client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+# --------------------------------------------------------------------------- lost index
+
+
+def _items(embed: TableEmbeddings, n: int, seed: int, tag: str = "d") -> list[PutOp]:
+    vectors = clustered(n, seed)
+    return [
+        PutOp(
+            ("lost", f"u{i % 3}"),
+            f"{tag}k{i}",
+            {"text": embed.add(f"{tag}{i}", vectors[i]), "n": i % 7},
+        )
+        for i in range(n)
+    ]
+
+
+async def _check_against(
+    store: AsyncRedisStore, mem: InMemoryStore, embed: TableEmbeddings, seed: int
+) -> None:
+    queries = clustered(4, seed + 1000)
+    for j, qv in enumerate(queries):
+        name = embed.add(f"query{seed}-{j}", qv)
+        for ns, flt in ((("lost",), None), (("lost", "u1"), None), ((), {"n": 3})):
+            got = await store.asearch(ns, query=name, filter=flt, limit=10)
+            want = await mem.asearch(ns, query=name, filter=flt, limit=10)
+            _same_results(got, want)
+
+
+async def test_dropped_index_is_rebuilt(
+    stack_only: None, redis_url: str, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FT.DROPINDEX (documents kept): the next search recreates the index and answers
+    exactly; a second store on the prefix, which did not recreate it, answers exactly
+    too while the new index may still be scanning."""
+    embed = TableEmbeddings()
+    ops = _items(embed, 1500, seed=1)
+    store = await _open(redis_url, key_prefix, embed)
+    other = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, store.client)
+    mem = InMemoryStore(index=config(embed))
+    try:
+        await store.abatch(ops)
+        await mem.abatch(ops)
+        await _check_against(store, mem, embed, seed=1)
+        await _check_against(other, mem, embed, seed=2)
+        for s in (store, other):  # caches namespaces as the query engine needs them
+            assert len(await s.asearch(("lost",), filter={"n": 3}, limit=2000)) == len(
+                await mem.asearch(("lost",), filter={"n": 3}, limit=2000)
+            )
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        with caplog.at_level(logging.WARNING, logger="langgraph_redis"):
+            await _check_against(store, mem, embed, seed=3)  # recreates
+        assert any("is missing" in r.getMessage() for r in caplog.records)
+        await _check_against(other, mem, embed, seed=4)  # right after, maybe mid-scan
+        await index_built(store)
+        info = query_info(await client.execute_command("FT.INFO", f"{key_prefix}:idx"))
+        assert int(info["num_docs"]) == len(ops)
+        await _check_against(store, mem, embed, seed=5)
+        await _check_against(other, mem, embed, seed=6)
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+        await other.aclose()
+
+
+async def test_an_index_recreated_elsewhere_is_checked_before_use(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """When another process recreates the index, this store notices on its next search
+    (one FT.INFO, since the new index may still be indexing; complete, it is searched
+    again) and trusts it afterwards."""
+    embed = TableEmbeddings()
+    ops = _items(embed, 200, seed=50)
+    mine = await _open(redis_url, key_prefix, embed)
+    theirs = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, mine.client)
+    mem = InMemoryStore(index=config(embed))
+    try:
+        await mine.abatch(ops)
+        await mem.abatch(ops)
+        await _check_against(mine, mem, embed, seed=51)  # warm: index checked once
+        name = embed.add("probe", clustered(1, seed=52)[0])
+
+        async def search_trips() -> int:
+            with roundtrips as count:
+                got = await mine.asearch((), query=name, limit=10)
+            _same_results(got, await mem.asearch((), query=name, limit=10))
+            return count.value
+
+        assert await search_trips() == 2  # FT.SEARCH; HMGET of the hits + token
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await _check_against(theirs, mem, embed, seed=53)  # recreates it
+        await index_built(mine)
+        # + FT.INFO (a new index), then the KNN again: its first pass ran before FT.INFO
+        assert await search_trips() == 5
+        assert await search_trips() == 2
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await mine.aclose()
+        await theirs.aclose()
+
+
+def query_info(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
+    return {
+        (k.decode() if isinstance(k, bytes) else k): v
+        for k, v in zip(raw[::2], raw[1::2], strict=False)
+    }
+
+
+async def test_flushdb_and_restart_rebuild_the_index(
+    stack_only: None, own_stack: LocalServer, key_prefix: str
+) -> None:
+    """FLUSHDB, then a restart without persistence: the index and data are gone; the
+    same store object (no new process) puts and searches again like the oracle."""
+    embed = TableEmbeddings()
+    store = await _open(own_stack.url, key_prefix, embed)
+    mem = InMemoryStore(index=config(embed))  # what the server holds
+    try:
+        for round_, lose in enumerate(("FLUSHDB", "restart")):
+            ops = _items(embed, 400, seed=10 + round_, tag=f"r{round_}-")
+            await store.abatch(ops[:200])
+            await mem.abatch(ops[:200])
+            await _check_against(store, mem, embed, seed=20 + round_)
+            if lose == "FLUSHDB":
+                await cast(Any, store.client).execute_command("FLUSHDB")
+            else:
+                own_stack.restart()
+            await store.abatch(ops[200:])
+            mem = InMemoryStore(index=config(embed))
+            await mem.abatch(ops[200:])
+            await _check_against(store, mem, embed, seed=30 + round_)
+            await index_built(store)
+            await _check_against(store, mem, embed, seed=40 + round_)
+    finally:
+        await store.aclose()
+
+
+# --------------------------------------------------------------------------- prefixes
+
+
+@pytest.mark.parametrize("suffix", [":v", ":v:x", "_", "-1"])
+@pytest.mark.parametrize("outer_first", [True, False])
+async def test_prefixes_that_prefix_each_other_are_isolated(
+    stack_only: None, redis_url: str, key_prefix: str, suffix: str, outer_first: bool
+) -> None:
+    """``app`` and ``app:v`` (or ``app_``, ``ap``...) hold the same namespaces and keys
+    with other vectors: each store sees only its own items and scores, with and without
+    query and filter, whichever store was created first."""
+    embed = TableEmbeddings()
+    prefixes = [key_prefix, key_prefix + suffix]
+    if suffix == "-1":
+        prefixes = [key_prefix, key_prefix[:-1]]  # "ap" beside "app"
+    if not outer_first:
+        prefixes.reverse()
+    stores: list[AsyncRedisStore] = []
+    mems: list[InMemoryStore] = []
+    try:
+        for s, prefix in enumerate(prefixes):
+            vectors = clustered(60, seed=100 + s)
+            ops = [
+                PutOp(
+                    ("iso", f"u{i % 2}"),
+                    f"k{i}",
+                    {"text": embed.add(f"s{s}-{i}", vectors[i]), "store": s, "n": i % 5},
+                )
+                for i in range(60)
+            ]
+            store = await _open(redis_url, prefix, embed)
+            stores.append(store)
+            await store.abatch(ops)
+            mem = InMemoryStore(index=config(embed))
+            await mem.abatch(ops)
+            mems.append(mem)
+        # A query equal to one store's vector: the other store must not score 1.0 on it.
+        for s in range(2):
+            embed.add(f"probe{s}", embed.table[f"s{s}-5"])
+        for store, mem in zip(stores, mems, strict=True):
+            for query in (None, "probe0", "probe1"):
+                for ns, flt in ((("iso",), None), ((), {"n": 2}), (("iso", "u1"), {"n": 1})):
+                    got = await store.asearch(ns, query=query, filter=flt, limit=100)
+                    want = await mem.asearch(ns, query=query, filter=flt, limit=100)
+                    if query is None:  # no ranking: InMemoryStore keeps insertion order
+                        got, want = _by_key(got), _by_key(want)
+                    _same_results(got, want)
+    finally:
+        for store in stores:
+            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{store._prefix}:idx")
+            await store.aclose()
+
+
+async def test_index_from_an_earlier_release_is_recreated(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """An index over ``P:v:`` (earlier releases, which also covered ``P:v...`` stores)
+    is replaced by one over exactly this store's keys, keeping the data."""
+    embed = TableEmbeddings()
+    vectors = clustered(20, seed=5)
+    ops = [PutOp(("old",), f"k{i}", {"text": embed.add(f"o{i}", vectors[i])}) for i in range(20)]
+    first = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, first.client)
+    try:
+        await first.abatch(ops)
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await client.execute_command(
+            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:",
+            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
+        )  # fmt: skip
+        again = await _open(redis_url, key_prefix, embed)
+        try:
+            info = query_info(await client.execute_command("FT.INFO", f"{key_prefix}:idx"))
+            definition = info["index_definition"]
+            if not isinstance(definition, dict):
+                definition = dict(zip(definition[::2], definition[1::2], strict=False))
+            prefixes = definition.get(b"prefixes", definition.get("prefixes")) or []
+            assert [p.decode() if isinstance(p, bytes) else p for p in prefixes] == [
+                f"{key_prefix}:v:{{"
+            ]
+            mem = InMemoryStore(index=config(embed))
+            await mem.abatch(ops)
+            got = await again.asearch(("old",), query="o3", limit=5)
+            _same_results(got, await mem.asearch(("old",), query="o3", limit=5))
+        finally:
+            await again.aclose()
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await first.aclose()
+
+
+# --------------------------------------------------------------------------- databases
+
+
+async def test_database_other_than_zero_uses_the_plain_engine(
+    stack_only: None, redis_url: str, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Indexes live in db 0 only and their names and key prefixes are global: ``auto``
+    on db 1 falls back to the plain engine and says why, ``engine="query"`` refuses, and
+    a db 1 store whose prefix db 0's index covers refuses too (its writes would land in
+    db 0's index: Redis Stack indexes every database's keys there)."""
+    embed = TableEmbeddings()
+    url1 = redis_url.rstrip("/") + "/1"
+    mine = key_prefix + "-db1"
+    with caplog.at_level(logging.INFO, logger="langgraph_redis"):
+        one = await _open(url1, mine, embed)
+    zero = await _open(redis_url, key_prefix, embed)
+    try:
+        assert zero.engine == "query"
+        assert one.engine == "plain"
+        assert any(
+            r.levelno == logging.WARNING and "db 0" in r.getMessage() and "db 1" in r.getMessage()
+            for r in caplog.records
+        )
+        forced = AsyncRedisStore(url1, index=config(embed), prefix=mine, engine="query")
+        with pytest.raises(RuntimeError, match="database 0"):
+            await forced.asetup()
+        await forced.aclose()
+        shared = AsyncRedisStore(url1, index=config(embed), prefix=key_prefix)
+        with pytest.raises(ValueError, match="corrupt db 0"):
+            await shared.asetup()
+        await shared.aclose()
+        data: list[list[PutOp]] = []
+        for s, store in enumerate((zero, one)):
+            vectors = clustered(30, seed=200 + s)
+            ops = [
+                PutOp(("db",), f"k{i}", {"text": embed.add(f"db{s}-{i}", vectors[i])})
+                for i in range(30)
+            ]
+            await store.abatch(ops)
+            data.append(ops)
+        for store, ops in zip((zero, one), data, strict=True):
+            mem = InMemoryStore(index=config(embed))
+            await mem.abatch(ops)
+            for query in (None, "db0-1", "db1-1"):
+                got = await store.asearch(("db",), query=query, limit=50)
+                want = await mem.asearch(("db",), query=query, limit=50)
+                if query is None:
+                    got, want = _by_key(got), _by_key(want)
+                _same_results(got, want)
+    finally:
+        await cast(Any, zero.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await zero.aclose()
+        await one.aclose()
+
+
+# --------------------------------------------------------------------------- exactness
+
+
+@pytest.mark.parametrize("distance", ["cosine", "l2"])
+async def test_flat_equals_the_plain_engine(
+    stack_only: None, redis_url: str, key_prefix: str, distance: str
+) -> None:
+    """FLAT is exact: at 3,000 clustered vectors the query engine returns the same items
+    in the same order as the plain engine (numpy), scores within 1e-5."""
+    embed = TableEmbeddings()
+    vectors = clustered(3000, seed=9)
+    ops = [
+        PutOp(
+            ("x", f"u{i % 4}"),
+            f"k{i}",
+            {"text": embed.add(f"x{i}", vectors[i]), "n": i % 10},
+        )
+        for i in range(3000)
+    ]
+    flat = await _open(redis_url, key_prefix, embed, distance_type=distance)
+    exact = AsyncRedisStore(
+        redis_url, index=config(embed, distance_type=distance), prefix=key_prefix, engine="plain"
+    )
+    try:
+        assert flat.engine == "query"
+        for start in range(0, len(ops), 1000):
+            await flat.abatch(ops[start : start + 1000])
+        queries = clustered(25, seed=19)
+        for j, qv in enumerate(queries):
+            name = embed.add(f"q{j}", qv)
+            for ns, flt, limit, offset in (
+                ((), None, 10, 0),
+                (("x",), None, 25, 5),
+                (("x", "u2"), None, 10, 0),
+                (("x",), {"n": 4}, 10, 0),
+                (("x",), {"n": {"$gt": 6}}, 10, 0),
+            ):
+                got = await flat.asearch(ns, query=name, filter=flt, limit=limit, offset=offset)
+                want = await exact.asearch(ns, query=name, filter=flt, limit=limit, offset=offset)
+                assert exact.engine == "plain"
+                assert len(got) == limit
+                _same_results(got, want)
+    finally:
+        await cast(Any, flat.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await flat.aclose()
+        await exact.aclose()
+
+
+async def test_hnsw_is_the_default_algorithm(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """docs/engines.md states HNSW (approximate) as the default; keep them in step."""
+    embed = TableEmbeddings()
+    store = AsyncRedisStore(redis_url, index={"dims": DIMS, "embed": embed}, prefix=key_prefix)
+    await store.asetup()
+    client = cast(Any, store.client)
+    try:
+        info = await client.execute_command("FT.INFO", f"{key_prefix}:idx")
+        assert index_settings(info)["algorithm"] == "HNSW"
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
