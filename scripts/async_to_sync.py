@@ -83,7 +83,6 @@ NAMES: dict[str, str] = {
     "aqueue_command": "queue_command",
     "asleep": "sleep",
     "arelease_client": "release_client",
-    "arelease": "release",
     # Public classes and aliases.
     "AnyAsyncClient": "AnySyncClient",
     "AsyncRedisSaver": "RedisSaver",

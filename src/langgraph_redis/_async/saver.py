@@ -113,7 +113,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         try:
             yield saver
         finally:
-            await saver._conn.arelease()
+            await saver.aclose()
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

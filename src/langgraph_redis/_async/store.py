@@ -145,14 +145,13 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
         The store stays usable after the block (LangGraph's guides search a store after
         its ``with`` block): the pool reconnects on the next call. Connections opened
-        then are closed by :meth:`aclose` or when the store is garbage collected.
+        then are closed by :meth:`aclose`.
         """
         store = cls(conn_string, index=index, ttl=ttl, **options)
         try:
             yield store
         finally:
-            await store.astop_ttl_sweeper()
-            await store._conn.arelease()
+            await store.aclose()
 
     async def aclose(self) -> None:
         """Stop the sweeper and close connections the store opened."""

@@ -139,7 +139,7 @@ class Connection:
                             "this server runs in cluster mode: pass a RedisCluster client "
                             "or a URL so the library can make one"
                         )
-                    self.client.close()
+                    release_client(self.client)
                     opts = _client_options(self.options)
                     opts.pop("pool_timeout", None)
                     opts.pop("retry_on_error", None)  # cluster clients retry on their own list
@@ -209,19 +209,16 @@ class Connection:
                 raise RuntimeError(_OTHER_LOOP) from exc
             raise
 
-    def release(self) -> None:
-        """End of a ``from_conn_string`` block: drop connections we opened, keep the client.
+    def close(self) -> None:
+        """Close every connection we opened; a client passed in is left alone.
 
-        LangGraph's guides keep using a saver or store after its ``with`` block; the
-        pools reconnect on the next call. :meth:`close` is the final close.
+        Used at the end of a ``from_conn_string`` block and by ``close()``. LangGraph's
+        guides keep using a saver or store after its ``with`` block, so the client
+        stays usable: its pools reconnect on the next call (and are closed again by the
+        next ``close()``).
         """
         if self.owned:
             release_client(self.client)
-
-    def close(self) -> None:
-        """Close the client only if we made it."""
-        if self.owned:
-            self.client.close()
 
 
 def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -115,7 +115,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         try:
             yield saver
         finally:
-            saver._conn.release()
+            saver.close()
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

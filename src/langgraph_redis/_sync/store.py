@@ -145,14 +145,13 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
 
         The store stays usable after the block (LangGraph's guides search a store after
         its ``with`` block): the pool reconnects on the next call. Connections opened
-        then are closed by :meth:`close` or when the store is garbage collected.
+        then are closed by :meth:`close`.
         """
         store = cls(conn_string, index=index, ttl=ttl, **options)
         try:
             yield store
         finally:
-            store.stop_ttl_sweeper()
-            store._conn.release()
+            store.close()
 
     def close(self) -> None:
         """Stop the sweeper and close connections the store opened."""

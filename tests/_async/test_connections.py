@@ -1,0 +1,125 @@
+"""Connections: every object closes what it opened (and only that).
+
+The sync twin (``tests/_sync/test_connections.py``) is generated from this file.
+Connections are counted on the server (``CLIENT LIST``) by client name.
+"""
+
+from __future__ import annotations
+
+import asyncio  # sync: skip
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, AsyncShallowRedisSaver
+from langgraph_redis._acompat import AsyncRedis, AsyncRedisCluster, arelease_client
+from langgraph_redis._servers import LocalCluster
+from tests._async.test_saver import config, snapshot
+from tests.connections import named_connections, unique_name, wait_no_connections
+from tests.topology import CLUSTER_ENGINES, shared_cluster
+
+Owner = AsyncRedisSaver | AsyncShallowRedisSaver | AsyncRedisStore
+KINDS: dict[str, Callable[..., Owner]] = {
+    "saver": AsyncRedisSaver,
+    "shallow": AsyncShallowRedisSaver,
+    "store": AsyncRedisStore,
+}
+
+
+async def _busy(obj: Owner) -> None:
+    """A few concurrent calls, so the pool opens more than one connection."""
+
+    async def one(i: int) -> None:
+        if isinstance(obj, AsyncRedisStore):
+            await obj.aput(("conn", str(i)), "k", {"i": i})
+            assert await obj.aget(("conn", str(i)), "k") is not None
+        else:
+            tid = str(uuid.uuid4())
+            await obj.aput(config(tid), snapshot({"i": i}), {}, {"i": "1"})
+            assert await obj.aget_tuple(config(tid)) is not None
+
+    await asyncio.gather(*map(one, range(4)))  # sync: [*map(one, range(4))]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_aclose_closes_every_connection_it_opened(
+    redis_url: str, key_prefix: str, kind: str
+) -> None:
+    name = unique_name(kind)
+    obj = KINDS[kind](redis_url, prefix=key_prefix, client_name=name)
+    await _busy(obj)
+    assert named_connections([redis_url], name) > 0
+    await obj.aclose()
+    assert wait_no_connections([redis_url], name) == 0
+    # Still usable, as LangGraph's guides expect; the next aclose() closes again.
+    await _busy(obj)
+    await obj.aclose()
+    assert wait_no_connections([redis_url], name) == 0
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_from_conn_string_exit_closes_every_connection(
+    redis_url: str, key_prefix: str, kind: str
+) -> None:
+    name = unique_name(kind)
+    async with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
+        redis_url, prefix=key_prefix, client_name=name
+    ) as obj:
+        await _busy(obj)
+        assert named_connections([redis_url], name) > 0
+    assert wait_no_connections([redis_url], name) == 0
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_a_client_passed_in_stays_open(redis_url: str, key_prefix: str, kind: str) -> None:
+    name = unique_name(kind)
+    client = AsyncRedis.from_url(redis_url, client_name=name)
+    try:
+        obj = KINDS[kind](client, prefix=key_prefix)
+        await _busy(obj)
+        await obj.aclose()
+        assert await client.ping()
+        assert named_connections([redis_url], name) > 0
+    finally:
+        await client.aclose()
+    assert wait_no_connections([redis_url], name) == 0
+
+
+@pytest.fixture(params=CLUSTER_ENGINES)
+def cluster(request: pytest.FixtureRequest) -> LocalCluster:
+    return shared_cluster(request.param)
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_cluster_aclose_closes_every_connection(
+    cluster: LocalCluster, key_prefix: str, kind: str
+) -> None:
+    """Includes the standalone client the probe replaced by a cluster client."""
+    name = unique_name(kind)
+    async with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
+        cluster.url, prefix=key_prefix, client_name=name
+    ) as obj:
+        await _busy(obj)
+        assert named_connections(cluster.urls, name) > 0
+    assert wait_no_connections(cluster.urls, name) == 0
+    await _busy(obj)
+    await obj.aclose()
+    assert wait_no_connections(cluster.urls, name) == 0
+
+
+@pytest.mark.cluster
+async def test_cluster_client_passed_in_stays_open(cluster: LocalCluster, key_prefix: str) -> None:
+    name = unique_name("cluster")
+    client = AsyncRedisCluster.from_url(cluster.url, client_name=name)
+    try:
+        saver = AsyncRedisSaver(client, prefix=key_prefix)
+        await _busy(saver)
+        await saver.aclose()
+        assert await client.ping()
+        assert named_connections(cluster.urls, name) > 0
+    finally:
+        # redis-py's sync RedisCluster.close() leaves its node pools open
+        await arelease_client(client)
+    assert wait_no_connections(cluster.urls, name) == 0
