@@ -168,6 +168,23 @@ async def test_invalid_namespaces(astore: AsyncRedisStore) -> None:
         await astore.abatch([GetOp(("",), "k")])
 
 
+async def test_string_namespace_is_a_type_error_with_a_hint(astore: AsyncRedisStore) -> None:
+    """A string is a sequence of one-character labels; it must not be stored as one."""
+    calls: list[Any] = [
+        lambda: astore.aput("memories", "k", {"v": 1}),  # type: ignore[arg-type]
+        lambda: astore.aget("memories", "k"),  # type: ignore[arg-type]
+        lambda: astore.adelete("memories", "k"),  # type: ignore[arg-type]
+        lambda: astore.asearch("memories"),  # type: ignore[arg-type]
+        lambda: astore.alist_namespaces(prefix="memories"),  # type: ignore[arg-type]
+        lambda: astore.alist_namespaces(suffix="memories"),  # type: ignore[arg-type]
+        lambda: astore.abatch([GetOp("memories", "k")]),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"tuple of strings.*\('memories',\)"):
+            await call()
+    assert await astore.alist_namespaces() == []
+
+
 # --------------------------------------------------------------------------- filters
 
 FILTER_DOCS: list[dict[str, Any]] = [

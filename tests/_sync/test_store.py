@@ -168,6 +168,23 @@ def test_invalid_namespaces(store: RedisStore) -> None:
         store.batch([GetOp(("",), "k")])
 
 
+def test_string_namespace_is_a_type_error_with_a_hint(store: RedisStore) -> None:
+    """A string is a sequence of one-character labels; it must not be stored as one."""
+    calls: list[Any] = [
+        lambda: store.put("memories", "k", {"v": 1}),  # type: ignore[arg-type]
+        lambda: store.get("memories", "k"),  # type: ignore[arg-type]
+        lambda: store.delete("memories", "k"),  # type: ignore[arg-type]
+        lambda: store.search("memories"),  # type: ignore[arg-type]
+        lambda: store.list_namespaces(prefix="memories"),  # type: ignore[arg-type]
+        lambda: store.list_namespaces(suffix="memories"),  # type: ignore[arg-type]
+        lambda: store.batch([GetOp("memories", "k")]),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"tuple of strings.*\('memories',\)"):
+            call()
+    assert store.list_namespaces() == []
+
+
 # --------------------------------------------------------------------------- filters
 
 FILTER_DOCS: list[dict[str, Any]] = [

@@ -20,7 +20,6 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
-    InvalidNamespaceError,
     ListNamespacesOp,
     Op,
     PutOp,
@@ -28,7 +27,6 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
     ensure_embeddings,
-    validate_op_namespace,
 )
 
 from langgraph_redis._acompat import ALock, AsyncIterator
@@ -51,6 +49,7 @@ from langgraph_redis._core.engines.common import (
     plan_sweep,
     plan_write,
     prepare_puts,
+    validate_op,
     vector_config,
 )
 from langgraph_redis._core.filters import CompiledFilter, compile_filter
@@ -212,11 +211,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         """
         ops = list(ops)
         for op in ops:
-            validate_op_namespace(op)
-            if isinstance(op, PutOp) and not op.namespace:
-                raise InvalidNamespaceError("Namespace cannot be empty.")
-            if not isinstance(op, (GetOp, SearchOp, PutOp, ListNamespacesOp)):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+            validate_op(op)
         filters: dict[int, CompiledFilter] = {
             i: compile_filter(op.filter) for i, op in enumerate(ops) if isinstance(op, SearchOp)
         }
