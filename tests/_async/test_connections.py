@@ -14,6 +14,7 @@ import pytest
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, AsyncShallowRedisSaver
 from langgraph_redis._acompat import AsyncRedis, AsyncRedisCluster, arelease_client
+from langgraph_redis._async._run import PoolTimeout
 from langgraph_redis._servers import LocalCluster
 from tests._async.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
@@ -123,3 +124,29 @@ async def test_cluster_client_passed_in_stays_open(cluster: LocalCluster, key_pr
         # redis-py's sync RedisCluster.close() leaves its node pools open
         await arelease_client(client)
     assert wait_no_connections(cluster.urls, name) == 0
+
+
+async def test_pool_timeout_names_the_pool_and_what_holds_it(
+    redis_url: str, key_prefix: str
+) -> None:
+    async with AsyncRedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, pool_size=1, pool_timeout=0.2
+    ) as saver:
+        await saver.asetup()
+        pool = saver.client.connection_pool
+        held = await pool.get_connection()  # what a leaked PubSub or iterator does
+        try:
+            with pytest.raises(PoolTimeout, match=r"pool_timeout=0.2s \(pool_size=1") as info:
+                await saver.aget_tuple(config("t"))
+            assert "held and never returned" in str(info.value)
+        finally:
+            await pool.release(held)
+        assert await saver.aget_tuple(config("t")) is None
+
+
+def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
+    """Waiting minutes for a connection looks like a hang; the default is seconds."""
+    for kind in KINDS.values():
+        obj = kind(redis_url)
+        assert isinstance(obj.client, AsyncRedis)
+        assert 10 <= obj.client.connection_pool.timeout <= 30

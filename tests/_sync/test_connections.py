@@ -15,6 +15,7 @@ import pytest
 
 from langgraph_redis import RedisSaver, RedisStore, ShallowRedisSaver
 from langgraph_redis._acompat import Redis, RedisCluster, release_client
+from langgraph_redis._sync._run import PoolTimeout
 from langgraph_redis._servers import LocalCluster
 from tests._sync.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
@@ -124,3 +125,29 @@ def test_cluster_client_passed_in_stays_open(cluster: LocalCluster, key_prefix: 
         # redis-py's sync RedisCluster.close() leaves its node pools open
         release_client(client)
     assert wait_no_connections(cluster.urls, name) == 0
+
+
+def test_pool_timeout_names_the_pool_and_what_holds_it(
+    redis_url: str, key_prefix: str
+) -> None:
+    with RedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, pool_size=1, pool_timeout=0.2
+    ) as saver:
+        saver.setup()
+        pool = saver.client.connection_pool
+        held = pool.get_connection()  # what a leaked PubSub or iterator does
+        try:
+            with pytest.raises(PoolTimeout, match=r"pool_timeout=0.2s \(pool_size=1") as info:
+                saver.get_tuple(config("t"))
+            assert "held and never returned" in str(info.value)
+        finally:
+            pool.release(held)
+        assert saver.get_tuple(config("t")) is None
+
+
+def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
+    """Waiting minutes for a connection looks like a hang; the default is seconds."""
+    for kind in KINDS.values():
+        obj = kind(redis_url)
+        assert isinstance(obj.client, Redis)
+        assert 10 <= obj.client.connection_pool.timeout <= 30

@@ -68,11 +68,15 @@ def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-POOL_TIMEOUT = 300.0
+POOL_TIMEOUT = 20.0
 """Seconds a caller waits for a pooled connection before :class:`PoolTimeout`.
 
-Generous on purpose: a burst of many concurrent calls should queue, not fail; the bound
-only turns a stuck application (connections never returned) into an error.
+Every call holds a connection for one round trip only, so in a healthy application a
+connection is free again within milliseconds even under a burst of many concurrent
+calls, and within one ``socket_timeout`` (10 s) when the server stalls. Twice that is
+long enough never to fail a burst, and short enough that a connection that is never
+returned (held by a PubSub, a blocking command or an unfinished iterator on a shared
+client) surfaces as an error naming the pool instead of looking like a hang.
 """
 
 
@@ -82,7 +86,7 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
     Args:
         url: ``redis://``, ``rediss://``, ``unix://`` or ``redis+sentinel://h:p,h:p/service``.
         pool_size: Upper bound on pooled connections; callers beyond it wait for a free
-            connection (up to ``pool_timeout`` seconds, default 300) instead of failing.
+            connection (up to ``pool_timeout`` seconds, default 20) instead of failing.
         **options: Passed to redis-py (``socket_timeout``, ``retry``, ``username``...).
     """
     opts = _client_options(options)

@@ -87,7 +87,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         engine: ``"auto"`` (query engine when the server has ``FT.*``), ``"query"`` or
             ``"plain"``; chosen once at :meth:`setup` and logged.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
-            wait up to ``pool_timeout`` seconds (default 300).
+            wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
