@@ -13,7 +13,12 @@ from collections.abc import Callable
 import pytest
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, AsyncShallowRedisSaver
-from langgraph_redis._acompat import AsyncRedis, AsyncRedisCluster, arelease_client
+from langgraph_redis._acompat import (
+    AsyncBlockingConnectionPool,
+    AsyncRedis,
+    AsyncRedisCluster,
+    arelease_client,
+)
 from langgraph_redis._async._run import PoolTimeout
 from langgraph_redis._servers import LocalCluster
 from tests._async.test_saver import config, snapshot
@@ -133,8 +138,10 @@ async def test_pool_timeout_names_the_pool_and_what_holds_it(
         redis_url, prefix=key_prefix, pool_size=1, pool_timeout=0.2
     ) as saver:
         await saver.asetup()
+        assert isinstance(saver.client, AsyncRedis)
         pool = saver.client.connection_pool
-        held = await pool.get_connection()  # what a leaked PubSub or iterator does
+        # what a leaked PubSub or iterator does
+        held = await pool.get_connection()  # type: ignore[no-untyped-call, unused-ignore]
         try:
             with pytest.raises(PoolTimeout, match=r"pool_timeout=0.2s \(pool_size=1") as info:
                 await saver.aget_tuple(config("t"))
@@ -149,4 +156,6 @@ def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
     for kind in KINDS.values():
         obj = kind(redis_url)
         assert isinstance(obj.client, AsyncRedis)
-        assert 10 <= obj.client.connection_pool.timeout <= 30
+        pool = obj.client.connection_pool
+        assert isinstance(pool, AsyncBlockingConnectionPool)
+        assert pool.timeout is not None and 10 <= pool.timeout <= 30

@@ -14,7 +14,12 @@ from collections.abc import Callable
 import pytest
 
 from langgraph_redis import RedisSaver, RedisStore, ShallowRedisSaver
-from langgraph_redis._acompat import Redis, RedisCluster, release_client
+from langgraph_redis._acompat import (
+    BlockingConnectionPool,
+    Redis,
+    RedisCluster,
+    release_client,
+)
 from langgraph_redis._sync._run import PoolTimeout
 from langgraph_redis._servers import LocalCluster
 from tests._sync.test_saver import config, snapshot
@@ -134,8 +139,10 @@ def test_pool_timeout_names_the_pool_and_what_holds_it(
         redis_url, prefix=key_prefix, pool_size=1, pool_timeout=0.2
     ) as saver:
         saver.setup()
+        assert isinstance(saver.client, Redis)
         pool = saver.client.connection_pool
-        held = pool.get_connection()  # what a leaked PubSub or iterator does
+        # what a leaked PubSub or iterator does
+        held = pool.get_connection()  # type: ignore[no-untyped-call, unused-ignore]
         try:
             with pytest.raises(PoolTimeout, match=r"pool_timeout=0.2s \(pool_size=1") as info:
                 saver.get_tuple(config("t"))
@@ -150,4 +157,6 @@ def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
     for kind in KINDS.values():
         obj = kind(redis_url)
         assert isinstance(obj.client, Redis)
-        assert 10 <= obj.client.connection_pool.timeout <= 30
+        pool = obj.client.connection_pool
+        assert isinstance(pool, BlockingConnectionPool)
+        assert pool.timeout is not None and 10 <= pool.timeout <= 30
