@@ -3,7 +3,12 @@
 Runs on plain Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Redis Cluster.
 """
 
-from langgraph_redis._async._run import NotReplicatedError, PoolTimeout, RecoveryTimeout
+from langgraph_redis._async._run import (
+    NotReplicatedError,
+    PoolTimeout,
+    RecoveryTimeout,
+    ServerUnreachable,
+)
 from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
@@ -24,6 +29,7 @@ __all__ = [
     "RedisSaver",
     "RedisStore",
     "ServerInfo",
+    "ServerUnreachable",
     "ShallowRedisSaver",
     "UnsupportedFormatError",
 ]

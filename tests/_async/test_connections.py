@@ -7,10 +7,13 @@ Connections are counted on the server (``CLIENT LIST``) by client name.
 from __future__ import annotations
 
 import asyncio  # sync: skip
+import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+import trustme
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, AsyncShallowRedisSaver
 from langgraph_redis._acompat import (
@@ -19,10 +22,11 @@ from langgraph_redis._acompat import (
     AsyncRedisCluster,
     arelease_client,
 )
-from langgraph_redis._async._run import PoolTimeout
-from langgraph_redis._servers import LocalCluster
+from langgraph_redis._async._run import PoolTimeout, RecoveryTimeout, ServerUnreachable
+from langgraph_redis._servers import LocalCluster, LocalServer, start_server, start_tls_server
 from tests._async.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
+from tests.servers import require_engine
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 Owner = AsyncRedisSaver | AsyncShallowRedisSaver | AsyncRedisStore
@@ -159,3 +163,105 @@ def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
         pool = obj.client.connection_pool
         assert isinstance(pool, AsyncBlockingConnectionPool)
         assert pool.timeout is not None and 10 <= pool.timeout <= 30
+
+
+# --------------------------------------------------------------------------- first contact
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("kind", ["saver", "store"])
+async def test_closed_port_fails_fast_naming_host_and_port(kind: str) -> None:
+    """Never reached: ServerUnreachable after the short first-contact grace, not the
+    recovery loop (which only ends in RecoveryTimeout, after recovery_timeout)."""
+    port = _closed_port()
+    obj = KINDS[kind](f"redis://127.0.0.1:{port}")
+    try:
+        with pytest.raises(ServerUnreachable, match=rf"127\.0\.0\.1:{port}.*refused") as info:
+            await obj.asetup()
+        assert not isinstance(info.value, RecoveryTimeout)
+        assert "check that the server is running" in str(info.value)
+    finally:
+        await obj.aclose()
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[LocalServer]:
+    require_engine("redis7")
+    with start_server("redis7") as server:
+        yield server
+
+
+async def test_a_server_that_was_reachable_gets_the_recovery_window() -> None:
+    """The difference documented in docs/reliability.md: once a server answered, a
+    failure is an outage to ride out (recovery_timeout), not a configuration error."""
+    require_engine("valkey")
+    with start_server("valkey") as server:
+        saver = AsyncRedisSaver(server.url, recovery_timeout=0.3)
+        try:
+            await saver.asetup()
+            server.kill()
+            with pytest.raises(RecoveryTimeout, match=r"recovery_timeout=0\.3s"):
+                await saver.aget_tuple(config("t"))
+        finally:
+            await saver.aclose()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base: Path = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"ca": base / "ca.pem", "cert": base / "server.pem", "key": base / "server.key"}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    cert.private_key_pem.write_to_path(str(files["key"]))
+    return {k: str(v) for k, v in files.items()}
+
+
+@pytest.fixture(scope="module")
+def tls_server(tls_files: dict[str, str]) -> Iterator[LocalServer]:
+    require_engine("redis7")
+    with start_tls_server(
+        "redis7", cert_file=tls_files["cert"], key_file=tls_files["key"], ca_file=tls_files["ca"]
+    ) as server:
+        yield server
+
+
+async def test_plain_url_on_a_tls_port_names_tls(tls_server: LocalServer) -> None:
+    plain = tls_server.url.replace("rediss://", "redis://")
+    saver = AsyncRedisSaver(plain)
+    try:
+        with pytest.raises(ServerUnreachable, match=r"if the port serves TLS, use a rediss://"):
+            await saver.asetup()
+    finally:
+        await saver.aclose()
+
+
+async def test_tls_url_on_a_plain_port_names_tls(
+    own_server: LocalServer, tls_files: dict[str, str]
+) -> None:
+    """Within one socket_connect_timeout (5 s by default), not four plus recovery."""
+    url = own_server.url.replace("redis://", "rediss://")
+    saver = AsyncRedisSaver(url, ssl_ca_certs=tls_files["ca"])
+    try:
+        with pytest.raises(ServerUnreachable, match=r"no TLS handshake .* within 5s") as info:
+            await saver.asetup()
+        assert "1 attempts" in str(info.value)
+    finally:
+        await saver.aclose()
+
+
+async def test_tls_url_on_a_tls_port_still_connects(
+    tls_server: LocalServer, tls_files: dict[str, str]
+) -> None:
+    saver = AsyncRedisSaver(tls_server.url, ssl_ca_certs=tls_files["ca"])
+    try:
+        await saver.asetup()
+        assert await saver.aget_tuple(config("t")) is None
+    finally:
+        await saver.aclose()

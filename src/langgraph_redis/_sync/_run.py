@@ -67,6 +67,15 @@ class RecoveryTimeout(RedisConnectionError):
     """A call kept failing with transient errors for longer than ``recovery_timeout``."""
 
 
+class ServerUnreachable(RedisConnectionError):
+    """The server was never reached: refused, unresolvable, silent or a TLS mismatch.
+
+    Raised within about ``FIRST_CONTACT_TIMEOUT`` (2 s; a TLS handshake that never
+    completes takes one ``socket_connect_timeout``) by an object that has not yet
+    talked to its server; a server that answered once gets ``recovery_timeout``.
+    """
+
+
 class PoolTimeout(RedisConnectionError):
     """Every pooled connection stayed busy for ``pool_timeout`` seconds."""
 

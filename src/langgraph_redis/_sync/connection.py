@@ -15,13 +15,15 @@ or stored value.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.backoff import ExponentialBackoff
+from redis.connection import SSLConnection
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import (
@@ -32,11 +34,20 @@ from langgraph_redis._acompat import (
     Retry,
     Sentinel,
     release_client,
+    sleep,
 )
-from langgraph_redis._sync._run import RECOVERY_TIMEOUT, AnySyncClient, load_scripts, run
+from langgraph_redis._sync._run import (
+    RECOVERY_TIMEOUT,
+    AnySyncClient,
+    ServerUnreachable,
+    load_scripts,
+    run,
+)
 from langgraph_redis._core.plans import Plan, Script, T
 from langgraph_redis._core.server import (
+    FIRST_CONTACT_TIMEOUT,
     ServerInfo,
+    classify_first_contact,
     parse_sentinel_url,
     plan_probe,
     require_supported,
@@ -124,6 +135,7 @@ class Connection:
     recovery_timeout: float = RECOVERY_TIMEOUT
     _lock: Lock = field(default_factory=Lock)
     _loaded: set[str] = field(default_factory=set)
+    _reached: bool = False
 
     @property
     def cluster(self) -> bool:
@@ -135,6 +147,8 @@ class Connection:
             return self.info
         with self._lock:
             if self.info is None:
+                if not self._reached:
+                    self._first_contact()
                 info = self._probe_replies()
                 require_supported(info)
                 if info.cluster and not self.cluster:
@@ -162,6 +176,59 @@ class Connection:
                 _logged.add(described)
                 self.info = info
         return self.info
+
+    def _first_contact(self) -> None:
+        """Tell "never reachable" from "temporarily down" before the first probe.
+
+        One connection with no redis-py retry and the connect timeout for its handshake
+        too, then PING; retried only while the failure may be a server still starting
+        (refused, name not resolved), for ``FIRST_CONTACT_TIMEOUT`` at most. Without
+        this, a wrong port or scheme waits out redis-py's retries (four connect timeouts
+        for a TLS mismatch) and then the whole ``recovery_timeout``, and ends in a
+        generic timeout. Any reply, even an error (NOAUTH, LOADING), proves the server
+        reachable; the probe then reports it. Cluster clients skip this: their
+        ``initialize()`` is their first contact.
+        """
+        pool = getattr(self.client, "connection_pool", None)
+        if pool is None:
+            self._reached = True
+            return
+        kwargs = dict(pool.connection_kwargs)
+        connect_timeout = float(kwargs.get("socket_connect_timeout") or CONNECT_TIMEOUT)
+        kwargs.update(retry=Retry(NoBackoff(), 0), socket_timeout=connect_timeout)
+        tls = issubclass(pool.connection_class, SSLConnection)
+        budget = min(self.recovery_timeout, FIRST_CONTACT_TIMEOUT)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            conn = pool.connection_class(**kwargs)
+            try:
+                conn.connect()
+                conn.send_command("PING")
+                conn.read_response()
+                break
+            except (AuthenticationError, ResponseError):
+                break  # it answered
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                verdict = classify_first_contact(
+                    str(exc),
+                    timed_out=isinstance(exc, (RedisTimeoutError, TimeoutError)),
+                    address=_address(pool, kwargs),
+                    tls=tls,
+                    connect_timeout=connect_timeout,
+                )
+                elapsed = time.monotonic() - started
+                delay = min(0.5, 0.05 * 2**attempt)
+                if not verdict.retry or elapsed + delay > budget:
+                    raise ServerUnreachable(
+                        f"{verdict.message} (never reached; gave up after {elapsed:.1f}s "
+                        f"and {attempt + 1} attempts)"
+                    ) from exc
+            finally:
+                conn.disconnect()
+            attempt += 1
+            sleep(delay)
+        self._reached = True
 
     def _probe_replies(self) -> ServerInfo:
         probe = plan_probe()
@@ -223,6 +290,21 @@ class Connection:
         """
         if self.owned:
             release_client(self.client)
+
+
+def _address(pool: Any, kwargs: Mapping[str, Any]) -> str:
+    """Where a pool's connections go, for messages (never credentials)."""
+    manager = getattr(pool, "sentinel_manager", None)
+    if manager is not None:
+        sentinels = ", ".join(
+            f"{s.connection_pool.connection_kwargs.get('host')}:"
+            f"{s.connection_pool.connection_kwargs.get('port')}"
+            for s in manager.sentinels
+        )
+        return f"the primary of {pool.service_name!r} (sentinels {sentinels})"
+    if kwargs.get("path"):
+        return str(kwargs["path"])
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
 
 def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None:
