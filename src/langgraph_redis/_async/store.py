@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -120,6 +120,9 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         self._setup_lock = ALock()
         self._cache_lock = ALock()
         self._hints: dict[str, tuple[int, int]] = {}
+        # Expiry scores are wall-clock times; tests move this clock together with the
+        # server's TTLs instead of sleeping (tests/_async/clock.py).
+        self._clock: Callable[[], float] = time.time
         self._sweeper: AsyncSweeper | None = None  # sync: skip
         # sync: self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -240,7 +243,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         await self.asetup()
         engine = self._engine
         assert engine is not None
-        now = time.time()
+        now = self._clock()
         now_ms = int(now * 1000)
         results: list[Result] = [None] * len(ops)
         gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
@@ -285,7 +288,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             The number of expired entries examined and removed.
         """
         await self.asetup()
-        return await self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return await self._run(plan_sweep(self._prefix, int(self._clock() * 1000)))
 
     async def astart_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -121,6 +121,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._setup_lock = Lock()
         self._cache_lock = Lock()
         self._hints: dict[str, tuple[int, int]] = {}
+        # Expiry scores are wall-clock times; tests move this clock together with the
+        # server's TTLs instead of sleeping (tests/_sync/clock.py).
+        self._clock: Callable[[], float] = time.time
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
@@ -239,7 +242,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self.setup()
         engine = self._engine
         assert engine is not None
-        now = time.time()
+        now = self._clock()
         now_ms = int(now * 1000)
         results: list[Result] = [None] * len(ops)
         gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
@@ -284,7 +287,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             The number of expired entries examined and removed.
         """
         self.setup()
-        return self._run(plan_sweep(self._prefix, int(time.time() * 1000)))
+        return self._run(plan_sweep(self._prefix, int(self._clock() * 1000)))
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Start sweeping every ``sweep_interval_minutes`` (default: the TTL config's
