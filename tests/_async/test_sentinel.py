@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from langgraph_redis import AsyncRedisSaver
-from langgraph_redis._acompat import AsyncSentinel
+from langgraph_redis._acompat import AsyncSentinel, arelease_client
 from langgraph_redis._servers import SentinelGroup, start_sentinel_group
 from tests._async.test_saver import _interrupt_story, config, snapshot
 from tests._async.workload import Workload
@@ -60,7 +60,7 @@ async def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -
         stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert await saver.aget_tuple(stored) is not None
     assert await client.ping()  # borrowed: still open
-    await client.aclose()
+    await arelease_client(client)  # the pool and the connections to the sentinels
 
 
 async def test_graceful_failover(asaver: AsyncRedisSaver, group: SentinelGroup) -> None:

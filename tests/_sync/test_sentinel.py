@@ -14,7 +14,7 @@ from collections.abc import Iterator, Iterator
 import pytest
 
 from langgraph_redis import RedisSaver
-from langgraph_redis._acompat import Sentinel
+from langgraph_redis._acompat import Sentinel, release_client
 from langgraph_redis._servers import SentinelGroup, start_sentinel_group
 from tests._sync.test_saver import _interrupt_story, config, snapshot
 from tests._sync.workload import Workload
@@ -62,7 +62,7 @@ def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -> None
         stored = saver.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert saver.get_tuple(stored) is not None
     assert client.ping()  # borrowed: still open
-    client.close()
+    release_client(client)  # the pool and the connections to the sentinels
 
 
 def test_graceful_failover(saver: RedisSaver, group: SentinelGroup) -> None:
