@@ -6,7 +6,11 @@ whether it points at a standalone server or at any node of a cluster.
 
 Timeouts are on by default (``socket_timeout`` 10 s, ``socket_connect_timeout`` 5 s): a
 stalled server or a dropped packet makes a call fail after a bounded time instead of
-hanging. Log lines name the server product, version and mode, never a URL, credential
+hanging. A server never reached yet is a configuration problem, not an outage: the
+first contact fails within about 2 s (one connect timeout for a TLS mismatch) with
+:class:`ServerUnreachable` saying what to check, while a server that answered once
+gets the whole ``recovery_timeout``. Closing closes every connection we opened (the
+pool, and a Sentinel client's connections to the sentinels), never a client passed in. Log lines name the server product, version and mode, never a URL, credential
 or stored value.
 """
 
@@ -180,8 +184,9 @@ class Connection:
         """Tell "never reachable" from "temporarily down" before the first probe.
 
         One connection with no redis-py retry and the connect timeout for its handshake
-        too, then PING; retried only while the failure may be a server still starting
-        (refused, name not resolved), for ``FIRST_CONTACT_TIMEOUT`` at most. Without
+        too, then PING; retried while the failure may be passing (refused while the
+        server starts, name not resolved, connection dropped), for
+        ``FIRST_CONTACT_TIMEOUT`` at most; a timeout or a TLS failure is final. Without
         this, a wrong port or scheme waits out redis-py's retries (four connect timeouts
         for a TLS mismatch) and then the whole ``recovery_timeout``, and ends in a
         generic timeout. Any reply, even an error (NOAUTH, LOADING), proves the server

@@ -243,8 +243,10 @@ def classify_first_contact(
             "ssl_certfile/ssl_keyfile and that the certificate names this host",
         )
     if not tls and any(s in low for s in _CLOSED):
+        # Retried: a proxy or a flaky network can drop one connection too; a TLS port
+        # closes every one of them.
         return Unreachable(
-            False,
+            True,
             f"{address} closed the connection during the handshake ({error}): if the "
             "port serves TLS, use a rediss:// URL (or ssl=True); otherwise check that "
             "a Redis server listens there",
