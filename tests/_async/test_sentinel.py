@@ -16,6 +16,7 @@ from langgraph_redis._acompat import AsyncSentinel, arelease_client
 from langgraph_redis._servers import SentinelGroup, start_sentinel_group
 from tests._async.test_saver import _interrupt_story, config, snapshot
 from tests._async.workload import Workload
+from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import require_engine
 
 pytestmark = [pytest.mark.sentinel, pytest.mark.faults]
@@ -61,6 +62,22 @@ async def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -
         assert await saver.aget_tuple(stored) is not None
     assert await client.ping()  # borrowed: still open
     await arelease_client(client)  # the pool and the connections to the sentinels
+
+
+async def test_closing_closes_the_connections_to_the_sentinels_too(
+    group: SentinelGroup, key_prefix: str
+) -> None:
+    name = unique_name("sentinel")
+    sentinels = [s.url for s in group.sentinels]
+    everyone = [n.url for n in group.nodes]
+    async with AsyncRedisSaver.from_conn_string(
+        group.sentinel_url, prefix=key_prefix, client_name=name
+    ) as saver:
+        stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        assert await saver.aget_tuple(stored) is not None
+        assert named_connections([group.primary.url], name) > 0
+        assert named_connections(sentinels, name) > 0
+    assert wait_no_connections(everyone, name) == 0
 
 
 async def test_graceful_failover(asaver: AsyncRedisSaver, group: SentinelGroup) -> None:

@@ -113,9 +113,15 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
         auth: dict[str, Any] = {
             k: v for k, v in (("username", target.username), ("password", target.password)) if v
         }
-        timeouts = {k: opts[k] for k in ("socket_timeout", "socket_connect_timeout")}
+        # Timeouts, and the client name so every connection we open can be told apart
+        # in CLIENT LIST, apply to the connections to the sentinels as well.
+        shared = {
+            k: opts[k]
+            for k in ("socket_timeout", "socket_connect_timeout", "client_name")
+            if k in opts
+        }
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            list(target.hosts), sentinel_kwargs={**auth, **timeouts}, **opts
+            list(target.hosts), sentinel_kwargs={**auth, **shared}, **opts
         )
         client: AnySyncClient = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
             target.service, db=target.db, ssl=target.ssl, **auth
