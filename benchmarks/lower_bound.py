@@ -45,7 +45,9 @@ class HandWrittenSaver:
 
     def __init__(self, url: str, prefix: str = "lgrbound") -> None:
         pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64)
-        self.client = aredis.Redis(connection_pool=pool)
+        # from_pool: the client owns the pool, so aclose() closes its connections
+        # (Redis(connection_pool=pool) would leave them to the garbage collector).
+        self.client = aredis.Redis.from_pool(pool)
         self.prefix = prefix
 
     async def aclose(self) -> None:

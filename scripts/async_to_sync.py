@@ -84,7 +84,6 @@ NAMES: dict[str, str] = {
     "afinish": "finish",
     "asleep": "sleep",
     "arelease_client": "release_client",
-    "arelease": "release",
     # Public classes and aliases.
     "AnyAsyncClient": "AnySyncClient",
     "AsyncRedisCache": "RedisCache",

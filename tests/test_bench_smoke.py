@@ -26,7 +26,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.mark.parametrize("engine", ENGINES[:1])
 def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    env = {**os.environ, "REDIS_URL": redis_url, "MPLBACKEND": "Agg"}
+    # Every leaked connection prints a ResourceWarning (Python hides them by default).
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "MPLBACKEND": "Agg",
+        "PYTHONWARNINGS": "always::ResourceWarning",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
         cwd=ROOT,
@@ -37,6 +43,7 @@ def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "ResourceWarning" not in proc.stderr, proc.stderr[-4000:]
 
     data = json.loads((tmp_path / "results.json").read_text())
     assert set(data) >= {"meta", "rows", "ratios", "targets", "notes"}

@@ -45,6 +45,11 @@ async def test_async_saver_sync_methods_from_a_thread(redis_url: str, key_prefix
 def test_async_saver_on_a_second_loop_says_why(redis_url: str, key_prefix: str) -> None:
     saver = AsyncRedisSaver(redis_url, prefix=key_prefix)
     cfg: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
-    asyncio.run(saver.aput(cfg, empty_checkpoint(), {"step": 0}, {}))
-    with pytest.raises(RuntimeError, match="another event loop"):
-        asyncio.run(saver.aget_tuple(cfg))
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(saver.aput(cfg, empty_checkpoint(), {"step": 0}, {}))
+        with pytest.raises(RuntimeError, match="another event loop"):
+            asyncio.run(saver.aget_tuple(cfg))
+        first.run_until_complete(saver.aclose())  # its connections close on their own loop
+    finally:
+        first.close()

@@ -61,11 +61,15 @@ async def test_guide_async_ainvoke(redis_url: str, key_prefix: str) -> None:
     async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as cp:
         await cp.asetup()
         checkpointer = cp
-    _check(await _three_turns(make_workflow(checkpointer, store), key_prefix))
-    history = await checkpointer.aget_tuple(_config("1", "1", key_prefix))
-    assert history is not None and len(history.checkpoint["channel_values"]) >= 1
-    memories = await store.asearch(("memories", f"{key_prefix}1"))
-    assert [m.value for m in memories] == [{"data": "User name is Bob"}]
+    try:
+        _check(await _three_turns(make_workflow(checkpointer, store), key_prefix))
+        history = await checkpointer.aget_tuple(_config("1", "1", key_prefix))
+        assert history is not None and len(history.checkpoint["channel_values"]) >= 1
+        memories = await store.asearch(("memories", f"{key_prefix}1"))
+        assert [m.value for m in memories] == [{"data": "User name is Bob"}]
+    finally:  # used after their blocks, as the guide does: they reconnected
+        await store.aclose()
+        await checkpointer.aclose()
 
 
 async def test_guide_sync_classes_under_ainvoke(redis_url: str, key_prefix: str) -> None:

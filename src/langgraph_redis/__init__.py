@@ -21,6 +21,7 @@ from langgraph_redis.errors import (
     NotReplicatedError,
     PoolTimeout,
     RecoveryTimeout,
+    ServerUnreachable,
     UnsupportedFormatError,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "RedisSaver",
     "RedisStore",
     "ServerInfo",
+    "ServerUnreachable",
     "ShallowRedisSaver",
     "UnsupportedFormatError",
     "migrate",

@@ -149,8 +149,23 @@ __all__ = [
 
 
 async def arelease_client(client: AsyncRedis | AsyncRedisCluster) -> None:
-    """End of a ``with`` block: close; the pools reconnect if the object is used again."""
+    """Close every connection ``client`` opened; the client stays usable.
+
+    ``Redis.aclose()`` leaves open a pool that was handed to the client (redis-py assumes
+    its creator closes it), which is how the library's own clients are built; so the
+    pool is disconnected here, and a Sentinel-managed client's connections to the
+    sentinels too. A pool reconnects on its next use, so an object used again after its
+    ``with`` block still works.
+    """
+    if isinstance(client, AsyncRedisCluster):
+        await client.aclose()  # every node's connections; re-initialises on next use
+        return
     await client.aclose()
+    pool = client.connection_pool
+    await pool.disconnect()
+    manager = getattr(pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await arelease_client(sentinel)
 
 
 def release_client(client: Redis | RedisCluster) -> None:
@@ -164,5 +179,10 @@ def release_client(client: Redis | RedisCluster) -> None:
         for node in client.get_nodes():  # type: ignore[no-untyped-call]
             if node.redis_connection is not None:
                 node.redis_connection.connection_pool.disconnect()
-    else:
-        client.close()
+        return
+    client.close()
+    pool = client.connection_pool
+    pool.disconnect()
+    manager = getattr(pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        release_client(sentinel)

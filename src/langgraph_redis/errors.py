@@ -11,6 +11,8 @@ CorruptDataError       ``ValueError``: data under the prefix cannot be decoded
 UnsupportedFormatError ``ValueError``: data written by a newer, incompatible format
 RecoveryTimeout        ``redis.exceptions.ConnectionError``: transient errors outlasted
                        ``recovery_timeout``
+ServerUnreachable      ``redis.exceptions.ConnectionError``: the server was never reached
+                       (refused, unresolvable, silent, or a TLS mismatch)
 PoolTimeout            ``redis.exceptions.ConnectionError``: no pooled connection became
                        free within ``pool_timeout``
 NotReplicatedError     ``redis.exceptions.RedisError``: fewer replicas than
@@ -47,12 +49,22 @@ __all__ = [
     "NotReplicatedError",
     "PoolTimeout",
     "RecoveryTimeout",
+    "ServerUnreachable",
     "UnsupportedFormatError",
 ]
 
 
 class RecoveryTimeout(LangGraphRedisError, RedisConnectionError):
     """A call kept failing with transient errors for longer than ``recovery_timeout``."""
+
+
+class ServerUnreachable(LangGraphRedisError, RedisConnectionError):
+    """The server was never reached: refused, unresolvable, silent or a TLS mismatch.
+
+    Raised within about ``FIRST_CONTACT_TIMEOUT`` (2 s; a TLS handshake that never
+    completes takes one ``socket_connect_timeout``) by an object that has not yet
+    talked to its server; a server that answered once gets ``recovery_timeout``.
+    """
 
 
 class PoolTimeout(LangGraphRedisError, RedisConnectionError):

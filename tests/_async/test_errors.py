@@ -36,6 +36,8 @@ OLD_BASES: dict[str, type[BaseException]] = {
     "NotReplicatedError": redis.exceptions.RedisError,
     # raised from both shells in tests/_async/test_memory_limit.py (needs its own servers)
     "MemoryLimitError": redis.exceptions.OutOfMemoryError,
+    # raised from both shells in tests/_async/test_connections.py
+    "ServerUnreachable": redis.exceptions.ConnectionError,
 }
 
 

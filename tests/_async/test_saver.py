@@ -30,8 +30,9 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver, UnsupportedFormatError
-from langgraph_redis._acompat import AsyncRedis, asleep
+from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis._core.keys import ThreadKeys
+from tests._async.clock import TtlClock
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
 
@@ -521,8 +522,14 @@ async def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> Non
 async def test_ttl_bookkeeping_follows_live_data(
     redis_url: str, key_prefix: str, aclient: AsyncRedis
 ) -> None:
-    """Expired checkpoints leave no growing index behind while the thread stays busy."""
-    ttl = {"default_ttl": 0.02}  # 1.2 s, rounded to 1 s
+    """Expired checkpoints leave no growing index behind while the thread stays busy.
+
+    Time is moved by the test (:class:`TtlClock`), not waited for: every 6 steps, 18 s
+    of the 60 s TTL pass, so a checkpoint lives through three such pauses and expires
+    in the fourth, however fast or slow the machine runs the steps in between.
+    """
+    ttl = {"default_ttl": 1}  # 60 s
+    clock = TtlClock(aclient, f"{key_prefix}:*")
     async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
         tid = str(uuid.uuid4())
         parent = config(tid)
@@ -534,10 +541,10 @@ async def test_ttl_bookkeeping_follows_live_data(
             )
             ids.append(parent["configurable"]["checkpoint_id"])
             if step % 6 == 5:
-                await asleep(0.3)  # old checkpoints expire while the thread stays busy
+                await clock.advance(18)  # old checkpoints expire while the thread stays busy
         keys = ThreadKeys(key_prefix, tid)
         live = [i for i in ids if await aclient.exists(keys.checkpoint("", i))]
-        assert 0 < len(live) < 50  # the earliest did expire
+        assert live == ids[-18:]  # the last three pauses' worth
         indexed = await aclient.zrange(keys.index(""), 0, -1)
         assert len(indexed) - len(live) <= 8
         registry = await aclient.smembers(keys.registry)

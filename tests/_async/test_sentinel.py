@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from langgraph_redis import AsyncRedisSaver
-from langgraph_redis._acompat import AsyncSentinel
+from langgraph_redis._acompat import AsyncSentinel, arelease_client
 from tests._async.test_saver import _interrupt_story, config, snapshot
 from tests._async.workload import Workload
+from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import SentinelGroup, require_engine, start_sentinel_group
 
 pytestmark = [pytest.mark.sentinel, pytest.mark.faults]
@@ -59,7 +60,23 @@ async def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -
         stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert await saver.aget_tuple(stored) is not None
     assert await client.ping()  # borrowed: still open
-    await client.aclose()
+    await arelease_client(client)  # the pool and the connections to the sentinels
+
+
+async def test_closing_closes_the_connections_to_the_sentinels_too(
+    group: SentinelGroup, key_prefix: str
+) -> None:
+    name = unique_name("sentinel")
+    sentinels = [s.url for s in group.sentinels]
+    everyone = [n.url for n in group.nodes]
+    async with AsyncRedisSaver.from_conn_string(
+        group.sentinel_url, prefix=key_prefix, client_name=name
+    ) as saver:
+        stored = await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        assert await saver.aget_tuple(stored) is not None
+        assert named_connections([group.primary.url], name) > 0
+        assert named_connections(sentinels, name) > 0
+    assert wait_no_connections(everyone, name) == 0
 
 
 async def test_graceful_failover(asaver: AsyncRedisSaver, group: SentinelGroup) -> None:

@@ -28,6 +28,7 @@ from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._bridge import in_thread  # sync: skip
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import common
+from tests._async.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._store_bridge import run_async
@@ -186,6 +187,23 @@ async def test_invalid_namespaces(astore: AsyncRedisStore) -> None:
         await astore.abatch([PutOp(("x.y",), "k", {"v": 1})])
     with pytest.raises(InvalidNamespaceError):
         await astore.abatch([GetOp(("",), "k")])
+
+
+async def test_string_namespace_is_a_type_error_with_a_hint(astore: AsyncRedisStore) -> None:
+    """A string is a sequence of one-character labels; it must not be stored as one."""
+    calls: list[Any] = [
+        lambda: astore.aput("memories", "k", {"v": 1}),  # type: ignore[arg-type]
+        lambda: astore.aget("memories", "k"),  # type: ignore[arg-type]
+        lambda: astore.adelete("memories", "k"),  # type: ignore[arg-type]
+        lambda: astore.asearch("memories"),  # type: ignore[arg-type]
+        lambda: astore.alist_namespaces(prefix="memories"),  # type: ignore[arg-type]
+        lambda: astore.alist_namespaces(suffix="memories"),  # type: ignore[arg-type]
+        lambda: astore.abatch([GetOp("memories", "k")]),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"tuple of strings.*\('memories',\)"):
+            await call()
+    assert await astore.alist_namespaces() == []
 
 
 # --------------------------------------------------------------------------- filters
@@ -552,17 +570,18 @@ async def test_list_namespaces_matches_in_memory_store(astore: AsyncRedisStore) 
 
 async def test_ttl_expiry_and_refresh(astore: AsyncRedisStore) -> None:
     ns = ("ttl",)
-    await astore.aput(ns, "short", {"text": "s"}, ttl=0.01)  # 600 ms
-    await astore.aput(ns, "kept", {"text": "k"}, ttl=0.01)
+    clock = ttl_clock(astore)
+    await astore.aput(ns, "short", {"text": "s"}, ttl=1)  # 60 s
+    await astore.aput(ns, "kept", {"text": "k"}, ttl=1)
     await astore.aput(ns, "forever", {"text": "f"})
-    await asleep(0.35)
+    await clock.advance(35)
     assert await astore.aget(ns, "kept") is not None  # refreshes its TTL
     assert await astore.aget(ns, "short", refresh_ttl=False) is not None
-    await asleep(0.45)
+    await clock.advance(45)  # short: 80 s old; kept: 45 s since its refresh
     assert await astore.aget(ns, "short") is None
     assert await astore.aget(ns, "kept", refresh_ttl=False) is not None
     assert sorted(i.key for i in await astore.asearch(ns, refresh_ttl=False)) == ["forever", "kept"]
-    await asleep(0.7)
+    await clock.advance(70)
     assert await astore.aget(ns, "kept") is None
     assert [i.key for i in await astore.asearch(ns, query="k")] == ["forever"]
 
@@ -573,14 +592,15 @@ async def test_default_ttl_and_sweep_leave_nothing_behind(
     store = AsyncRedisStore(
         redis_url,
         index=index_config(embedder),
-        ttl={"default_ttl": 0.005, "refresh_on_read": False},
+        ttl={"default_ttl": 1, "refresh_on_read": False},
         prefix=key_prefix,
     )
+    clock = ttl_clock(store)
     try:
         for i in range(5):
             await store.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
         assert len(await store.alist_namespaces(prefix=("sweep",))) == 2
-        await asleep(0.6)
+        await clock.advance(61)
         assert await store.asearch(("sweep",)) == []
         removed = await store.asweep_ttl()
         assert removed == 5
@@ -599,9 +619,17 @@ async def test_default_ttl_and_sweep_leave_nothing_behind(
 
 
 async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
-    await astore.aput(("sw",), "k", {"text": "t"}, ttl=0.002)
-    await astore.astart_ttl_sweeper(sweep_interval_minutes=0.005)
-    await asleep(0.8)
+    clock = ttl_clock(astore)
+    await astore.aput(("sw",), "k", {"text": "t"}, ttl=1)
+    await clock.advance(61)
+    assert await astore.alist_namespaces(prefix=("sw",)) == [("sw",)]  # until swept
+    await astore.astart_ttl_sweeper(sweep_interval_minutes=0.001)
+    # Wait for the sweeper's work (an event, not a duration): a deadline only a
+    # sweeper that never runs reaches.
+    for _ in range(500):
+        if await astore.alist_namespaces(prefix=("sw",)) == []:
+            break
+        await asleep(0.02)
     await astore.astop_ttl_sweeper()
     assert await astore.alist_namespaces(prefix=("sw",)) == []
 
@@ -811,13 +839,14 @@ async def test_omit_expired_hides_expired_items_before_the_sweep(
         ttl={"omit_expired": True, "refresh_on_read": False},
         prefix=key_prefix,
     )
+    clock = ttl_clock(store)
     try:
-        await store.aput(("om", "gone"), "a", {"text": "short"}, ttl=0.005)  # 300 ms
-        await store.aput(("om", "mixed"), "b", {"text": "short"}, ttl=0.005)
+        await store.aput(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+        await store.aput(("om", "mixed"), "b", {"text": "short"}, ttl=1)
         await store.aput(("om", "mixed"), "c", {"text": "kept"})
         assert await store.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
         assert len(await store.asearch(("om",), query="short")) == 3
-        await asleep(0.5)
+        await clock.advance(61)
         assert await store.aget(("om", "gone"), "a") is None
         assert [i.key for i in await store.asearch(("om",))] == ["c"]
         assert [i.key for i in await store.asearch(("om",), query="short")] == ["c"]
@@ -834,8 +863,9 @@ async def test_omit_expired_hides_expired_items_before_the_sweep(
 async def test_without_omit_expired_namespaces_stay_until_swept(
     astore: AsyncRedisStore,
 ) -> None:
-    await astore.aput(("stay",), "a", {"text": "short"}, ttl=0.005)
-    await asleep(0.5)
+    clock = ttl_clock(astore)
+    await astore.aput(("stay",), "a", {"text": "short"}, ttl=1)
+    await clock.advance(61)
     assert await astore.aget(("stay",), "a") is None
     assert await astore.asearch(("stay",)) == []
     assert await astore.alist_namespaces(prefix=("stay",)) == [("stay",)]

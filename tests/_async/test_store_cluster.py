@@ -16,11 +16,12 @@ from langgraph.store.base import Item, PutOp, SearchItem
 from redis.crc import key_slot
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
-from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster, asleep
+from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.common import choose_engine
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
+from tests._async.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster, require_engine, start_cluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
@@ -186,14 +187,15 @@ async def test_round_trips_on_cluster(astore: AsyncRedisStore, roundtrips: Round
 
 
 async def test_ttl_on_cluster(astore: AsyncRedisStore, aclient: AsyncRedisCluster) -> None:
-    short = 0.004  # minutes: 240 ms
+    short = 1  # minute; the test moves TTL time itself (tests/_async/clock.py)
+    clock = ttl_clock(astore, aclient)
     ns_gone, ns_kept = ("ttl", "gone"), ("ttl", "kept")
     await astore.abatch(
         [PutOp(ns_gone, f"k{i}", {"text": f"brief {i}"}, ttl=short) for i in range(5)]
         + [PutOp(ns_kept, "t", {"text": "brief too"}, ttl=short), PutOp(ns_kept, "p", {"x": 1})]
     )
     assert len(await astore.asearch(("ttl",), query="brief")) == 7
-    await asleep(0.35)
+    await clock.advance(61)
     assert await astore.aget(ns_gone, "k0") is None
     assert [i.key for i in await astore.asearch(("ttl",), query="brief")] == ["p"]
     assert await astore.asweep_ttl() == 6
@@ -202,8 +204,10 @@ async def test_ttl_on_cluster(astore: AsyncRedisStore, aclient: AsyncRedisCluste
     # Reading renews a TTL: the refresh script runs on the item's own node.
     await astore.aput(ns_kept, "r", {"text": "renewed"}, ttl=short)
     for _ in range(3):
-        await asleep(0.1)
+        await clock.advance(40)  # 120 s in all, past the TTL unless each read renews it
         assert await astore.aget(ns_kept, "r") is not None
+    await clock.advance(61)
+    assert await astore.aget(ns_kept, "r") is None
 
 
 async def test_guide_chatbot_on_cluster(cluster: LocalCluster, key_prefix: str) -> None:

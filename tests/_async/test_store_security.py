@@ -16,8 +16,9 @@ from langgraph.store.base import PutOp
 from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis import AsyncRedisStore
-from langgraph_redis._acompat import AsyncRedis, asleep
+from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis.demo import HashEmbeddings
+from tests._async.clock import ttl_clock
 from tests._async.test_security import _as, acl_line
 
 # Every command the store sends, directly or from its Lua scripts, plus the connection
@@ -61,20 +62,22 @@ async def test_store_as_least_privilege_user(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     url = _as(redis_url, *store_user)
-    ttl: Any = {"default_ttl": 1.0, "refresh_on_read": True, "omit_expired": True}
+    ttl: Any = {"default_ttl": 10.0, "refresh_on_read": True, "omit_expired": True}
     store = AsyncRedisStore(url, index=index(), prefix=key_prefix, ttl=ttl)
+    admin = AsyncRedis.from_url(redis_url)  # ages keys: the store user may not
+    clock = ttl_clock(store, admin)
     try:
         await store.asetup()
         assert store.engine == ("query" if engine == "stack" else "plain")
         ns = ("users", "u-1")
         await store.abatch([PutOp(ns, f"k{i}", {"text": f"coffee {i}", "n": i}) for i in range(5)])
-        await store.aput(("users", "u:2"), "k", {"text": "tea"}, ttl=0.002)
+        await store.aput(("users", "u:2"), "k", {"text": "tea"}, ttl=1)
         item = await store.aget(ns, "k1")
         assert item is not None and item.value == {"text": "coffee 1", "n": 1}
         assert [i.key for i in await store.asearch(ns, filter={"n": {"$gte": 3}})] == ["k3", "k4"]
         found = await store.asearch(("users",), query="coffee 2", filter={"n": {"$ne": 0}})
         assert found[0].key == "k2" and len(found) == 5  # "tea" has no n: $ne matches
-        await asleep(0.2)
+        await clock.advance(61)
         assert await store.alist_namespaces(prefix=("users",)) == [ns]  # omit_expired
         assert await store.asweep_ttl() == 1
         await store.adelete(ns, "k0")
@@ -83,6 +86,7 @@ async def test_store_as_least_privilege_user(
         assert await store.alist_namespaces() == []
     finally:
         await store.aclose()
+        await admin.aclose()
     assert store_user[1] not in caplog.text
 
 

@@ -38,6 +38,8 @@ OLD_BASES: dict[str, type[BaseException]] = {
     "NotReplicatedError": redis.exceptions.RedisError,
     # raised from both shells in tests/_sync/test_memory_limit.py (needs its own servers)
     "MemoryLimitError": redis.exceptions.OutOfMemoryError,
+    # raised from both shells in tests/_sync/test_connections.py
+    "ServerUnreachable": redis.exceptions.ConnectionError,
 }
 
 

@@ -31,8 +31,9 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver, UnsupportedFormatError
-from langgraph_redis._acompat import Redis, sleep
+from langgraph_redis._acompat import Redis
 from langgraph_redis._core.keys import ThreadKeys
+from tests._sync.clock import TtlClock
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
 
@@ -522,8 +523,14 @@ def test_small_pool_queues_callers(redis_url: str, key_prefix: str) -> None:
 def test_ttl_bookkeeping_follows_live_data(
     redis_url: str, key_prefix: str, client: Redis
 ) -> None:
-    """Expired checkpoints leave no growing index behind while the thread stays busy."""
-    ttl = {"default_ttl": 0.02}  # 1.2 s, rounded to 1 s
+    """Expired checkpoints leave no growing index behind while the thread stays busy.
+
+    Time is moved by the test (:class:`TtlClock`), not waited for: every 6 steps, 18 s
+    of the 60 s TTL pass, so a checkpoint lives through three such pauses and expires
+    in the fourth, however fast or slow the machine runs the steps in between.
+    """
+    ttl = {"default_ttl": 1}  # 60 s
+    clock = TtlClock(client, f"{key_prefix}:*")
     with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
         tid = str(uuid.uuid4())
         parent = config(tid)
@@ -535,10 +542,10 @@ def test_ttl_bookkeeping_follows_live_data(
             )
             ids.append(parent["configurable"]["checkpoint_id"])
             if step % 6 == 5:
-                sleep(0.3)  # old checkpoints expire while the thread stays busy
+                clock.advance(18)  # old checkpoints expire while the thread stays busy
         keys = ThreadKeys(key_prefix, tid)
         live = [i for i in ids if client.exists(keys.checkpoint("", i))]
-        assert 0 < len(live) < 50  # the earliest did expire
+        assert live == ids[-18:]  # the last three pauses' worth
         indexed = client.zrange(keys.index(""), 0, -1)
         assert len(indexed) - len(live) <= 8
         registry = client.smembers(keys.registry)

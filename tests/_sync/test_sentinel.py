@@ -14,9 +14,10 @@ from collections.abc import Iterator, Iterator
 import pytest
 
 from langgraph_redis import RedisSaver
-from langgraph_redis._acompat import Sentinel
+from langgraph_redis._acompat import Sentinel, release_client
 from tests._sync.test_saver import _interrupt_story, config, snapshot
 from tests._sync.workload import Workload
+from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import SentinelGroup, require_engine, start_sentinel_group
 
 pytestmark = [pytest.mark.sentinel, pytest.mark.faults]
@@ -61,7 +62,23 @@ def test_existing_sentinel_client(group: SentinelGroup, key_prefix: str) -> None
         stored = saver.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert saver.get_tuple(stored) is not None
     assert client.ping()  # borrowed: still open
-    client.close()
+    release_client(client)  # the pool and the connections to the sentinels
+
+
+def test_closing_closes_the_connections_to_the_sentinels_too(
+    group: SentinelGroup, key_prefix: str
+) -> None:
+    name = unique_name("sentinel")
+    sentinels = [s.url for s in group.sentinels]
+    everyone = [n.url for n in group.nodes]
+    with RedisSaver.from_conn_string(
+        group.sentinel_url, prefix=key_prefix, client_name=name
+    ) as saver:
+        stored = saver.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        assert saver.get_tuple(stored) is not None
+        assert named_connections([group.primary.url], name) > 0
+        assert named_connections(sentinels, name) > 0
+    assert wait_no_connections(everyone, name) == 0
 
 
 def test_graceful_failover(saver: RedisSaver, group: SentinelGroup) -> None:

@@ -28,6 +28,7 @@ from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import common
+from tests._sync.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 
 from langgraph_redis._store_bridge import run_async
@@ -186,6 +187,23 @@ def test_invalid_namespaces(store: RedisStore) -> None:
         store.batch([PutOp(("x.y",), "k", {"v": 1})])
     with pytest.raises(InvalidNamespaceError):
         store.batch([GetOp(("",), "k")])
+
+
+def test_string_namespace_is_a_type_error_with_a_hint(store: RedisStore) -> None:
+    """A string is a sequence of one-character labels; it must not be stored as one."""
+    calls: list[Any] = [
+        lambda: store.put("memories", "k", {"v": 1}),  # type: ignore[arg-type]
+        lambda: store.get("memories", "k"),  # type: ignore[arg-type]
+        lambda: store.delete("memories", "k"),  # type: ignore[arg-type]
+        lambda: store.search("memories"),  # type: ignore[arg-type]
+        lambda: store.list_namespaces(prefix="memories"),  # type: ignore[arg-type]
+        lambda: store.list_namespaces(suffix="memories"),  # type: ignore[arg-type]
+        lambda: store.batch([GetOp("memories", "k")]),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"tuple of strings.*\('memories',\)"):
+            call()
+    assert store.list_namespaces() == []
 
 
 # --------------------------------------------------------------------------- filters
@@ -552,17 +570,18 @@ def test_list_namespaces_matches_in_memory_store(store: RedisStore) -> None:
 
 def test_ttl_expiry_and_refresh(store: RedisStore) -> None:
     ns = ("ttl",)
-    store.put(ns, "short", {"text": "s"}, ttl=0.01)  # 600 ms
-    store.put(ns, "kept", {"text": "k"}, ttl=0.01)
+    clock = ttl_clock(store)
+    store.put(ns, "short", {"text": "s"}, ttl=1)  # 60 s
+    store.put(ns, "kept", {"text": "k"}, ttl=1)
     store.put(ns, "forever", {"text": "f"})
-    sleep(0.35)
+    clock.advance(35)
     assert store.get(ns, "kept") is not None  # refreshes its TTL
     assert store.get(ns, "short", refresh_ttl=False) is not None
-    sleep(0.45)
+    clock.advance(45)  # short: 80 s old; kept: 45 s since its refresh
     assert store.get(ns, "short") is None
     assert store.get(ns, "kept", refresh_ttl=False) is not None
     assert sorted(i.key for i in store.search(ns, refresh_ttl=False)) == ["forever", "kept"]
-    sleep(0.7)
+    clock.advance(70)
     assert store.get(ns, "kept") is None
     assert [i.key for i in store.search(ns, query="k")] == ["forever"]
 
@@ -573,14 +592,15 @@ def test_default_ttl_and_sweep_leave_nothing_behind(
     store = RedisStore(
         redis_url,
         index=index_config(embedder),
-        ttl={"default_ttl": 0.005, "refresh_on_read": False},
+        ttl={"default_ttl": 1, "refresh_on_read": False},
         prefix=key_prefix,
     )
+    clock = ttl_clock(store)
     try:
         for i in range(5):
             store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
         assert len(store.list_namespaces(prefix=("sweep",))) == 2
-        sleep(0.6)
+        clock.advance(61)
         assert store.search(("sweep",)) == []
         removed = store.sweep_ttl()
         assert removed == 5
@@ -599,9 +619,17 @@ def test_default_ttl_and_sweep_leave_nothing_behind(
 
 
 def test_sweeper_starts_and_stops(store: RedisStore) -> None:
-    store.put(("sw",), "k", {"text": "t"}, ttl=0.002)
-    store.start_ttl_sweeper(sweep_interval_minutes=0.005)
-    sleep(0.8)
+    clock = ttl_clock(store)
+    store.put(("sw",), "k", {"text": "t"}, ttl=1)
+    clock.advance(61)
+    assert store.list_namespaces(prefix=("sw",)) == [("sw",)]  # until swept
+    store.start_ttl_sweeper(sweep_interval_minutes=0.001)
+    # Wait for the sweeper's work (an event, not a duration): a deadline only a
+    # sweeper that never runs reaches.
+    for _ in range(500):
+        if store.list_namespaces(prefix=("sw",)) == []:
+            break
+        sleep(0.02)
     store.stop_ttl_sweeper()
     assert store.list_namespaces(prefix=("sw",)) == []
 
@@ -808,13 +836,14 @@ def test_omit_expired_hides_expired_items_before_the_sweep(
         ttl={"omit_expired": True, "refresh_on_read": False},
         prefix=key_prefix,
     )
+    clock = ttl_clock(store)
     try:
-        store.put(("om", "gone"), "a", {"text": "short"}, ttl=0.005)  # 300 ms
-        store.put(("om", "mixed"), "b", {"text": "short"}, ttl=0.005)
+        store.put(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+        store.put(("om", "mixed"), "b", {"text": "short"}, ttl=1)
         store.put(("om", "mixed"), "c", {"text": "kept"})
         assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
         assert len(store.search(("om",), query="short")) == 3
-        sleep(0.5)
+        clock.advance(61)
         assert store.get(("om", "gone"), "a") is None
         assert [i.key for i in store.search(("om",))] == ["c"]
         assert [i.key for i in store.search(("om",), query="short")] == ["c"]
@@ -831,8 +860,9 @@ def test_omit_expired_hides_expired_items_before_the_sweep(
 def test_without_omit_expired_namespaces_stay_until_swept(
     store: RedisStore,
 ) -> None:
-    store.put(("stay",), "a", {"text": "short"}, ttl=0.005)
-    sleep(0.5)
+    clock = ttl_clock(store)
+    store.put(("stay",), "a", {"text": "short"}, ttl=1)
+    clock.advance(61)
     assert store.get(("stay",), "a") is None
     assert store.search(("stay",)) == []
     assert store.list_namespaces(prefix=("stay",)) == [("stay",)]

@@ -18,11 +18,12 @@ from langgraph.store.base import Item, PutOp, SearchItem
 from redis.crc import key_slot
 
 from langgraph_redis import RedisSaver, RedisStore
-from langgraph_redis._acompat import Iterator, RedisCluster, sleep
+from langgraph_redis._acompat import Iterator, RedisCluster
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines.common import choose_engine
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
+from tests._sync.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster, require_engine, start_cluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
@@ -187,14 +188,15 @@ def test_round_trips_on_cluster(store: RedisStore, roundtrips: RoundTrips) -> No
 
 
 def test_ttl_on_cluster(store: RedisStore, client: RedisCluster) -> None:
-    short = 0.004  # minutes: 240 ms
+    short = 1  # minute; the test moves TTL time itself (tests/_sync/clock.py)
+    clock = ttl_clock(store, client)
     ns_gone, ns_kept = ("ttl", "gone"), ("ttl", "kept")
     store.batch(
         [PutOp(ns_gone, f"k{i}", {"text": f"brief {i}"}, ttl=short) for i in range(5)]
         + [PutOp(ns_kept, "t", {"text": "brief too"}, ttl=short), PutOp(ns_kept, "p", {"x": 1})]
     )
     assert len(store.search(("ttl",), query="brief")) == 7
-    sleep(0.35)
+    clock.advance(61)
     assert store.get(ns_gone, "k0") is None
     assert [i.key for i in store.search(("ttl",), query="brief")] == ["p"]
     assert store.sweep_ttl() == 6
@@ -203,8 +205,10 @@ def test_ttl_on_cluster(store: RedisStore, client: RedisCluster) -> None:
     # Reading renews a TTL: the refresh script runs on the item's own node.
     store.put(ns_kept, "r", {"text": "renewed"}, ttl=short)
     for _ in range(3):
-        sleep(0.1)
+        clock.advance(40)  # 120 s in all, past the TTL unless each read renews it
         assert store.get(ns_kept, "r") is not None
+    clock.advance(61)
+    assert store.get(ns_kept, "r") is None
 
 
 def test_guide_chatbot_on_cluster(cluster: LocalCluster, key_prefix: str) -> None:

@@ -18,8 +18,9 @@ from langgraph.store.base import PutOp
 from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis import RedisStore
-from langgraph_redis._acompat import Redis, sleep
+from langgraph_redis._acompat import Redis
 from langgraph_redis.demo import HashEmbeddings
+from tests._sync.clock import ttl_clock
 from tests._sync.test_security import _as, acl_line
 
 # Every command the store sends, directly or from its Lua scripts, plus the connection
@@ -63,20 +64,22 @@ def test_store_as_least_privilege_user(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     url = _as(redis_url, *store_user)
-    ttl: Any = {"default_ttl": 1.0, "refresh_on_read": True, "omit_expired": True}
+    ttl: Any = {"default_ttl": 10.0, "refresh_on_read": True, "omit_expired": True}
     store = RedisStore(url, index=index(), prefix=key_prefix, ttl=ttl)
+    admin = Redis.from_url(redis_url)  # ages keys: the store user may not
+    clock = ttl_clock(store, admin)
     try:
         store.setup()
         assert store.engine == ("query" if engine == "stack" else "plain")
         ns = ("users", "u-1")
         store.batch([PutOp(ns, f"k{i}", {"text": f"coffee {i}", "n": i}) for i in range(5)])
-        store.put(("users", "u:2"), "k", {"text": "tea"}, ttl=0.002)
+        store.put(("users", "u:2"), "k", {"text": "tea"}, ttl=1)
         item = store.get(ns, "k1")
         assert item is not None and item.value == {"text": "coffee 1", "n": 1}
         assert [i.key for i in store.search(ns, filter={"n": {"$gte": 3}})] == ["k3", "k4"]
         found = store.search(("users",), query="coffee 2", filter={"n": {"$ne": 0}})
         assert found[0].key == "k2" and len(found) == 5  # "tea" has no n: $ne matches
-        sleep(0.2)
+        clock.advance(61)
         assert store.list_namespaces(prefix=("users",)) == [ns]  # omit_expired
         assert store.sweep_ttl() == 1
         store.delete(ns, "k0")
@@ -85,6 +88,7 @@ def test_store_as_least_privilege_user(
         assert store.list_namespaces() == []
     finally:
         store.close()
+        admin.close()
     assert store_user[1] not in caplog.text
 
 

@@ -97,6 +97,22 @@ def _memory_limit(reply: Any) -> Any:
     return reply
 
 
+def _pool_timeout_message(client: AnyAsyncClient) -> str:
+    pool = getattr(client, "connection_pool", None)
+    size = getattr(pool, "max_connections", "?")
+    wait = getattr(pool, "timeout", None)
+    waited = f"{wait:g}s" if isinstance(wait, (int, float)) else "?"
+    return (
+        f"no pooled connection became free within pool_timeout={waited} (pool_size={size}, "
+        "all in use). Each call of this library holds a connection for one round trip, so "
+        "look for connections that are held and never returned: a PubSub, MONITOR, "
+        "blocking command (BLPOP, XREAD BLOCK) or unfinished pipeline or iterator "
+        "(scan_iter) on a client shared with this object; or more concurrent calls than "
+        "pool_size against a server that stopped answering. Raise pool_size or "
+        "pool_timeout only once nothing holds connections."
+    )
+
+
 def _is_noscript(reply: Any) -> bool:
     return isinstance(reply, NoScriptError) or (
         isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT")
@@ -271,10 +287,7 @@ async def _send_recovering(
             return await _send(client, step, cluster=cluster, wait=wait)
         except TRANSIENT as exc:
             if _pool_exhausted(exc):
-                raise PoolTimeout(
-                    "no pooled connection became free within pool_timeout: every connection "
-                    "stayed busy; raise pool_size or pool_timeout, or lower concurrency"
-                ) from exc
+                raise PoolTimeout(_pool_timeout_message(client)) from exc
             elapsed = time.monotonic() - started
             if elapsed >= recovery_timeout:
                 raise RecoveryTimeout(

@@ -85,7 +85,7 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[ValueT]):
         try:
             yield made
         finally:
-            await made._conn.arelease()
+            await made.aclose()
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""

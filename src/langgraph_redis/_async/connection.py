@@ -6,20 +6,26 @@ whether it points at a standalone server or at any node of a cluster.
 
 Timeouts are on by default (``socket_timeout`` 10 s, ``socket_connect_timeout`` 5 s): a
 stalled server or a dropped packet makes a call fail after a bounded time instead of
-hanging. Log lines name the server product, version and mode, never a URL, credential
+hanging. A server never reached yet is a configuration problem, not an outage: the
+first contact fails within about 2 s (one connect timeout for a TLS mismatch) with
+:class:`ServerUnreachable` saying what to check, while a server that answered once
+gets the whole ``recovery_timeout``. Closing closes every connection we opened (the
+pool, and a Sentinel client's connections to the sentinels), never a client passed in. Log lines name the server product, version and mode, never a URL, credential
 or stored value.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.connection import SSLConnection
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import (
@@ -30,15 +36,24 @@ from langgraph_redis._acompat import (
     AsyncRetry,
     AsyncSentinel,
     arelease_client,
+    asleep,
 )
-from langgraph_redis._async._run import RECOVERY_TIMEOUT, AnyAsyncClient, load_scripts, run
+from langgraph_redis._async._run import (
+    RECOVERY_TIMEOUT,
+    AnyAsyncClient,
+    load_scripts,
+    run,
+)
 from langgraph_redis._core.plans import Plan, Script, T
 from langgraph_redis._core.server import (
+    FIRST_CONTACT_TIMEOUT,
     ServerInfo,
+    classify_first_contact,
     parse_sentinel_url,
     plan_probe,
     require_supported,
 )
+from langgraph_redis.errors import ServerUnreachable
 
 logger = logging.getLogger("langgraph_redis")
 
@@ -68,11 +83,15 @@ def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-POOL_TIMEOUT = 300.0
+POOL_TIMEOUT = 20.0
 """Seconds a caller waits for a pooled connection before :class:`PoolTimeout`.
 
-Generous on purpose: a burst of many concurrent calls should queue, not fail; the bound
-only turns a stuck application (connections never returned) into an error.
+Every call holds a connection for one round trip only, so in a healthy application a
+connection is free again within milliseconds even under a burst of many concurrent
+calls, and within one ``socket_timeout`` (10 s) when the server stalls. Twice that is
+long enough never to fail a burst, and short enough that a connection that is never
+returned (held by a PubSub, a blocking command or an unfinished iterator on a shared
+client) surfaces as an error naming the pool instead of looking like a hang.
 """
 
 
@@ -82,7 +101,7 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
     Args:
         url: ``redis://``, ``rediss://``, ``unix://`` or ``redis+sentinel://h:p,h:p/service``.
         pool_size: Upper bound on pooled connections; callers beyond it wait for a free
-            connection (up to ``pool_timeout`` seconds, default 300) instead of failing.
+            connection (up to ``pool_timeout`` seconds, default 20) instead of failing.
         **options: Passed to redis-py (``socket_timeout``, ``retry``, ``username``...).
     """
     opts = _client_options(options)
@@ -92,9 +111,15 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
         auth: dict[str, Any] = {
             k: v for k, v in (("username", target.username), ("password", target.password)) if v
         }
-        timeouts = {k: opts[k] for k in ("socket_timeout", "socket_connect_timeout")}
+        # Timeouts, and the client name so every connection we open can be told apart
+        # in CLIENT LIST, apply to the connections to the sentinels as well.
+        shared = {
+            k: opts[k]
+            for k in ("socket_timeout", "socket_connect_timeout", "client_name")
+            if k in opts
+        }
         sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
-            list(target.hosts), sentinel_kwargs={**auth, **timeouts}, **opts
+            list(target.hosts), sentinel_kwargs={**auth, **shared}, **opts
         )
         client: AnyAsyncClient = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
             target.service, db=target.db, ssl=target.ssl, **auth
@@ -118,6 +143,7 @@ class Connection:
     recovery_timeout: float = RECOVERY_TIMEOUT
     _lock: ALock = field(default_factory=ALock)
     _loaded: set[str] = field(default_factory=set)
+    _reached: bool = False
 
     @property
     def cluster(self) -> bool:
@@ -129,6 +155,8 @@ class Connection:
             return self.info
         async with self._lock:
             if self.info is None:
+                if not self._reached:
+                    await self._first_contact()
                 info = await self._probe_replies()
                 require_supported(info)
                 if info.cluster and not self.cluster:
@@ -137,7 +165,7 @@ class Connection:
                             "this server runs in cluster mode: pass a RedisCluster client "
                             "or a URL so the library can make one"
                         )
-                    await self.client.aclose()
+                    await arelease_client(self.client)
                     opts = _client_options(self.options)
                     opts.pop("pool_timeout", None)
                     opts.pop("retry_on_error", None)  # cluster clients retry on their own list
@@ -157,6 +185,60 @@ class Connection:
                 _logged.add(described)
                 self.info = info
         return self.info
+
+    async def _first_contact(self) -> None:
+        """Tell "never reachable" from "temporarily down" before the first probe.
+
+        One connection with no redis-py retry and the connect timeout for its handshake
+        too, then PING; retried while the failure may be passing (refused while the
+        server starts, name not resolved, connection dropped), for
+        ``FIRST_CONTACT_TIMEOUT`` at most; a timeout or a TLS failure is final. Without
+        this, a wrong port or scheme waits out redis-py's retries (four connect timeouts
+        for a TLS mismatch) and then the whole ``recovery_timeout``, and ends in a
+        generic timeout. Any reply, even an error (NOAUTH, LOADING), proves the server
+        reachable; the probe then reports it. Cluster clients skip this: their
+        ``initialize()`` is their first contact.
+        """
+        pool = getattr(self.client, "connection_pool", None)
+        if pool is None:
+            self._reached = True
+            return
+        kwargs = dict(pool.connection_kwargs)
+        connect_timeout = float(kwargs.get("socket_connect_timeout") or CONNECT_TIMEOUT)
+        kwargs.update(retry=AsyncRetry(NoBackoff(), 0), socket_timeout=connect_timeout)
+        tls = issubclass(pool.connection_class, SSLConnection)
+        budget = min(self.recovery_timeout, FIRST_CONTACT_TIMEOUT)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            conn = pool.connection_class(**kwargs)
+            try:
+                await conn.connect()
+                await conn.send_command("PING")
+                await conn.read_response()
+                break
+            except (AuthenticationError, ResponseError):
+                break  # it answered
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                verdict = classify_first_contact(
+                    str(exc),
+                    timed_out=isinstance(exc, (RedisTimeoutError, TimeoutError)),
+                    address=_address(pool, kwargs),
+                    tls=tls,
+                    connect_timeout=connect_timeout,
+                )
+                elapsed = time.monotonic() - started
+                delay = min(0.5, 0.05 * 2**attempt)
+                if not verdict.retry or elapsed + delay > budget:
+                    raise ServerUnreachable(
+                        f"{verdict.message} (never reached; gave up after {elapsed:.1f}s "
+                        f"and {attempt + 1} attempts)"
+                    ) from exc
+            finally:
+                await conn.disconnect()
+            attempt += 1
+            await asleep(delay)
+        self._reached = True
 
     async def _probe_replies(self) -> ServerInfo:
         probe = plan_probe()
@@ -209,19 +291,31 @@ class Connection:
                 raise RuntimeError(_OTHER_LOOP) from exc
             raise
 
-    async def arelease(self) -> None:
-        """End of a ``from_conn_string`` block: drop connections we opened, keep the client.
+    async def aclose(self) -> None:
+        """Close every connection we opened; a client passed in is left alone.
 
-        LangGraph's guides keep using a saver or store after its ``with`` block; the
-        pools reconnect on the next call. :meth:`aclose` is the final close.
+        Used at the end of a ``from_conn_string`` block and by ``aclose()``. LangGraph's
+        guides keep using a saver or store after its ``with`` block, so the client
+        stays usable: its pools reconnect on the next call (and are closed again by the
+        next ``aclose()``).
         """
         if self.owned:
             await arelease_client(self.client)
 
-    async def aclose(self) -> None:
-        """Close the client only if we made it."""
-        if self.owned:
-            await self.client.aclose()
+
+def _address(pool: Any, kwargs: Mapping[str, Any]) -> str:
+    """Where a pool's connections go, for messages (never credentials)."""
+    manager = getattr(pool, "sentinel_manager", None)
+    if manager is not None:
+        sentinels = ", ".join(
+            f"{s.connection_pool.connection_kwargs.get('host')}:"
+            f"{s.connection_pool.connection_kwargs.get('port')}"
+            for s in manager.sentinels
+        )
+        return f"the primary of {pool.service_name!r} (sentinels {sentinels})"
+    if kwargs.get("path"):
+        return str(kwargs["path"])
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
 
 def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None:

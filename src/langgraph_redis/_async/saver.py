@@ -61,7 +61,8 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
             same transaction as each write.
         serde: Serializer (LangGraph's protocol); defaults to ``JsonPlusSerializer``.
         pool_size: Upper bound on pooled connections (default 64); when all are busy,
-            callers wait up to ``pool_timeout`` seconds (default 300) for one.
+            callers wait up to ``pool_timeout`` seconds (default 20) for one, then
+            ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
         wait_replicas: ``(replicas, timeout_ms)``: after each ``put``/``put_writes``
@@ -113,7 +114,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         try:
             yield saver
         finally:
-            await saver._conn.arelease()
+            await saver.aclose()
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -20,7 +20,6 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
-    InvalidNamespaceError,
     ListNamespacesOp,
     Op,
     PutOp,
@@ -28,7 +27,6 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
     ensure_embeddings,
-    validate_op_namespace,
 )
 
 from langgraph_redis._acompat import ALock, AsyncIterator, afinish
@@ -51,6 +49,7 @@ from langgraph_redis._core.engines.common import (
     plan_sweep,
     plan_write,
     prepare_puts,
+    validate_op,
     vector_config,
 )
 from langgraph_redis._core.filters import CompiledFilter, compile_filter
@@ -99,7 +98,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             database 0, where the query engine keeps its indexes), ``"query"`` or
             ``"plain"``; chosen once at :meth:`asetup` and logged.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
-            wait up to ``pool_timeout`` seconds (default 300).
+            wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
@@ -133,6 +132,9 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         self._setup_lock = ALock()
         self._cache_lock = ALock()
         self._hints = query.Hints()
+        # Expiry scores are wall-clock times; tests move this clock together with the
+        # server's TTLs instead of sleeping (tests/_async/clock.py).
+        self._clock: Callable[[], float] = time.time
         self._sweeper: AsyncSweeper | None = None  # sync: skip
         # sync: self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -157,14 +159,13 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
         The store stays usable after the block (LangGraph's guides search a store after
         its ``with`` block): the pool reconnects on the next call. Connections opened
-        then are closed by :meth:`aclose` or when the store is garbage collected.
+        then are closed by :meth:`aclose`.
         """
         store = cls(conn_string, index=index, ttl=ttl, **options)
         try:
             yield store
         finally:
-            await store.astop_ttl_sweeper()
-            await store._conn.arelease()
+            await store.aclose()
 
     async def aclose(self) -> None:
         """Stop the sweeper and close connections the store opened."""
@@ -235,11 +236,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         """
         ops = list(ops)
         for op in ops:
-            validate_op_namespace(op)
-            if isinstance(op, PutOp) and not op.namespace:
-                raise InvalidNamespaceError("Namespace cannot be empty.")
-            if not isinstance(op, (GetOp, SearchOp, PutOp, ListNamespacesOp)):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+            validate_op(op)
         filters: dict[int, CompiledFilter] = {
             i: compile_filter(op.filter) for i, op in enumerate(ops) if isinstance(op, SearchOp)
         }
@@ -268,7 +265,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         await self.asetup()
         engine = self._engine
         assert engine is not None
-        now = time.time()
+        now = self._clock()
         now_ms = int(now * 1000)
         results: list[Result] = [None] * len(ops)
         gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
@@ -323,7 +320,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         """
         await self.asetup()
         return await self._run(
-            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+            plan_sweep(self._prefix, int(self._clock() * 1000), ordered=not self._conn.cluster)
         )
 
     async def astart_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:

@@ -175,3 +175,90 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
         ssl=parts.scheme.startswith("rediss"),
         options={k: v[-1] for k, v in parse_qs(parts.query).items()},
     )
+
+
+# -- first contact -----------------------------------------------------------------------
+
+FIRST_CONTACT_TIMEOUT = 2.0
+"""Seconds a new object keeps retrying a server it has never reached.
+
+A closed port, a wrong host name or a TLS mismatch is a configuration error, not an
+outage to ride out: it fails after this short grace (enough for a server that is just
+starting) instead of the full ``recovery_timeout``, which is for servers that were
+reachable and fail over, restart or reshard.
+"""
+
+_REFUSED = ("connection refused", "connect call failed", "error 111 ", "error 61 ")
+_NO_NAME = ("name or service not known", "nodename nor servname", "name resolution")
+_CLOSED = ("connection reset", "connection closed", "error while reading", "broken pipe")
+_TLS_ON_PLAIN = ("wrong version number", "record layer failure", "packet length too long")
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Why a first connection failed: retry within the grace period, or say so now."""
+
+    retry: bool
+    message: str
+
+
+def classify_first_contact(
+    error: str, *, timed_out: bool, address: str, tls: bool, connect_timeout: float
+) -> Unreachable:
+    """Read a failed first connection (no redis-py retry) into advice for the user.
+
+    Args:
+        error: The error's text (redis-py's ``ConnectionError`` or ``TimeoutError``).
+        timed_out: The connection or its handshake timed out.
+        address: ``host:port`` (or the socket path) the client tried.
+        tls: The client spoke TLS (``rediss://`` or ``ssl=True``).
+        connect_timeout: The ``socket_connect_timeout`` in force, in seconds.
+    """
+    low = error.lower()
+    if timed_out and tls:
+        return Unreachable(
+            False,
+            f"no TLS handshake with {address} within {connect_timeout:g}s "
+            "(socket_connect_timeout): the port probably serves plain Redis (without "
+            "TLS) and waits for a command; use a redis:// URL for it, or check that the "
+            "host, port and firewall let TLS through",
+        )
+    if timed_out:
+        return Unreachable(
+            False,
+            f"no answer from {address} within {connect_timeout:g}s "
+            "(socket_connect_timeout): check the host and port in the URL and that no "
+            "firewall or security group drops the packets",
+        )
+    if tls and any(s in low for s in _TLS_ON_PLAIN):
+        return Unreachable(
+            False,
+            f"TLS handshake with {address} failed ({error}): the port does not speak "
+            "TLS; use a redis:// URL for a plain port",
+        )
+    if "ssl" in low or "certificate" in low:
+        return Unreachable(
+            False,
+            f"TLS handshake with {address} failed ({error}): check ssl_ca_certs, "
+            "ssl_certfile/ssl_keyfile and that the certificate names this host",
+        )
+    if not tls and any(s in low for s in _CLOSED):
+        # Retried: a proxy or a flaky network can drop one connection too; a TLS port
+        # closes every one of them.
+        return Unreachable(
+            True,
+            f"{address} closed the connection during the handshake ({error}): if the "
+            "port serves TLS, use a rediss:// URL (or ssl=True); otherwise check that "
+            "a Redis server listens there",
+        )
+    if any(s in low for s in _REFUSED):
+        return Unreachable(
+            True,
+            f"nothing accepts connections at {address} (connection refused): check that "
+            "the server is running and that the URL's host and port are right",
+        )
+    if any(s in low for s in _NO_NAME):
+        return Unreachable(
+            True, f"cannot resolve the host of {address} ({error}): check the URL's host name"
+        )
+    return Unreachable(True, f"cannot connect to {address}: {error}")

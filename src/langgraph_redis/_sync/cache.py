@@ -87,7 +87,7 @@ class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[ValueT]):
         try:
             yield made
         finally:
-            made._conn.release()
+            made.close()
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -22,7 +22,6 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
-    InvalidNamespaceError,
     ListNamespacesOp,
     Op,
     PutOp,
@@ -30,7 +29,6 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
     ensure_embeddings,
-    validate_op_namespace,
 )
 
 from langgraph_redis._acompat import Lock, Iterator, finish
@@ -53,6 +51,7 @@ from langgraph_redis._core.engines.common import (
     plan_sweep,
     plan_write,
     prepare_puts,
+    validate_op,
     vector_config,
 )
 from langgraph_redis._core.filters import CompiledFilter, compile_filter
@@ -100,7 +99,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             database 0, where the query engine keeps its indexes), ``"query"`` or
             ``"plain"``; chosen once at :meth:`setup` and logged.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
-            wait up to ``pool_timeout`` seconds (default 300).
+            wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
@@ -134,6 +133,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._setup_lock = Lock()
         self._cache_lock = Lock()
         self._hints = query.Hints()
+        # Expiry scores are wall-clock times; tests move this clock together with the
+        # server's TTLs instead of sleeping (tests/_sync/clock.py).
+        self._clock: Callable[[], float] = time.time
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
@@ -157,14 +159,13 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
 
         The store stays usable after the block (LangGraph's guides search a store after
         its ``with`` block): the pool reconnects on the next call. Connections opened
-        then are closed by :meth:`close` or when the store is garbage collected.
+        then are closed by :meth:`close`.
         """
         store = cls(conn_string, index=index, ttl=ttl, **options)
         try:
             yield store
         finally:
-            store.stop_ttl_sweeper()
-            store._conn.release()
+            store.close()
 
     def close(self) -> None:
         """Stop the sweeper and close connections the store opened."""
@@ -234,11 +235,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         """
         ops = list(ops)
         for op in ops:
-            validate_op_namespace(op)
-            if isinstance(op, PutOp) and not op.namespace:
-                raise InvalidNamespaceError("Namespace cannot be empty.")
-            if not isinstance(op, (GetOp, SearchOp, PutOp, ListNamespacesOp)):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+            validate_op(op)
         filters: dict[int, CompiledFilter] = {
             i: compile_filter(op.filter) for i, op in enumerate(ops) if isinstance(op, SearchOp)
         }
@@ -267,7 +264,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self.setup()
         engine = self._engine
         assert engine is not None
-        now = time.time()
+        now = self._clock()
         now_ms = int(now * 1000)
         results: list[Result] = [None] * len(ops)
         gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
@@ -322,7 +319,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         """
         self.setup()
         return self._run(
-            plan_sweep(self._prefix, int(time.time() * 1000), ordered=not self._conn.cluster)
+            plan_sweep(self._prefix, int(self._clock() * 1000), ordered=not self._conn.cluster)
         )
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:

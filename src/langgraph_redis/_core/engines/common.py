@@ -31,13 +31,16 @@ from typing import Any, Literal
 import numpy as np
 from langgraph.store.base import (
     GetOp,
+    InvalidNamespaceError,
     Item,
     ListNamespacesOp,
     MatchCondition,
     PutOp,
     SearchItem,
+    SearchOp,
     get_text_at_path,
     tokenize_path,
+    validate_op_namespace,
 )
 
 from langgraph_redis._core import store_keys as sk
@@ -57,6 +60,46 @@ MAX_VALUE_BYTES = 512 * 1024 * 1024
 """Largest JSON text one item may hold: Redis' limit for one string (``proto-max-bulk-len``)."""
 
 DistanceType = Literal["cosine", "l2", "inner_product"]
+
+
+# --------------------------------------------------------------------------- ops
+
+
+def validate_op(op: object) -> None:
+    """Refuse an operation the store cannot run, before anything is sent or embedded.
+
+    Namespaces are tuples of labels. A string is a sequence too, so LangGraph's own
+    checks accept ``store.put("memories", ...)`` and the namespace would silently become
+    ``("m", "e", "m", ...)``, one label per character; here it is a ``TypeError`` that
+    shows the tuple to write instead.
+
+    Raises:
+        TypeError: A namespace (or a ``list_namespaces`` prefix/suffix) given as a string.
+        InvalidNamespaceError: An empty, non-string or dotted label; an empty namespace
+            on a put.
+        ValueError: Not a store operation.
+    """
+    if isinstance(op, (GetOp, PutOp)):
+        _tuple_namespace(op.namespace, "namespace")
+    elif isinstance(op, SearchOp):
+        _tuple_namespace(op.namespace_prefix, "namespace_prefix")
+    elif isinstance(op, ListNamespacesOp):
+        for condition in op.match_conditions or ():
+            _tuple_namespace(condition.path, str(condition.match_type))
+    else:
+        raise ValueError(f"Unknown operation type: {type(op)}")
+    validate_op_namespace(op)
+    if isinstance(op, PutOp) and not op.namespace:
+        raise InvalidNamespaceError("Namespace cannot be empty.")
+
+
+def _tuple_namespace(value: object, what: str) -> None:
+    if isinstance(value, (str, bytes)):
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        raise TypeError(
+            f"{what} must be a tuple of strings, got the string {text!r}: write "
+            f"{(text,)!r} (a string would be split into one label per character)"
+        )
 
 
 # --------------------------------------------------------------------------- config
