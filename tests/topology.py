@@ -10,6 +10,7 @@ their own.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 
 from tests.servers import (
@@ -21,7 +22,19 @@ from tests.servers import (
     unavailable,
 )
 
-CLUSTER_ENGINES: list[Engine] = ["valkey", "redis7", "redis8"]
+
+def _cluster_engines() -> list[Engine]:
+    """Valkey, Redis 7 and Redis 8 clusters; ``LANGGRAPH_REDIS_ENGINES`` narrows them too
+    (a run restricted to some engines gets their clusters only)."""
+    every: list[Engine] = ["valkey", "redis7", "redis8"]
+    chosen = os.environ.get("LANGGRAPH_REDIS_ENGINES", "").strip()
+    if not chosen:
+        return every
+    names = {n.strip() for n in chosen.split(",")}
+    return [e for e in every if e in names]
+
+
+CLUSTER_ENGINES: list[Engine] = _cluster_engines()
 
 _lock = threading.Lock()
 _clusters: dict[str, LocalCluster] = {}
