@@ -77,7 +77,7 @@ async def aclient(url: str) -> AsyncIterator[AsyncRedis | AsyncRedisCluster]:
 
 
 @pytest.fixture
-async def acache(url: str, key_prefix: str) -> AsyncIterator[AsyncRedisCache[Any]]:
+async def acache(url: str, key_prefix: str) -> AsyncIterator[AsyncRedisCache]:
     async with AsyncRedisCache.from_conn_string(url, prefix=key_prefix) as made:
         await made.asetup()
         yield made
@@ -89,13 +89,13 @@ async def keys_under(client: AsyncRedis | AsyncRedisCluster, prefix: str) -> lis
     return sorted([k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
 
 
-async def test_set_then_get(acache: AsyncRedisCache[Any]) -> None:
+async def test_set_then_get(acache: AsyncRedisCache) -> None:
     key: FullKey = (("graph", "node"), "k1")
     await acache.aset({key: ({"result": 42}, None)})
     assert await acache.aget([key]) == {key: {"result": 42}}
 
 
-async def test_batch_over_namespaces_with_and_without_ttl(acache: AsyncRedisCache[Any]) -> None:
+async def test_batch_over_namespaces_with_and_without_ttl(acache: AsyncRedisCache) -> None:
     keys: list[FullKey] = [(("g", "n1"), "a"), (("g", "n2"), "b"), (("other",), "c")]
     await acache.aset(
         {keys[0]: ({"v": 1}, None), keys[1]: ({"v": 2}, 60), keys[2]: ([1, "x"], None)}
@@ -108,7 +108,7 @@ async def test_batch_over_namespaces_with_and_without_ttl(acache: AsyncRedisCach
 
 
 async def test_same_key_in_other_namespace_is_another_entry(
-    acache: AsyncRedisCache[Any],
+    acache: AsyncRedisCache,
 ) -> None:
     one: FullKey = (("graph1", "node"), "same")
     two: FullKey = (("graph2", "node"), "same")
@@ -119,7 +119,7 @@ async def test_same_key_in_other_namespace_is_another_entry(
 
 
 async def test_ttl_is_the_entry_expiry(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     key: FullKey = (("graph", "node"), "ttl")
     await acache.aset({key: ("soon", 2)})
@@ -133,7 +133,7 @@ async def test_ttl_is_the_entry_expiry(
 
 
 async def test_zero_ttl_stores_nothing_and_drops_the_old_value(
-    acache: AsyncRedisCache[Any],
+    acache: AsyncRedisCache,
 ) -> None:
     key: FullKey = (("graph", "node"), "k")
     await acache.aset({key: ("old", None)})
@@ -142,7 +142,7 @@ async def test_zero_ttl_stores_nothing_and_drops_the_old_value(
 
 
 async def test_bookkeeping_expires_with_its_entries(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     await acache.aset({(("g",), "a"): (1, 30), (("g",), "b"): (2, 60)})
     for name in await keys_under(aclient, key_prefix):
@@ -154,7 +154,7 @@ async def test_bookkeeping_expires_with_its_entries(
 
 
 async def test_clear_everything_leaves_no_key(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     keys: list[FullKey] = [((f"g{i}", "node"), f"k{j}") for i in range(12) for j in range(3)]
     await acache.aset({k: (i, 60 if i % 2 else None) for i, k in enumerate(keys)})
@@ -165,7 +165,7 @@ async def test_clear_everything_leaves_no_key(
 
 
 async def test_clear_by_namespace_keeps_the_others(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     keys: list[FullKey] = [(("g1", "node"), "a"), (("g2", "node"), "b"), (("g1", "other"), "c")]
     await acache.aset({k: (i, None) for i, k in enumerate(keys)})
@@ -176,7 +176,7 @@ async def test_clear_by_namespace_keeps_the_others(
 
 
 async def test_clear_walks_large_namespaces_in_chunks(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     many: dict[FullKey, tuple[Any, int | None]] = {
         (("big",), f"k{i}"): (i, None) for i in range(1_234)
@@ -187,14 +187,14 @@ async def test_clear_walks_large_namespaces_in_chunks(
     assert await keys_under(aclient, key_prefix) == []
 
 
-async def test_empty_input_and_missing_keys(acache: AsyncRedisCache[Any]) -> None:
+async def test_empty_input_and_missing_keys(acache: AsyncRedisCache) -> None:
     assert await acache.aget([]) == {}
     await acache.aset({})
     assert await acache.aget([(("graph", "node"), "nothing")]) == {}
     await acache.aclear([])
 
 
-async def test_odd_namespaces_and_keys_round_trip(acache: AsyncRedisCache[Any]) -> None:
+async def test_odd_namespaces_and_keys_round_trip(acache: AsyncRedisCache) -> None:
     odd = ["a:b", "{tag}", "x}y{", "%41", "sp ace", "ünï", "*?[", "nul\x00x", ""]
     pairs: dict[FullKey, tuple[Any, int | None]] = {
         ((label, "n"), f"key-{i}-{label}"): (i, None) for i, label in enumerate(odd)
@@ -204,7 +204,7 @@ async def test_odd_namespaces_and_keys_round_trip(acache: AsyncRedisCache[Any]) 
     assert await acache.aget(list(pairs)) == {k: v for k, (v, _) in pairs.items()}
 
 
-async def test_large_values(acache: AsyncRedisCache[Any]) -> None:
+async def test_large_values(acache: AsyncRedisCache) -> None:
     key: FullKey = (("graph", "node"), "large")
     value = {"items": list(range(20_000)), "text": "x" * 100_000, "raw": b"\x00\xff" * 1000}
     await acache.aset({key: (value, None)})
@@ -212,7 +212,7 @@ async def test_large_values(acache: AsyncRedisCache[Any]) -> None:
 
 
 async def test_unreadable_entries_are_misses_logged_once(
-    acache: AsyncRedisCache[Any],
+    acache: AsyncRedisCache,
     aclient: AsyncRedis | AsyncRedisCluster,
     key_prefix: str,
     caplog: pytest.LogCaptureFixture,
@@ -236,7 +236,7 @@ async def test_unreadable_entries_are_misses_logged_once(
 
 
 async def test_get_is_one_round_trip_and_set_batch_is_one(
-    acache: AsyncRedisCache[Any], url: str, roundtrips: RoundTrips
+    acache: AsyncRedisCache, url: str, roundtrips: RoundTrips
 ) -> None:
     one_ns: dict[FullKey, tuple[Any, int | None]] = {
         (("g", "node"), f"k{i}"): (i, 30) for i in range(20)
@@ -263,7 +263,7 @@ async def test_get_is_one_round_trip_and_set_batch_is_one(
         assert count.value == 1
 
 
-async def test_bad_keys_fail_before_any_write(acache: AsyncRedisCache[Any]) -> None:
+async def test_bad_keys_fail_before_any_write(acache: AsyncRedisCache) -> None:
     with pytest.raises(TypeError, match="tuple"):
         await acache.aset({("graph", "k"): (1, None)})  # type: ignore[dict-item]
     with pytest.raises(TypeError, match="seconds"):
@@ -275,7 +275,7 @@ async def test_bad_keys_fail_before_any_write(acache: AsyncRedisCache[Any]) -> N
 async def test_unreachable_server_is_a_miss_not_a_failed_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    made: AsyncRedisCache[Any] = AsyncRedisCache(
+    made: AsyncRedisCache = AsyncRedisCache(
         "redis://127.0.0.1:1", recovery_timeout=0, socket_connect_timeout=0.2
     )
     key: FullKey = (("graph", "node"), "k")
@@ -292,7 +292,7 @@ async def test_unreachable_server_is_a_miss_not_a_failed_run(
 
 
 async def test_functional_api_task_is_cached(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     calls: list[int] = []
     policy: CachePolicy[Any] = CachePolicy(ttl=120)
@@ -322,7 +322,7 @@ class State(TypedDict):
 
 
 async def test_state_graph_node_cache_and_clear(
-    acache: AsyncRedisCache[Any], aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
+    acache: AsyncRedisCache, aclient: AsyncRedis | AsyncRedisCluster, key_prefix: str
 ) -> None:
     runs: list[int] = []
 

@@ -48,7 +48,7 @@ async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSav
 async def ashallow(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncShallowRedisSaver]:
     async with AsyncShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
         await saver.asetup()
-        yield cast(AsyncShallowRedisSaver, saver)  # from_conn_string is typed for the base
+        yield saver
 
 
 @pytest.fixture

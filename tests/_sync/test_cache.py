@@ -79,7 +79,7 @@ def client(url: str) -> Iterator[Redis | RedisCluster]:
 
 
 @pytest.fixture
-def cache(url: str, key_prefix: str) -> Iterator[RedisCache[Any]]:
+def cache(url: str, key_prefix: str) -> Iterator[RedisCache]:
     with RedisCache.from_conn_string(url, prefix=key_prefix) as made:
         made.setup()
         yield made
@@ -91,13 +91,13 @@ def keys_under(client: Redis | RedisCluster, prefix: str) -> list[bytes]:
     return sorted([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
 
 
-def test_set_then_get(cache: RedisCache[Any]) -> None:
+def test_set_then_get(cache: RedisCache) -> None:
     key: FullKey = (("graph", "node"), "k1")
     cache.set({key: ({"result": 42}, None)})
     assert cache.get([key]) == {key: {"result": 42}}
 
 
-def test_batch_over_namespaces_with_and_without_ttl(cache: RedisCache[Any]) -> None:
+def test_batch_over_namespaces_with_and_without_ttl(cache: RedisCache) -> None:
     keys: list[FullKey] = [(("g", "n1"), "a"), (("g", "n2"), "b"), (("other",), "c")]
     cache.set(
         {keys[0]: ({"v": 1}, None), keys[1]: ({"v": 2}, 60), keys[2]: ([1, "x"], None)}
@@ -110,7 +110,7 @@ def test_batch_over_namespaces_with_and_without_ttl(cache: RedisCache[Any]) -> N
 
 
 def test_same_key_in_other_namespace_is_another_entry(
-    cache: RedisCache[Any],
+    cache: RedisCache,
 ) -> None:
     one: FullKey = (("graph1", "node"), "same")
     two: FullKey = (("graph2", "node"), "same")
@@ -121,7 +121,7 @@ def test_same_key_in_other_namespace_is_another_entry(
 
 
 def test_ttl_is_the_entry_expiry(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     key: FullKey = (("graph", "node"), "ttl")
     cache.set({key: ("soon", 2)})
@@ -135,7 +135,7 @@ def test_ttl_is_the_entry_expiry(
 
 
 def test_zero_ttl_stores_nothing_and_drops_the_old_value(
-    cache: RedisCache[Any],
+    cache: RedisCache,
 ) -> None:
     key: FullKey = (("graph", "node"), "k")
     cache.set({key: ("old", None)})
@@ -144,7 +144,7 @@ def test_zero_ttl_stores_nothing_and_drops_the_old_value(
 
 
 def test_bookkeeping_expires_with_its_entries(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     cache.set({(("g",), "a"): (1, 30), (("g",), "b"): (2, 60)})
     for name in keys_under(client, key_prefix):
@@ -156,7 +156,7 @@ def test_bookkeeping_expires_with_its_entries(
 
 
 def test_clear_everything_leaves_no_key(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     keys: list[FullKey] = [((f"g{i}", "node"), f"k{j}") for i in range(12) for j in range(3)]
     cache.set({k: (i, 60 if i % 2 else None) for i, k in enumerate(keys)})
@@ -167,7 +167,7 @@ def test_clear_everything_leaves_no_key(
 
 
 def test_clear_by_namespace_keeps_the_others(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     keys: list[FullKey] = [(("g1", "node"), "a"), (("g2", "node"), "b"), (("g1", "other"), "c")]
     cache.set({k: (i, None) for i, k in enumerate(keys)})
@@ -178,7 +178,7 @@ def test_clear_by_namespace_keeps_the_others(
 
 
 def test_clear_walks_large_namespaces_in_chunks(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     many: dict[FullKey, tuple[Any, int | None]] = {
         (("big",), f"k{i}"): (i, None) for i in range(1_234)
@@ -189,14 +189,14 @@ def test_clear_walks_large_namespaces_in_chunks(
     assert keys_under(client, key_prefix) == []
 
 
-def test_empty_input_and_missing_keys(cache: RedisCache[Any]) -> None:
+def test_empty_input_and_missing_keys(cache: RedisCache) -> None:
     assert cache.get([]) == {}
     cache.set({})
     assert cache.get([(("graph", "node"), "nothing")]) == {}
     cache.clear([])
 
 
-def test_odd_namespaces_and_keys_round_trip(cache: RedisCache[Any]) -> None:
+def test_odd_namespaces_and_keys_round_trip(cache: RedisCache) -> None:
     odd = ["a:b", "{tag}", "x}y{", "%41", "sp ace", "ünï", "*?[", "nul\x00x", ""]
     pairs: dict[FullKey, tuple[Any, int | None]] = {
         ((label, "n"), f"key-{i}-{label}"): (i, None) for i, label in enumerate(odd)
@@ -206,7 +206,7 @@ def test_odd_namespaces_and_keys_round_trip(cache: RedisCache[Any]) -> None:
     assert cache.get(list(pairs)) == {k: v for k, (v, _) in pairs.items()}
 
 
-def test_large_values(cache: RedisCache[Any]) -> None:
+def test_large_values(cache: RedisCache) -> None:
     key: FullKey = (("graph", "node"), "large")
     value = {"items": list(range(20_000)), "text": "x" * 100_000, "raw": b"\x00\xff" * 1000}
     cache.set({key: (value, None)})
@@ -214,7 +214,7 @@ def test_large_values(cache: RedisCache[Any]) -> None:
 
 
 def test_unreadable_entries_are_misses_logged_once(
-    cache: RedisCache[Any],
+    cache: RedisCache,
     client: Redis | RedisCluster,
     key_prefix: str,
     caplog: pytest.LogCaptureFixture,
@@ -238,7 +238,7 @@ def test_unreadable_entries_are_misses_logged_once(
 
 
 def test_get_is_one_round_trip_and_set_batch_is_one(
-    cache: RedisCache[Any], url: str, roundtrips: RoundTrips
+    cache: RedisCache, url: str, roundtrips: RoundTrips
 ) -> None:
     one_ns: dict[FullKey, tuple[Any, int | None]] = {
         (("g", "node"), f"k{i}"): (i, 30) for i in range(20)
@@ -265,7 +265,7 @@ def test_get_is_one_round_trip_and_set_batch_is_one(
         assert count.value == 1
 
 
-def test_bad_keys_fail_before_any_write(cache: RedisCache[Any]) -> None:
+def test_bad_keys_fail_before_any_write(cache: RedisCache) -> None:
     with pytest.raises(TypeError, match="tuple"):
         cache.set({("graph", "k"): (1, None)})  # type: ignore[dict-item]
     with pytest.raises(TypeError, match="seconds"):
@@ -277,7 +277,7 @@ def test_bad_keys_fail_before_any_write(cache: RedisCache[Any]) -> None:
 def test_unreachable_server_is_a_miss_not_a_failed_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    made: RedisCache[Any] = RedisCache(
+    made: RedisCache = RedisCache(
         "redis://127.0.0.1:1", recovery_timeout=0, socket_connect_timeout=0.2
     )
     key: FullKey = (("graph", "node"), "k")
@@ -294,7 +294,7 @@ def test_unreachable_server_is_a_miss_not_a_failed_run(
 
 
 def test_functional_api_task_is_cached(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     calls: list[int] = []
     policy: CachePolicy[Any] = CachePolicy(ttl=120)
@@ -324,7 +324,7 @@ class State(TypedDict):
 
 
 def test_state_graph_node_cache_and_clear(
-    cache: RedisCache[Any], client: Redis | RedisCluster, key_prefix: str
+    cache: RedisCache, client: Redis | RedisCluster, key_prefix: str
 ) -> None:
     runs: list[int] = []
 

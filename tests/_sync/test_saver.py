@@ -49,7 +49,7 @@ def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
 def shallow(redis_url: str, key_prefix: str) -> Iterator[ShallowRedisSaver]:
     with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
         saver.setup()
-        yield cast(ShallowRedisSaver, saver)  # from_conn_string is typed for the base
+        yield saver
 
 
 @pytest.fixture

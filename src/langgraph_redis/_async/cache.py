@@ -10,14 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import asynccontextmanager
 from typing import Any
 
-from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
+from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import RedisError
 
-from langgraph_redis._acompat import AsyncIterator
 from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import open_connection
@@ -32,7 +30,7 @@ CACHE_RECOVERY_TIMEOUT = 1.0
 """Default seconds a cache call keeps retrying: a cache that is down is a miss, not a wait."""
 
 
-class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[ValueT]):
+class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[Any]):
     """LangGraph node cache in Redis or Valkey (standalone, Sentinel, Cluster).
 
     A cache never fails a graph run for its own sake: an entry that cannot be read is a
@@ -71,22 +69,6 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[ValueT]):
         )
         self._cfg = CacheConfig(prefix, self.serde)
 
-    @classmethod
-    @asynccontextmanager
-    async def from_conn_string(
-        cls, conn_string: str | None = None, **options: Any
-    ) -> AsyncIterator[AsyncRedisCache[Any]]:
-        """Open a cache for ``conn_string``; its connections close when the block ends.
-
-        The cache stays usable after the block (a later call reconnects), as the
-        savers and the store do.
-        """
-        made: AsyncRedisCache[Any] = cls(conn_string, **options)
-        try:
-            yield made
-        finally:
-            await made.aclose()
-
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""
         self._remember_loop()  # sync: skip
@@ -94,7 +76,7 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[ValueT]):
         await self._conn.ensure_scripts(cache.SCRIPTS)
         return info
 
-    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
         """Cached values of these keys; missing, expired and unreadable ones are left out.
 
         One round trip (one GET per key, pipelined; routed per node on a cluster).
@@ -104,13 +86,13 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[ValueT]):
         plan = cache.plan_get(self._cfg, keys)
         try:
             await self.asetup()
-            found: dict[FullKey, ValueT] = await self._conn.run(plan)
+            found: dict[FullKey, Any] = await self._conn.run(plan)
         except RedisError as exc:
             _unavailable("get", exc)
             return {}
         return found
 
-    async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+    async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
         """Store values with their TTL in seconds (``None``: no expiry).
 
         One round trip: one script per namespace plus the namespace registry.

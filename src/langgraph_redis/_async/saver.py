@@ -11,7 +11,6 @@ import dataclasses
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
@@ -98,23 +97,6 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
-
-    @classmethod
-    @asynccontextmanager
-    async def from_conn_string(
-        cls, conn_string: str | None = None, **options: Any
-    ) -> AsyncIterator[AsyncRedisSaver]:
-        """Open a saver for ``conn_string``; its connections close when the block ends.
-
-        The saver stays usable after the block: a later call opens a connection again,
-        as LangGraph's cross-thread-persistence guide expects. ``redis_url=`` is accepted
-        in place of ``conn_string`` (langgraph-checkpoint-redis spelling).
-        """
-        saver = cls(conn_string, **options)
-        try:
-            yield saver
-        finally:
-            await saver.aclose()
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""

@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
+from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import RedisError
 
-from langgraph_redis._acompat import Iterator
 from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import open_connection
@@ -34,7 +32,7 @@ CACHE_RECOVERY_TIMEOUT = 1.0
 """Default seconds a cache call keeps retrying: a cache that is down is a miss, not a wait."""
 
 
-class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[ValueT]):
+class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[Any]):
     """LangGraph node cache in Redis or Valkey (standalone, Sentinel, Cluster).
 
     A cache never fails a graph run for its own sake: an entry that cannot be read is a
@@ -73,29 +71,13 @@ class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[ValueT]):
         )
         self._cfg = CacheConfig(prefix, self.serde)
 
-    @classmethod
-    @contextmanager
-    def from_conn_string(
-        cls, conn_string: str | None = None, **options: Any
-    ) -> Iterator[RedisCache[Any]]:
-        """Open a cache for ``conn_string``; its connections close when the block ends.
-
-        The cache stays usable after the block (a later call reconnects), as the
-        savers and the store do.
-        """
-        made: RedisCache[Any] = cls(conn_string, **options)
-        try:
-            yield made
-        finally:
-            made.close()
-
     def setup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""
         info = self._conn.probe()
         self._conn.ensure_scripts(cache.SCRIPTS)
         return info
 
-    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
         """Cached values of these keys; missing, expired and unreadable ones are left out.
 
         One round trip (one GET per key, pipelined; routed per node on a cluster).
@@ -105,13 +87,13 @@ class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[ValueT]):
         plan = cache.plan_get(self._cfg, keys)
         try:
             self.setup()
-            found: dict[FullKey, ValueT] = self._conn.run(plan)
+            found: dict[FullKey, Any] = self._conn.run(plan)
         except RedisError as exc:
             _unavailable("get", exc)
             return {}
         return found
 
-    def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+    def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
         """Store values with their TTL in seconds (``None``: no expiry).
 
         One round trip: one script per namespace plus the namespace registry.

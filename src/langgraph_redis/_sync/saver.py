@@ -13,7 +13,6 @@ import dataclasses
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -100,23 +99,6 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         self._wait = check_wait_replicas(wait_replicas)
         seconds, refresh = ttl_seconds(ttl)
         self._cfg = SaverConfig(self.serde, prefix, seconds, refresh)
-
-    @classmethod
-    @contextmanager
-    def from_conn_string(
-        cls, conn_string: str | None = None, **options: Any
-    ) -> Iterator[RedisSaver]:
-        """Open a saver for ``conn_string``; its connections close when the block ends.
-
-        The saver stays usable after the block: a later call opens a connection again,
-        as LangGraph's cross-thread-persistence guide expects. ``redis_url=`` is accepted
-        in place of ``conn_string`` (langgraph-checkpoint-redis spelling).
-        """
-        saver = cls(conn_string, **options)
-        try:
-            yield saver
-        finally:
-            saver.close()
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
