@@ -35,37 +35,13 @@ if [[ ${#need[@]} -gt 0 ]]; then
         || { apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"; }
 fi
 
-# The first URI of the deb822 stanza that lists the plain "bookworm" suite: the same mirror
-# serves sid. Never write a host name into the repository.
-uri="$(awk '
-    function flush() { if (b && u != "" && !d) { print u; d = 1 } b = 0; u = "" }
-    /^[[:space:]]*$/ { flush(); next }
-    /^[[:space:]]*#/ { next }
-    tolower($1) == "uris:" { u = $2 }
-    tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == "bookworm") b = 1 }
-    END { flush() }' "${HOST_SOURCES}")"
+# shellcheck source=.ci/private-apt.sh
+. "${REPO_ROOT}/.ci/private-apt.sh"
+uri="$(bookworm_mirror_uri "${HOST_SOURCES}")"
 [[ -n "${uri}" ]] || die "no 'bookworm' stanza with URIs: in ${HOST_SOURCES}"
-
-mkdir -p "${APT_DIR}/etc/preferences.d" "${APT_DIR}/lists/partial" \
-         "${APT_DIR}/cache/archives/partial" "${APT_DIR}/state" "${APT_DIR}/src"
-: > "${APT_DIR}/state/status"
-printf '# private to this cache, generated from %s\ndeb-src [signed-by=%s] %s sid main\n' \
-    "${HOST_SOURCES}" "${KEYRING}" "${uri}" > "${APT_DIR}/etc/sources.list"
-apt_opts=(
-    -o "Dir::Etc::sourcelist=${APT_DIR}/etc/sources.list"
-    -o "Dir::Etc::sourceparts=-"
-    -o "Dir::Etc::preferences=${APT_DIR}/etc/preferences"
-    -o "Dir::Etc::preferencesparts=${APT_DIR}/etc/preferences.d"
-    -o "Dir::State=${APT_DIR}/state"
-    -o "Dir::State::Lists=${APT_DIR}/lists"
-    -o "Dir::State::status=${APT_DIR}/state/status"
-    -o "Dir::Cache=${APT_DIR}/cache"
-    -o "Dir::Cache::pkgcache="
-    -o "Dir::Cache::srcpkgcache="
-    -o "APT::Sandbox::User=root"
-    -o "Acquire::Languages=none"
-    -o "Debug::NoLocking=true"
-)
+private_apt_init "${APT_DIR}" "deb-src [signed-by=${KEYRING}] ${uri} sid main"
+apt_opts=("${APT_OPTS[@]}")
+mkdir -p "${APT_DIR}/src"
 log "apt-get update (private config: sid sources)"
 apt-get "${apt_opts[@]}" update -q
 cd "${APT_DIR}/src"

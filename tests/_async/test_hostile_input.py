@@ -33,13 +33,6 @@ def _ids(c: str) -> str:
 
 
 @pytest.fixture
-async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSaver]:
-    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        await saver.asetup()
-        yield saver
-
-
-@pytest.fixture
 async def astore(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisStore]:
     store = AsyncRedisStore(redis_url, index=index_config(FakeEmbeddings()), prefix=key_prefix)
     await store.asetup()
@@ -49,13 +42,6 @@ async def astore(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSto
         if store.engine == "query":
             await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         await store.aclose()
-
-
-@pytest.fixture
-async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
-    client = AsyncRedis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def conf(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio  # sync: skip
 import operator
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 
 import pytest
@@ -35,27 +34,6 @@ from langgraph_redis._core.keys import ThreadKeys
 from tests._async.clock import TtlClock
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
-
-
-@pytest.fixture
-async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSaver]:
-    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        await saver.asetup()
-        yield saver
-
-
-@pytest.fixture
-async def ashallow(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncShallowRedisSaver]:
-    async with AsyncShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        await saver.asetup()
-        yield saver
-
-
-@pytest.fixture
-async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
-    client = AsyncRedis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 class AllowedItem(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, cast
 
 import pytest
@@ -25,20 +25,6 @@ from typing_extensions import TypedDict
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis._async import saver as saver_module
-
-
-@pytest.fixture
-async def asaver(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSaver]:
-    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        await saver.asetup()
-        yield saver
-
-
-@pytest.fixture
-async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
-    client = AsyncRedis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def snapshot() -> Checkpoint:

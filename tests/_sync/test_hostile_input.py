@@ -35,13 +35,6 @@ def _ids(c: str) -> str:
 
 
 @pytest.fixture
-def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
-    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        saver.setup()
-        yield saver
-
-
-@pytest.fixture
 def store(redis_url: str, key_prefix: str) -> Iterator[RedisStore]:
     store = RedisStore(redis_url, index=index_config(FakeEmbeddings()), prefix=key_prefix)
     store.setup()
@@ -51,13 +44,6 @@ def store(redis_url: str, key_prefix: str) -> Iterator[RedisStore]:
         if store.engine == "query":
             cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         store.close()
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 def conf(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import Iterator
 from typing import Annotated, Any, cast
 
 import pytest
@@ -36,27 +35,6 @@ from langgraph_redis._core.keys import ThreadKeys
 from tests._sync.clock import TtlClock
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips
-
-
-@pytest.fixture
-def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
-    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        saver.setup()
-        yield saver
-
-
-@pytest.fixture
-def shallow(redis_url: str, key_prefix: str) -> Iterator[ShallowRedisSaver]:
-    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        saver.setup()
-        yield saver
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 class AllowedItem(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, cast
 
 import pytest
@@ -27,20 +27,6 @@ from typing_extensions import TypedDict
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._acompat import Redis
 from langgraph_redis._sync import saver as saver_module
-
-
-@pytest.fixture
-def saver(redis_url: str, key_prefix: str) -> Iterator[RedisSaver]:
-    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        saver.setup()
-        yield saver
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 def snapshot() -> Checkpoint:
