@@ -1,0 +1,70 @@
+"""Chaos test: saver and store from two processes under cancellations, concurrent
+writers, TTL expiry, a server restart and an index drop, checked against LangGraph's
+``InMemorySaver``/``InMemoryStore`` (harness: :mod:`tests.chaos_check`, :mod:`tests.chaos`).
+
+Seed: ``CHAOS_SEED`` (default fixed, so CI is reproducible); a failure prints it with the
+command that replays the same workload. What each case covers:
+
+* ``valkey``, ``redis7``: dedicated server with AOF (``appendfsync always``): cancellations,
+  two writers on the same threads and namespaces, TTL expiry, SIGKILL + restart.
+* ``stack``: the same with the query engine, plus ``FT.DROPINDEX`` in another phase.
+* ``valkey-cluster``: the shared local 3+3 cluster: cancellations, concurrent writers, TTL
+  expiry (no restart: killing a cluster node is a failover, covered by ``test_faults``).
+
+The longer mode is ``python -m benchmarks soak --chaos --minutes 20``.
+Each run writes ``.cache/reliability/chaos-<case>.json`` (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from langgraph_redis._servers import Engine, LocalServer, start_server
+from tests.chaos_check import DEFAULT_SEED, run_chaos
+from tests.servers import require_engine
+
+pytestmark = pytest.mark.faults
+
+CASES = ["valkey", "redis7", "stack", "valkey-cluster"]
+AOF = ["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes"]
+OUT = Path(__file__).resolve().parent.parent / ".cache" / "reliability"
+
+
+def chaos_seed() -> int:
+    return int(os.environ.get("CHAOS_SEED") or DEFAULT_SEED)
+
+
+@pytest.fixture
+def aof_server(request: pytest.FixtureRequest) -> Iterator[LocalServer]:
+    engine: Engine = request.param
+    require_engine(engine)
+    with start_server(engine, extra_args=AOF) as server:
+        yield server
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", CASES)
+async def test_chaos(case: str) -> None:
+    seed = chaos_seed()
+    if case.endswith("-cluster"):
+        from tests.topology import shared_cluster
+
+        cluster = shared_cluster("valkey")
+        result = await run_chaos(case, cluster.url, seed)
+    else:
+        engine: Engine = case  # type: ignore[assignment]
+        require_engine(engine)
+        with start_server(engine, extra_args=AOF) as server:
+            result = await run_chaos(
+                case, server.url, seed, server=server, search=engine == "stack"
+            )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"chaos-{case}.json").write_text(json.dumps(asdict(result), indent=1, default=str))
+    print(result.describe(limit=5))
+    assert not result.disagreements, result.describe()
