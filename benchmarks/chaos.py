@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import sys
 import time
 from collections import Counter
@@ -136,6 +137,8 @@ def main(argv: list[str]) -> int:
 
     args = parse(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    # SIGTERM unwinds like Ctrl-C, so the servers started below are stopped (by pid).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     defaults = ChaosSettings()
     settings = ChaosSettings(
         phases=args.phases or defaults.phases,

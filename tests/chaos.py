@@ -141,12 +141,12 @@ def draw_op(
             return {"kind": "sdel", "ns": ns, "key": key}
         if sub < 0.80:
             return {"kind": "sget", "ns": ns, "key": key}
-        if sub < 0.84 and reopen:
+        if sub < 0.86 and reopen:
             # A new client (a restarted app process) whose first search is cancelled
             # at a random point: the plain engine loads every namespace into a fresh
             # snapshot then, the step a cancellation must not poison.
             prefix = list(rng.choice(PREFIXES))
-            return {"kind": "reopen", "prefix": prefix, "after": rng.uniform(0, 0.003)}
+            return {"kind": "reopen", "prefix": prefix, "after": rng.uniform(0, 0.006)}
         if sub < 0.96:
             query = rng.choice([None, *QUERIES])
             flt = rng.choice([None, {"n": rng.randint(0, 3)}])

@@ -89,6 +89,7 @@ class ChaosResult:
     ops: dict[str, int] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     errors_surfaced: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     lost: int = 0
     hidden: int = 0
@@ -98,7 +99,8 @@ class ChaosResult:
         lines = [
             f"chaos {self.target}: CHAOS_SEED={self.seed} ({self.store_engine} store engine), "
             f"{sum(self.ops.values())} operations {self.ops}, faults {self.faults}, "
-            f"errors surfaced {self.errors_surfaced}, {len(self.disagreements)} disagreements "
+            f"errors surfaced {self.errors_surfaced} {self.error_samples[:5]}, "
+            f"{len(self.disagreements)} disagreements "
             f"(lost {self.lost}, hidden {self.hidden}) in {self.seconds:.1f} s",
         ]
         for d in self.disagreements[:limit]:
@@ -309,6 +311,10 @@ class Run:
         log = [rec for r in got for rec in r["log"]]
         for i, r in enumerate(got):
             self.errors.update(r["errors"])
+            for rec in r["log"]:
+                sample = f"{rec['kind']}: {rec.get('err')}"
+                if rec["st"] == "error" and sample not in self.result.error_samples:
+                    self.result.error_samples.append(sample)
             self.warned(n, f"worker{i}", r)
         for rec in log:
             if rec["kind"] == "sput" and rec["ttl"]:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from langgraph_redis._servers import Engine, LocalServer, start_server
+from langgraph_redis._servers import Engine, start_server
 from tests.chaos_check import DEFAULT_SEED, run_chaos
 from tests.servers import require_engine
 
@@ -33,19 +34,12 @@ pytestmark = pytest.mark.faults
 
 CASES = ["valkey", "redis7", "stack", "valkey-cluster"]
 AOF = ["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes"]
-OUT = Path(__file__).resolve().parent.parent / ".cache" / "reliability"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / ".cache" / "reliability"
 
 
 def chaos_seed() -> int:
     return int(os.environ.get("CHAOS_SEED") or DEFAULT_SEED)
-
-
-@pytest.fixture
-def aof_server(request: pytest.FixtureRequest) -> Iterator[LocalServer]:
-    engine: Engine = request.param
-    require_engine(engine)
-    with start_server(engine, extra_args=AOF) as server:
-        yield server
 
 
 @pytest.mark.timeout(300)
@@ -68,3 +62,30 @@ async def test_chaos(case: str) -> None:
     (OUT / f"chaos-{case}.json").write_text(json.dumps(asdict(result), indent=1, default=str))
     print(result.describe(limit=5))
     assert not result.disagreements, result.describe()
+
+
+@pytest.mark.timeout(150)
+def test_chaos_soak_mode_runs(tmp_path: Path) -> None:
+    """``python -m benchmarks soak --chaos`` end to end at a tiny size, so it cannot rot:
+    it runs the harness, writes chaos.json/chaos.md and exits 1 exactly when a run
+    disagreed with the oracle (this test does not judge the library: test_chaos does)."""
+    require_engine("valkey")
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    argv = ["--runs", "1", "--engines", "valkey", "--phases", "2", "--ops", "5", "--seed", "7"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "soak", "--chaos", *argv, "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=140,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-4000:]
+    data = json.loads((tmp_path / "chaos.json").read_text())
+    (run,) = data["runs"]
+    assert run["target"] == "valkey" and run["seed"] == 7
+    assert sum(run["ops"].values()) == 2 * 2 * 3 * 5  # workers x phases x tasks x ops
+    assert any("restart" in f for f in run["faults"]) and any("TTL" in f for f in run["faults"])
+    assert (proc.returncode == 1) == bool(run["disagreements"])
+    assert "| valkey | 1 | 60 |" in (tmp_path / "chaos.md").read_text()
