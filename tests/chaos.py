@@ -51,6 +51,9 @@ THREADS = ["t0", "t:1", "t{2}"]
 """Threads both workers write (full saver, no TTL)."""
 TTL_THREADS = ["e0", "e1"]
 """Threads written through the TTL saver: every checkpoint expires after ``SAVER_TTL_S``."""
+SHALLOW_THREADS = ["s0", "s1"]
+"""Threads written through the shallow saver (own prefix: one checkpoint per namespace)."""
+SHALLOW_P = 0.25
 NAMESPACES = ["", "sub:1"]
 SAVER_TTL_S = 1.0
 STORE_NS: list[tuple[str, ...]] = [("chaos", "a"), ("chaos", "b"), ("chaos", "b", "deep"), ("x",)]
@@ -99,6 +102,12 @@ def embed(texts: list[str]) -> list[list[float]]:
         norm = math.sqrt(sum(v * v for v in vec)) or 1.0
         out.append([v / norm for v in vec])
     return out
+
+
+def shallow_prefix(prefix: str) -> str:
+    """The shallow saver's own prefix (its ``list(None)`` must not see the full saver's
+    threads, nor the other way round)."""
+    return f"{prefix}sh"
 
 
 def store_index(exact: bool = True) -> dict[str, Any]:
@@ -153,8 +162,10 @@ def draw_op(
             prefix = list(rng.choice(PREFIXES))
             return {"kind": "ssearch", "prefix": prefix, "query": query, "filter": flt}
         return {"kind": "slist", "prefix": list(rng.choice(PREFIXES))}
-    ttl = rng.random() < saver_ttl_p
-    tid = rng.choice(TTL_THREADS if ttl else THREADS)
+    if rng.random() < saver_ttl_p:
+        tid = rng.choice(TTL_THREADS)
+    else:
+        tid = rng.choice(SHALLOW_THREADS if rng.random() < SHALLOW_P else THREADS)
     cns = rng.choice(NAMESPACES)
     sub = rng.random()
     if sub < 0.6:
@@ -210,6 +221,7 @@ async def apply_op(
     saver: BaseCheckpointSaver[Any],
     ttl_saver: BaseCheckpointSaver[Any],
     store: BaseStore,
+    shallow: BaseCheckpointSaver[Any] | None = None,
 ) -> Any:
     """Run one operation (also used by the parent to replay committed ones on the oracle)."""
     kind = op["kind"]
@@ -226,7 +238,12 @@ async def apply_op(
         )
     if kind == "slist":
         return await store.alist_namespaces(prefix=tuple(op["prefix"]) or None)
-    target = ttl_saver if op["thread"] in TTL_THREADS else saver
+    target = saver
+    if op["thread"] in TTL_THREADS:
+        target = ttl_saver
+    elif op["thread"] in SHALLOW_THREADS:
+        assert shallow is not None
+        target = shallow
     if kind == "put":
         cfg = cp_config(op["thread"], op["ns"], op["parent"])
         meta = cast(CheckpointMetadata, dict(op["meta"]))
@@ -311,7 +328,11 @@ async def _safe(coro: Awaitable[Any]) -> Any:
         return {"error": _short(exc)}
 
 
-async def observe(saver: BaseCheckpointSaver[Any], store: BaseStore) -> Any:
+async def observe(
+    saver: BaseCheckpointSaver[Any],
+    store: BaseStore,
+    shallow: BaseCheckpointSaver[Any] | None = None,
+) -> Any:
     """Every question a check asks, answered by this saver and store (JSON-able).
 
     The TTL threads are read through the main saver (same prefix, same keys, no TTL
@@ -319,9 +340,9 @@ async def observe(saver: BaseCheckpointSaver[Any], store: BaseStore) -> Any:
     """
     out: dict[str, Any] = {}
 
-    async def listed(config: RunnableConfig | None, **kw: Any) -> Any:
+    async def listed(config: RunnableConfig | None, s: Any = saver, **kw: Any) -> Any:
         return sorted(
-            [canon_tuple(t) async for t in saver.alist(config, **kw)],
+            [canon_tuple(t) async for t in s.alist(config, **kw)],
             key=lambda c: (c[0], c[1], c[2]),
         )
 
@@ -332,6 +353,13 @@ async def observe(saver: BaseCheckpointSaver[Any], store: BaseStore) -> Any:
         out[f"cp.list {tid}"] = await _safe(listed({"configurable": {"thread_id": tid}}))
     out["cp.list *"] = await _safe(listed(None))
     out["cp.list * w=1"] = await _safe(listed(None, filter={"w": 1}))
+    for tid in SHALLOW_THREADS if shallow is not None else []:
+        for ns in NAMESPACES:
+            got = await _safe(shallow.aget_tuple(cp_config(tid, ns)))  # type: ignore[union-attr]
+            out[f"sh.get {tid}|{ns}"] = got if isinstance(got, dict) else canon_tuple(got)
+        out[f"sh.list {tid}"] = await _safe(listed({"configurable": {"thread_id": tid}}, shallow))
+    if shallow is not None:
+        out["sh.list *"] = await _safe(listed(None, shallow))
     # Namespaces first: InMemoryStore's get creates an empty namespace it then lists.
     out["st.ns *"] = await _safe(store.alist_namespaces(limit=100))
     out["st.ns chaos d2"] = await _safe(store.alist_namespaces(prefix=("chaos",), max_depth=2))
@@ -363,7 +391,7 @@ class Worker:
     """One worker process: long-lived saver, TTL saver and store; runs phases."""
 
     def __init__(self, job: dict[str, Any]) -> None:
-        from langgraph_redis import AsyncRedisSaver
+        from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 
         self.job = job
         self.index = int(job["worker"])
@@ -375,6 +403,9 @@ class Worker:
             ttl={"default_ttl": SAVER_TTL_S / 60, "refresh_on_read": False},
             **opts,
         )
+        self.shallow = AsyncShallowRedisSaver(
+            job["url"], prefix=shallow_prefix(job["prefix"]), **opts
+        )
         self.store = self.new_store()
         self.heads: dict[str, str] = {}
 
@@ -384,6 +415,7 @@ class Worker:
     async def setup(self) -> dict[str, Any]:
         await self.saver.asetup()
         await self.ttl_saver.asetup()
+        await self.shallow.asetup()
         await self.store.asetup()
         return {"ready": True, "engine": self.store.engine}
 
@@ -401,7 +433,7 @@ class Worker:
                     await old.aclose()
                     after = float(op["after"])
                     op = {"kind": "ssearch", "prefix": op["prefix"], "query": None, "filter": None}
-                    call = apply_op(op, self.saver, self.ttl_saver, self.store)
+                    call = apply_op(op, self.saver, self.ttl_saver, self.store, self.shallow)
                     task = asyncio.ensure_future(call)
                     await asyncio.sleep(after)
                     task.cancel()
@@ -409,7 +441,7 @@ class Worker:
                         await task
                     log.append({"id": op_id, "kind": "reopen", "st": "cancel", "s": 0, "e": None})
                     continue
-                call = apply_op(op, self.saver, self.ttl_saver, self.store)
+                call = apply_op(op, self.saver, self.ttl_saver, self.store, self.shallow)
                 rec = await run_one(rng, {"id": op_id, **op}, call, float(self.job["cancel_p"]))
                 if rec["kind"] == "put" and rec["st"] == "ok":
                     key = f"{op['thread']}|{op['ns']}"
@@ -438,6 +470,7 @@ class Worker:
         await self.store.aclose()
         await self.saver.aclose()
         await self.ttl_saver.aclose()
+        await self.shallow.aclose()
 
 
 class Warnings(logging.Handler):
@@ -489,7 +522,7 @@ async def worker_main(job: dict[str, Any]) -> int:
                 elif cmd["cmd"] == "warmup":
                     _reply(await worker.warmup())
                 elif cmd["cmd"] == "observe":
-                    _reply({"obs": await observe(worker.saver, worker.store)})
+                    _reply({"obs": await observe(worker.saver, worker.store, worker.shallow)})
                 else:
                     return 0
             except Exception:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import random
 import sys
 import tempfile
@@ -43,16 +42,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_redis import AsyncRedisSaver
+from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 from langgraph_redis._servers import LocalServer
 from tests.chaos import (
     SAVER_TTL_S,
+    SHALLOW_THREADS,
     STORE_TTL_MIN,
     TTL_THREADS,
     Warnings,
@@ -60,12 +60,13 @@ from tests.chaos import (
     cp_config,
     observe,
     open_store,
+    shallow_prefix,
     store_index,
 )
+from tests.chaos_oracle import Write, compare, possible, write_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 20261201
-INF = math.inf
 REPLY_TIMEOUT_S = 180.0
 
 
@@ -108,7 +109,7 @@ class ChaosResult:
         if len(self.disagreements) > limit:
             lines.append(f"  ... {len(self.disagreements) - limit} more")
         lines.append(
-            f"reproduce: CHAOS_SEED={self.seed} pytest tests/test_chaos.py -k {self.target}"
+            f"reproduce: CHAOS_SEED={self.seed} pytest 'tests/test_chaos.py::test_chaos[{self.target}]'"
         )
         return "\n".join(lines)
 
@@ -173,38 +174,6 @@ class WorkerProc:
         self.log.close()
 
 
-# -- registers ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Write:
-    """One write to a register: its outcome and real-time interval (end inf: uncertain)."""
-
-    op: str
-    outcome: Any
-    start: float
-    end: float
-
-    @property
-    def acked(self) -> bool:
-        return self.end != INF
-
-
-def write_of(rec: dict[str, Any], outcome: Any) -> Write:
-    end = rec["e"] if rec["st"] == "ok" else INF
-    return Write(rec["id"], outcome, float(rec["s"]), float(end))
-
-
-def possible(prior: Any, writes: list[Write]) -> list[Any]:
-    """Every final state a linearizable register may hold after ``writes`` (see module)."""
-    outcomes = [] if any(w.acked for w in writes) else [prior]
-    for w in writes:
-        if w.acked and any(o.acked and o.start > w.end for o in writes):
-            continue  # an acknowledged write started after this one ended: overwritten
-        outcomes.append(w.outcome)
-    return outcomes
-
-
 @dataclass
 class Model:
     """The truth so far: store items, checkpoints (their put op) and their writes."""
@@ -263,7 +232,7 @@ class Run:
 
             def restart() -> None:
                 server.kill()
-                server.restart()
+                server.restart(timeout=60)  # a loaded CI machine may load slowly
 
             await asyncio.to_thread(restart)
             text = "SIGKILL + restart (AOF always)"
@@ -333,14 +302,22 @@ class Run:
 
     async def resolve(self, n: int, log: list[dict[str, Any]]) -> None:
         """Read back every register the phase touched; check it; make it the truth."""
-        saver = AsyncRedisSaver(self.url, prefix=self.prefix, recovery_timeout=20)
-        store = open_store(self.url, self.prefix)
+        saver, shallow, store = self.fresh_clients()
         try:
             await self._resolve_items(n, log, store)
-            await self._resolve_checkpoints(n, log, saver)
+            await self._resolve_checkpoints(n, log, saver, shallow)
         finally:
             await store.aclose()
             await saver.aclose()
+            await shallow.aclose()
+
+    def fresh_clients(self) -> tuple[Any, Any, Any]:
+        """New clients of the parent: saver, shallow saver, store."""
+        saver = AsyncRedisSaver(self.url, prefix=self.prefix, recovery_timeout=20)
+        shallow = AsyncShallowRedisSaver(
+            self.url, prefix=shallow_prefix(self.prefix), recovery_timeout=20
+        )
+        return saver, shallow, open_store(self.url, self.prefix)
 
     async def _resolve_items(self, n: int, log: list[dict[str, Any]], store: Any) -> None:
         regs: dict[tuple[tuple[str, ...], str], list[Write]] = {}
@@ -363,7 +340,12 @@ class Run:
                 )
             self.model.items[reg] = state
 
-    async def _resolve_checkpoints(self, n: int, log: list[dict[str, Any]], saver: Any) -> None:
+    async def _resolve_checkpoints(
+        self, n: int, log: list[dict[str, Any]], saver: Any, shallow: Any
+    ) -> None:
+        """Every checkpoint is a register (present or not), and so are the writes of one
+        ``put_writes``. A shallow put also writes "absent" to every other checkpoint of
+        its namespace (the script drops them), whichever id they have."""
         m = self.model
         puts = {r["cid"]: r for r in log if r["kind"] == "put"}
         deletes: dict[str, list[Write]] = {}
@@ -372,15 +354,24 @@ class Run:
                 deletes.setdefault(r["thread"], []).append(write_of(r, False))
         records = {**m.cps, **puts}
         touched = set(puts) | {c for c, r in m.cps.items() if r["thread"] in deletes}
+        swaps: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in puts.values():
+            if r["thread"] in SHALLOW_THREADS:
+                swaps.setdefault((r["thread"], r["ns"]), []).append(r)
+        touched |= {c for c, r in m.cps.items() if (r["thread"], r["ns"]) in swaps}
         writes_ops = [r for r in log if r["kind"] == "writes"]
         touched |= {r["cid"] for r in writes_ops if r["cid"] in records}
         reads: dict[str, Any] = {}
         for cid in sorted(touched):
             rec = records[cid]
-            reads[cid] = await saver.aget_tuple(cp_config(rec["thread"], rec["ns"], cid))
+            reader = shallow if rec["thread"] in SHALLOW_THREADS else saver
+            reads[cid] = await reader.aget_tuple(cp_config(rec["thread"], rec["ns"], cid))
             writes = list(deletes.get(rec["thread"], []))
             if cid in puts:
                 writes.append(write_of(puts[cid], rec["thread"] not in TTL_THREADS))
+            for other in swaps.get((rec["thread"], rec["ns"]), []):
+                if other["cid"] != cid:
+                    writes.append(write_of(other, False))
             state = reads[cid] is not None
             if state not in possible(cid in m.cps, writes):
                 self.disagree(
@@ -396,6 +387,13 @@ class Run:
             else:
                 m.cps.pop(cid, None)
                 m.writes.pop(cid, None)
+        kept: dict[tuple[str, str], list[str]] = {}
+        for cid, rec in m.cps.items():
+            if rec["thread"] in SHALLOW_THREADS:
+                kept.setdefault((rec["thread"], rec["ns"]), []).append(cid)
+        for where, cids in kept.items():
+            if len(cids) > 1:
+                self.disagree("stale", n, register=f"shallow {where}", read=sorted(cids))
         for r in writes_ops:
             cid = r["cid"]
             if cid not in m.cps:
@@ -419,19 +417,19 @@ class Run:
 
     async def expected(self) -> Any:
         """The oracle, rebuilt from the truth by replaying the committed operations."""
-        saver = InMemorySaver()
+        saver, shallow, none = InMemorySaver(), InMemorySaver(), cast(Any, None)
         for cid in sorted(self.model.cps):
-            await apply_op(self.model.cps[cid], saver, saver, None)  # type: ignore[arg-type]
+            await apply_op(self.model.cps[cid], saver, saver, none, shallow)
         for cid, tasks in self.model.writes.items():
             rec = self.model.cps[cid]
             for task, writes in tasks.items():
                 op = {"kind": "writes", "thread": rec["thread"], "ns": rec["ns"], "cid": cid}
-                await apply_op({**op, "task": task, "writes": writes}, saver, saver, None)  # type: ignore[arg-type]
+                await apply_op({**op, "task": task, "writes": writes}, saver, saver, none, shallow)
         store = InMemoryStore(index=store_index(exact=False))  # type: ignore[arg-type]
         for (ns, key), value in self.model.items.items():
             if value is not None:
                 await store.aput(ns, key, value)
-        return await observe(saver, store)
+        return await observe(saver, store, shallow)
 
     async def wait_index(self) -> None:
         """Query engine: wait until the index (if it exists) has indexed every document,
@@ -462,15 +460,15 @@ class Run:
             await self.wait_index()
         want = await self.expected()
         observers: dict[str, Any] = {}
-        saver = AsyncRedisSaver(self.url, prefix=self.prefix, recovery_timeout=20)
-        store = open_store(self.url, self.prefix)
+        saver, shallow, store = self.fresh_clients()
         try:
             with Warnings() as warnings:
-                observers["fresh"] = await observe(saver, store)
+                observers["fresh"] = await observe(saver, store, shallow)
             self.warned(n, "fresh", {"warnings": warnings.take()})
         finally:
             await store.aclose()
             await saver.aclose()
+            await shallow.aclose()
         for i, w in enumerate(self.workers):
             reply = await w.ask({"cmd": "observe"})
             self.warned(n, f"worker{i}", reply)
@@ -484,67 +482,6 @@ class Run:
             for question, answer in want.items():
                 for kind, detail in compare(question, got.get(question), answer, want, tolerated):
                     self.disagree(kind, n, observer=name, check=question, **detail)
-
-
-def _key(entry: list[Any]) -> str:
-    return json.dumps(entry[:3], sort_keys=True)
-
-
-def compare(
-    question: str, got: Any, want: Any, all_want: dict[str, Any], tolerated: set[str]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Disagreements between an observer's answer and the oracle's (empty: agree).
-
-    ``tolerated``: namespaces (JSON) that ``list_namespaces`` may list in excess.
-    """
-    if isinstance(got, dict) and "error" in got:
-        return [("error", {"got": got["error"]})]
-    if question.startswith("st.page"):
-        full = {_key(e): e for e in all_want[question.replace("st.page", "st.search", 1)]}
-        problems = []
-        if len(got) != len(want):
-            problems.append(
-                ("short page" if len(got) < len(want) else "long page", {"got": got, "want": want})
-            )
-        for e in got:
-            ref = full.get(_key(e))
-            if ref is None:
-                problems.append(("extra", {"got": e}))
-        if " q=" in question:
-            scores = sorted((e[3] for e in got), reverse=True)
-            best = [e[3] for e in want][: len(scores)]
-            if len(scores) == len(best) and any(
-                abs(a - b) > 1e-3 for a, b in zip(scores, best, strict=True)
-            ):
-                problems.append(("rank", {"got": scores, "want": best}))
-        return problems
-    if question.startswith("st.search"):
-        g = {_key(e): e for e in got}
-        w = {_key(e): e for e in want}
-        problems = [("hidden", {"item": w[k][:3]}) for k in sorted(set(w) - set(g))]
-        problems += [("extra", {"item": g[k][:3]}) for k in sorted(set(g) - set(w))]
-        for k in sorted(set(g) & set(w)):
-            a, b = g[k][3], w[k][3]
-            if (a is None) != (b is None) or (a is not None and abs(a - b) > 1e-3):
-                problems.append(("score", {"item": g[k][:3], "got": a, "want": b}))
-        return problems
-    if question.startswith(("st.ns", "cp.list")):
-        gs = [json.dumps(x, sort_keys=True) for x in got]
-        ws = [json.dumps(x, sort_keys=True) for x in want]
-        if question.startswith("st.ns"):
-            gs = [x for x in gs if x in ws or x not in tolerated]
-        if sorted(gs) == sorted(ws):
-            return []
-        missing = sorted(set(ws) - set(gs))
-        extra = sorted(set(gs) - set(ws))
-        out = [("hidden", {"item": json.loads(x)}) for x in missing]
-        return out + [("extra", {"item": json.loads(x)}) for x in extra] or [
-            ("mismatch", {"got": got, "want": want})
-        ]
-    if got != want:
-        kind = "hidden" if got is None else "extra" if want is None else "mismatch"
-        return [(kind, {"got": got, "want": want})]
-    return []
 
 
 async def run_chaos(
