@@ -1,6 +1,7 @@
-"""Chaos test: saver and store from two processes under cancellations, concurrent
-writers, TTL expiry, a server restart and an index drop, checked against LangGraph's
-``InMemorySaver``/``InMemoryStore`` (harness: :mod:`tests.chaos_check`, :mod:`tests.chaos`).
+"""Chaos test: savers (full, shallow, TTL) and store from two processes under
+cancellations, concurrent writers, TTL expiry, a server restart and an index drop,
+checked against LangGraph's ``InMemorySaver``/``InMemoryStore`` (harness:
+:mod:`tests.chaos_check`, :mod:`tests.chaos`, :mod:`tests.chaos_oracle`).
 
 Seed: ``CHAOS_SEED`` (default fixed, so CI is reproducible); a failure prints it with the
 command that replays the same workload. What each case covers:
