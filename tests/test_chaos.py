@@ -13,7 +13,7 @@ command that replays the same workload. What each case covers:
   expiry (no restart: killing a cluster node is a failover, covered by ``test_faults``).
 
 The longer mode is ``python -m benchmarks soak --chaos --minutes 20``.
-Each run writes ``.cache/reliability/chaos-<case>.json`` (docs/reliability.md).
+Each run writes ``.cache/chaos/<case>.json`` (figures for docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.faults
 CASES = ["valkey", "redis7", "stack", "valkey-cluster"]
 AOF = ["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes"]
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / ".cache" / "reliability"
+OUT = ROOT / ".cache" / "chaos"  # not .cache/reliability: its *.json are fault reports
 
 
 def chaos_seed() -> int:
@@ -60,7 +60,7 @@ async def test_chaos(case: str) -> None:
                 case, server.url, seed, server=server, search=engine == "stack"
             )
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"chaos-{case}.json").write_text(json.dumps(asdict(result), indent=1, default=str))
+    (OUT / f"{case}.json").write_text(json.dumps(asdict(result), indent=1, default=str))
     print(result.describe(limit=5))
     assert not result.disagreements, result.describe()
 
