@@ -429,8 +429,9 @@ class Worker:
                 op_id = f"w{self.index}.p{n}.t{t}.{i}"
                 op = draw_op(rng, self.index, op_id, self.heads, expiry, reopen)
                 if op["kind"] == "reopen":
-                    old, self.store = self.store, self.new_store()
-                    await old.aclose()
+                    # the old client may still serve another task's call: closed later
+                    retired.append(self.store)
+                    self.store = self.new_store()
                     after = float(op["after"])
                     op = {"kind": "ssearch", "prefix": op["prefix"], "query": None, "filter": None}
                     call = apply_op(op, self.saver, self.ttl_saver, self.store, self.shallow)
@@ -452,7 +453,10 @@ class Worker:
                         del self.heads[key]
                 log.append(rec)
 
+        retired: list[Any] = []
         await asyncio.gather(*(task(t) for t in range(int(self.job["tasks"]))))
+        for old in retired:
+            await old.aclose()
         errors = Counter(r["err"].split(":")[0] for r in log if r["st"] == "error")
         return {"log": log, "errors": dict(errors)}
 
