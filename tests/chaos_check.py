@@ -272,7 +272,7 @@ class Run:
         injected = None
         if fault in ("restart", "dropindex"):
             injected = asyncio.ensure_future(
-                self.fault(n, fault, self.rng.uniform(0.02, 0.3), replies)
+                self.fault(n, fault, self.rng.uniform(0.01, 0.12), replies)
             )
         got = await asyncio.gather(*replies)
         if injected is not None:
