@@ -3,7 +3,9 @@
 Modes: full (the issue's sizes), ``--quick`` (fits 10 minutes on 2 cores), ``--smoke``
 (tiny sizes, one engine, no peer install: the test suite runs it so it cannot rot).
 ``python -m benchmarks soak ...`` (or ``--soak``) runs the soak mode instead
-(:mod:`benchmarks.soak`; ``python -m benchmarks soak --help``).
+(:mod:`benchmarks.soak`; ``python -m benchmarks soak --help``), and
+``python -m benchmarks soak --chaos --minutes 20`` the chaos test's harness with new seeds
+until the time is up (:mod:`benchmarks.chaos`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; the report is rewritten after each part."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("soak", "--soak"):
+        if "--chaos" in args[1:]:
+            from benchmarks import chaos
+
+            return chaos.main([a for a in args[1:] if a != "--chaos"])
         from benchmarks import soak
 
         return soak.main(args[1:])
