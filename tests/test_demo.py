@@ -66,20 +66,21 @@ def held_demo() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     assert proc.stdout is not None
     lines: list[str] = []
     pid = port = 0
-    for line in proc.stdout:
-        lines.append(line)
-        ready = re.search(r"ready on 127\.0\.0\.1:(\d+) \(pid (\d+)\)", line)
-        if ready:
-            port, pid = int(ready.group(1)), int(ready.group(2))
-        if line.startswith("Holding"):
-            break
-    assert pid and _alive(pid), "".join(lines)
     try:
+        for line in proc.stdout:
+            lines.append(line)
+            ready = re.search(r"ready on 127\.0\.0\.1:(\d+) \(pid (\d+)\)", line)
+            if ready:
+                port, pid = int(ready.group(1)), int(ready.group(2))
+            if line.startswith("Holding"):
+                break
+        assert pid and _alive(pid), "".join(lines)
         yield proc, pid, port
     finally:
         proc.kill()
         proc.wait()
-        if _alive(pid):  # only ever the pid this test's demo printed
+        proc.stdout.close()  # the pipe is ours to close (ResourceWarning otherwise)
+        if pid and _alive(pid):  # only ever the pid this test's demo printed (never 0)
             os.kill(pid, signal.SIGKILL)
 
 

@@ -528,13 +528,21 @@ def plan_write(
     changed: dict[str, bool] = {}  # namespace -> holds items after this batch's last change
     if cluster:
         # The index entry went first, on another node; a put refused after it (a node at
-        # its memory limit) must not leave it naming an empty namespace.
-        for i, r in enumerate(replies):
-            if isinstance(r, BaseException) and puts[i].value_json is not None:
-                changed[puts[i].nst] = False
-        if changed:
-            yield from _index_upkeep(prefix, changed, ordered=False)
-            changed = {}
+        # its memory limit) must not leave it naming an empty namespace. Only empty ones:
+        # a refused update of a namespace that holds items keeps its entry.
+        refused = sorted(
+            {
+                puts[i].nst
+                for i, r in enumerate(replies)
+                if isinstance(r, BaseException) and puts[i].value_json is not None
+            }
+        )
+        if refused:
+            held = yield batch([("EXISTS", sk.keys_key(prefix, n)) for n in refused])
+            check(held)
+            empty = {n: False for n, h in zip(refused, held, strict=True) if not int(h)}
+            if empty:
+                yield from _index_upkeep(prefix, empty, ordered=False)
     check(replies)
     # One op per put, in order, so op i belongs to puts[i].
     dropped = set(deletes)
