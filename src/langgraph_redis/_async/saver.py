@@ -197,7 +197,10 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         A second round trip, only when runs wrote to the thread, unlists it from those
         run indexes.
         """
-        await self._run(self._plans.plan_delete_thread(self._cfg, thread_id))
+        await self.asetup()  # the plan differs on a cluster
+        await self._run(
+            self._plans.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
+        )
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete checkpoints and pending writes recorded under these run ids.
@@ -222,7 +225,10 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         values are rebuilt from. One round trip (``delete``: two when the threads are in
         run indexes); each thread is pruned atomically by a script.
         """
-        await self._run(self._plans.plan_prune(self._cfg, thread_ids, strategy))
+        await self.asetup()  # the plan differs on a cluster
+        await self._run(
+            self._plans.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
+        )
 
     def with_allowlist(
         self, extra_allowlist: Collection[tuple[str, ...]]

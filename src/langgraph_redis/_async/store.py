@@ -300,10 +300,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             write = plan_write(
                 self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster
             )
-            if any(p.value_json is None for p in prepared):
+            if self._conn.cluster or any(p.value_json is None for p in prepared):
                 # A delete that empties a namespace drops its index entry after the item
-                # scripts: once started, it runs to its end even if this call is cancelled
-                # (a put needs no such care: its index entry is added before its script).
+                # scripts, and on a cluster a put adds its entry in a round trip of its
+                # own before its script: once started, the write runs to its end even if
+                # this call is cancelled (on one server a put's script indexes it).
                 await afinish(self._run(write))
             else:
                 await self._run(write)

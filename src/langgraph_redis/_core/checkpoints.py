@@ -291,13 +291,15 @@ DELETE_THREAD = Script(
     r"""
 -- KEYS[1] thread key registry: every key the thread owns, itself included;
 -- KEYS[2] the thread's run ids, returned so the caller unlists the thread from those
--- run indexes (they live in other slots).
+-- run indexes (they live in other slots); KEYS[3], on one server only, the thread
+-- registry, so the thread leaves it in the same atomic step (ARGV[1]: thread id).
 local runs = redis.call('SMEMBERS', KEYS[2])
 local keys = redis.call('SMEMBERS', KEYS[1])
 for i = 1, #keys, 500 do
   redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))
 end
 redis.call('UNLINK', KEYS[1], KEYS[2])
+if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[1]) end
 return runs
 """,
 )
@@ -1067,25 +1069,44 @@ def _replies(replies: list[Any]) -> list[Any]:
 # -- delete, prune, copy ---------------------------------------------------------------
 
 
-def plan_delete_thread(cfg: SaverConfig, thread_id: str) -> Generator[Batch[Any], Any, None]:
+def plan_delete_thread(
+    cfg: SaverConfig, thread_id: str, *, cluster: bool = False
+) -> Generator[Batch[Any], Any, None]:
     """One atomic script call deleting every key the thread owns (see :func:`_delete`)."""
-    yield from _delete(cfg, [str(thread_id)])
+    yield from _delete(cfg, [str(thread_id)], cluster)
 
 
-def _delete(cfg: SaverConfig, thread_ids: Sequence[str]) -> Generator[Batch[Any], Any, None]:
-    """Delete threads: one script each, all in one round trip with the registry ``ZREM``.
+def _delete(
+    cfg: SaverConfig, thread_ids: Sequence[str], cluster: bool
+) -> Generator[Batch[Any], Any, None]:
+    """Delete threads: one script each, all in one round trip.
 
+    On one server each script also takes its thread out of the thread registry, so a
+    put racing the delete, or a server dying mid-pipeline, can never leave checkpoints
+    that ``list(None)`` does not see. On a cluster the registry lives in another slot:
+    its ``ZREM`` is a side command sent first (a racing put's entry then outlives the
+    delete, or is removed before that put's data lands; see docs/reliability.md).
     Each script returns the runs whose index names its thread; a second round trip, only
     when there are some, takes the thread out of those run indexes (other slots), so no
     index keeps naming a deleted thread.
     """
     if not thread_ids:
         return
-    runs = yield batch(
-        [DELETE_THREAD.call([cfg.keys(t).registry, cfg.keys(t).runs]) for t in thread_ids],
-        _replies,
-        side=[("ZREM", thread_registry(cfg.prefix), *thread_ids)],
-    )
+    registry = thread_registry(cfg.prefix)
+    if cluster:
+        runs = yield batch(
+            [DELETE_THREAD.call([cfg.keys(t).registry, cfg.keys(t).runs]) for t in thread_ids],
+            _replies,
+            side=[("ZREM", registry, *thread_ids)],
+        )
+    else:
+        runs = yield batch(
+            [
+                DELETE_THREAD.call([cfg.keys(t).registry, cfg.keys(t).runs, registry], [t])
+                for t in thread_ids
+            ],
+            _replies,
+        )
     unlist: list[Op] = [
         ("SREM", run_index(cfg.prefix, _text(r)), run_member(t))
         for t, thread_runs in zip(thread_ids, runs)
@@ -1131,10 +1152,12 @@ def plan_delete_for_runs(
     yield batch(calls, _replies)
 
 
-def plan_prune(cfg: SaverConfig, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+def plan_prune(
+    cfg: SaverConfig, thread_ids: Sequence[str], strategy: str, *, cluster: bool = False
+) -> Plan[None]:
     """``keep_latest``: newest checkpoint per namespace survives; ``delete``: all goes."""
     if strategy == "delete":
-        return _delete(cfg, [str(t) for t in thread_ids])
+        return _delete(cfg, [str(t) for t in thread_ids], cluster)
     if strategy != "keep_latest":
         raise ValueError(f"prune: unknown strategy {strategy!r} (use 'keep_latest' or 'delete')")
     return batch(

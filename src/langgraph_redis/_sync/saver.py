@@ -198,7 +198,10 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         A second round trip, only when runs wrote to the thread, unlists it from those
         run indexes.
         """
-        self._run(self._plans.plan_delete_thread(self._cfg, thread_id))
+        self.setup()  # the plan differs on a cluster
+        self._run(
+            self._plans.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
+        )
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete checkpoints and pending writes recorded under these run ids.
@@ -223,7 +226,10 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         values are rebuilt from. One round trip (``delete``: two when the threads are in
         run indexes); each thread is pruned atomically by a script.
         """
-        self._run(self._plans.plan_prune(self._cfg, thread_ids, strategy))
+        self.setup()  # the plan differs on a cluster
+        self._run(
+            self._plans.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
+        )
 
     def with_allowlist(
         self, extra_allowlist: Collection[tuple[str, ...]]
