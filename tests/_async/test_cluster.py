@@ -28,6 +28,9 @@ from tests._async.test_saver import (
     snapshot,
 )
 from tests._async.test_saver_lifecycle import (
+    needs_delta,
+)
+from tests._async.test_saver_lifecycle import (
     test_delete_for_runs_removes_the_runs_pending_writes as _delete_runs_story,
 )
 from tests._async.test_saver_lifecycle import (
@@ -211,6 +214,7 @@ async def test_copy_and_delete_thread_on_cluster(asaver: AsyncRedisSaver) -> Non
     assert await asaver.aget_tuple(config("dst")) is not None
 
 
+@needs_delta
 async def test_prune_keeps_delta_channel_ancestors_on_cluster(asaver: AsyncRedisSaver) -> None:
     await _prune_delta_story(asaver)
 

@@ -30,6 +30,9 @@ from tests._sync.test_saver import (
     snapshot,
 )
 from tests._sync.test_saver_lifecycle import (
+    needs_delta,
+)
+from tests._sync.test_saver_lifecycle import (
     test_delete_for_runs_removes_the_runs_pending_writes as _delete_runs_story,
 )
 from tests._sync.test_saver_lifecycle import (
@@ -213,6 +216,7 @@ def test_copy_and_delete_thread_on_cluster(saver: RedisSaver) -> None:
     assert saver.get_tuple(config("dst")) is not None
 
 
+@needs_delta
 def test_prune_keeps_delta_channel_ancestors_on_cluster(saver: RedisSaver) -> None:
     _prune_delta_story(saver)
 
