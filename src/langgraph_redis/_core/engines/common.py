@@ -91,6 +91,10 @@ def validate_op(op: object) -> None:
     validate_op_namespace(op)
     if isinstance(op, PutOp) and not op.namespace:
         raise InvalidNamespaceError("Namespace cannot be empty.")
+    if isinstance(op, (GetOp, PutOp)) and any("\0" in label for label in op.namespace):
+        # Newer LangGraph refuses NUL in labels itself; older releases (our floor) do not,
+        # and a NUL cannot round-trip through every store engine's index.
+        raise InvalidNamespaceError(f"Namespace labels cannot contain NUL: {op.namespace!r}")
 
 
 def _tuple_namespace(value: object, what: str) -> None:
