@@ -31,9 +31,10 @@ if [ "${SKIP_MIN_VERSIONS:-0}" != "1" ]; then
   # The floors are the client libraries' (redis-py, LangGraph, numpy): one plain server,
   # the query engine and their clusters exercise every code path of the client at a
   # fraction of the time of all four engines.
-  # At these floors a dependency leaves an event loop (and its self-pipe sockets) unclosed
-  # for the garbage collector; the library's own leaks are caught by the main run above,
-  # which ignores nothing.
+  # At these floors an event loop (and its self-pipe sockets) is left unclosed for the
+  # garbage collector during the sync cluster conformance test; current releases do not
+  # do it and it is not traced to its source yet. Only that warning is ignored here; the
+  # main run above ignores nothing, so a connection leak of ours still fails it.
   LANGGRAPH_REDIS_ENGINES="${MIN_ENGINES:-valkey,stack}" .venv-min/bin/python -m pytest -q -p no:cacheprovider \
     -W "ignore:unclosed event loop:ResourceWarning" \
     -W "ignore:unclosed <socket.socket fd=:ResourceWarning" "$@"
