@@ -8,8 +8,10 @@ Rendering (tables, colours) is pure too, so it is tested without a terminal.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
+import uuid
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,9 +105,6 @@ def checkpoint_time(checkpoint_id: str | None) -> str:
     """The UTC time inside a LangGraph checkpoint id (UUIDv6), or ``""``."""
     if not checkpoint_id:
         return ""
-    import datetime
-    import uuid
-
     try:
         u = uuid.UUID(checkpoint_id)
     except ValueError:
