@@ -19,7 +19,7 @@ from redis.crc import key_slot
 
 from langgraph_redis import AsyncRedisSaver, NotReplicatedError, RecoveryTimeout
 from langgraph_redis._acompat import AsyncRetry
-from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests._async.test_saver import config, snapshot
 from tests._async.workload import Workload
 from tests.proxy import FaultProxy

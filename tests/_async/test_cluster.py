@@ -19,7 +19,7 @@ from redis.crc import key_slot
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver
 from langgraph_redis._acompat import AsyncRedisCluster
 from langgraph_redis._async import saver as saver_module
-from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
+from langgraph_redis._core.checkpoint.keys import ThreadKeys, run_index, thread_registry
 from tests._async.test_saver import (
     _approval_graph,
     _interrupt_story,

@@ -25,7 +25,7 @@ import langgraph_redis.errors
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, LangGraphRedisError
 from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests.proxy import FaultProxy
 
 OLD_BASES: dict[str, type[BaseException]] = {

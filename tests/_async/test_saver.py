@@ -30,7 +30,7 @@ from typing_extensions import TypedDict
 
 from langgraph_redis import AsyncRedisSaver, AsyncShallowRedisSaver, UnsupportedFormatError
 from langgraph_redis._acompat import AsyncRedis
-from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests._async.clock import TtlClock
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips

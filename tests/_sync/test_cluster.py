@@ -21,7 +21,7 @@ from redis.crc import key_slot
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._acompat import RedisCluster
 from langgraph_redis._sync import saver as saver_module
-from langgraph_redis._core.keys import ThreadKeys, run_index, thread_registry
+from langgraph_redis._core.checkpoint.keys import ThreadKeys, run_index, thread_registry
 from tests._sync.test_saver import (
     _approval_graph,
     _interrupt_story,

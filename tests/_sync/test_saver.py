@@ -31,7 +31,7 @@ from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver, UnsupportedFormatError
 from langgraph_redis._acompat import Redis
-from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests._sync.clock import TtlClock
 from tests.conformance import run_conformance
 from tests.roundtrips import RoundTrips

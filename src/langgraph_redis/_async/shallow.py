@@ -1,6 +1,6 @@
 """The shallow checkpointer: only the newest checkpoint of each thread namespace.
 
-Identical to the full saver except for its plans (``_core.shallow``), which drop older
+Identical to the full saver except for its plans (``_core.checkpoint.shallow``), which drop older
 checkpoints inside the same atomic put.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from langgraph_redis._async.saver import AsyncRedisSaver
-from langgraph_redis._core import shallow
+from langgraph_redis._core.checkpoint import shallow
 
 
 class AsyncShallowRedisSaver(AsyncRedisSaver):

@@ -33,7 +33,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_redis._core.keys import check_prefix, encode
+from langgraph_redis._core.checkpoint.keys import check_prefix, encode
 from langgraph_redis._core.plans import Batch, Plan, Script, batch, check
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.keys import ThreadKeys
+from langgraph_redis._core.checkpoint.keys import ThreadKeys
 
 OLD_CHECKPOINT_PREFIX = "checkpoint"
 OLD_WRITES_PREFIX = "checkpoint_write"

@@ -46,7 +46,7 @@ from langgraph.store.base import (
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.filters import CompiledFilter, canonical_json, value_tokens
 from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
-from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
+from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 
 logger = logging.getLogger("langgraph_redis")
 

@@ -56,7 +56,7 @@ from langgraph_redis._core.engines.common import (
 )
 from langgraph_redis._core.filters import CompiledFilter
 from langgraph_redis._core.plans import Batch, Command, batch, check
-from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
+from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 
 logger = logging.getLogger("langgraph_redis")
 

@@ -37,7 +37,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_redis._core.keys import (
+from langgraph_redis._core.checkpoint.keys import (
     ThreadKeys,
     check_prefix,
     encode,
@@ -46,7 +46,7 @@ from langgraph_redis._core.keys import (
     thread_registry,
 )
 from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
-from langgraph_redis._core.serde import (
+from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
     FORMAT_VERSION,
     CorruptDataError,

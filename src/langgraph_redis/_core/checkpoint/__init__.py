@@ -1,0 +1,1 @@
+"""The checkpointer's core: key layout, serialization and the saver plans (full and shallow)."""
