@@ -34,9 +34,9 @@ from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.store.base import IndexConfig, PutOp
 
 from langgraph_redis._core import migrate as core
-from langgraph_redis._core.engines.common import plan_write, prepare_puts
-from langgraph_redis._core.filters import value_tokens
 from langgraph_redis._core.migrate import MigrationReport, OldStoreItem, Skip
+from langgraph_redis._core.store.filters import value_tokens
+from langgraph_redis._core.store.items import plan_write, prepare_puts
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.store import RedisStore
 

@@ -21,8 +21,8 @@ from langgraph.store.base import InvalidNamespaceError
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, CorruptDataError
 from langgraph_redis._acompat import AsyncRedis
-from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
+from langgraph_redis._core.store import keys as sk
 from tests._async.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]

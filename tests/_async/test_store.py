@@ -26,8 +26,8 @@ from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._bridge import in_thread  # sync: skip
-from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.engines import common
+from langgraph_redis._core.store import items as common
+from langgraph_redis._core.store import keys as sk
 from tests._async.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 

@@ -26,8 +26,8 @@ import langgraph_redis
 import langgraph_redis.errors
 from langgraph_redis import RedisSaver, RedisStore, LangGraphRedisError
 from langgraph_redis._acompat import Redis
-from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
+from langgraph_redis._core.store import keys as sk
 from tests.proxy import FaultProxy
 
 OLD_BASES: dict[str, type[BaseException]] = {

@@ -23,8 +23,8 @@ from langgraph.store.base import InvalidNamespaceError
 
 from langgraph_redis import RedisSaver, RedisStore, CorruptDataError
 from langgraph_redis._acompat import Redis
-from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
+from langgraph_redis._core.store import keys as sk
 from tests._sync.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]

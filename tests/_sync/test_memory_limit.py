@@ -26,8 +26,8 @@ from redis.exceptions import OutOfMemoryError
 
 import langgraph_redis
 from langgraph_redis import RedisSaver, RedisStore
-from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.checkpoint.keys import run_index
+from langgraph_redis._core.store import keys as sk
 from tests._sync.test_store import FakeEmbeddings, index_config
 from tests.servers import LocalCluster, require_engine, start_cluster, start_server
 from tests.topology import CLUSTER_ENGINES

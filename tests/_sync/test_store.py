@@ -26,8 +26,8 @@ from langgraph.store.memory import InMemoryStore
 from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
-from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.engines import common
+from langgraph_redis._core.store import items as common
+from langgraph_redis._core.store import keys as sk
 from tests._sync.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 

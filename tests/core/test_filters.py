@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langgraph.store.memory import _compare_values
 
-from langgraph_redis._core.filters import (
+from langgraph_redis._core.store.filters import (
     compile_filter,
     escape_tag,
     lookup,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langgraph_redis._core import store_keys as sk
+from langgraph_redis._core.store import keys as sk
 
 HOSTILE = [
     "a-b",

@@ -18,10 +18,10 @@ from typing import Any
 
 from langgraph.store.base import Item
 
-from langgraph_redis._core.engines.common import ITEM_FIELDS, decode_item
 from langgraph_redis._core.checkpoint.keys import ThreadKeys, thread_registry
 from langgraph_redis._core.plans import Batch, batch, check
-from langgraph_redis._core.store_keys import (
+from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
+from langgraph_redis._core.store.keys import (
     is_under,
     item_key,
     keys_key,

@@ -29,8 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
+from langgraph_redis._core.store import keys as sk
 
 OLD_CHECKPOINT_PREFIX = "checkpoint"
 OLD_WRITES_PREFIX = "checkpoint_write"

@@ -3,7 +3,7 @@
 """LangGraph long-term memory store on Redis or Valkey, with vector search on every engine.
 
 Items are HASH keys grouped by namespace (one Cluster hash tag per namespace; layout in
-:mod:`langgraph_redis._core.store_keys`). Search uses the query engine (``FT.*``) when
+:mod:`langgraph_redis._core.store.keys`). Search uses the query engine (``FT.*``) when
 the server has one and the plain engine (namespace index, client-side snapshot, exact
 numpy scoring) otherwise; both read the same data. This module only builds plans, runs
 them and calls the embedder.
@@ -36,12 +36,14 @@ from langgraph_redis._sync._embed import embed_query_text, embed_texts
 from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import open_connection
-from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.engines import plain, query
-from langgraph_redis._core.engines.common import (
+from langgraph_redis._core.plans import Plan, T
+from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store.engines import plain, query
+from langgraph_redis._core.store.filters import CompiledFilter, compile_filter
+from langgraph_redis._core.store.items import (
     SCRIPTS as STORE_SCRIPTS,
 )
-from langgraph_redis._core.engines.common import (
+from langgraph_redis._core.store.items import (
     StoreCache,
     VectorConfig,
     check_vectors,
@@ -54,8 +56,6 @@ from langgraph_redis._core.engines.common import (
     validate_op,
     vector_config,
 )
-from langgraph_redis._core.filters import CompiledFilter, compile_filter
-from langgraph_redis._core.plans import Plan, T
 
 from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
 

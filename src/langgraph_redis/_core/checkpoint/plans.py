@@ -45,7 +45,6 @@ from langgraph_redis._core.checkpoint.keys import (
     run_member,
     thread_registry,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
     FORMAT_VERSION,
@@ -57,6 +56,7 @@ from langgraph_redis._core.checkpoint.serde import (
     load_typed,
     load_write,
 )
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 
 # -- Lua -------------------------------------------------------------------------------
 # Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys

@@ -1,6 +1,6 @@
 """Store plans shared by every engine: writes, gets, namespace listing, TTL, caching.
 
-Both engines read and write the same HASH layout (:mod:`langgraph_redis._core.store_keys`),
+Both engines read and write the same HASH layout (:mod:`langgraph_redis._core.store.keys`),
 so one data set serves the plain engine and the query engine without migration; the
 engines differ only in how ``search`` finds candidates (:mod:`.plain`, :mod:`.query`).
 
@@ -43,10 +43,10 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.filters import CompiledFilter, canonical_json, value_tokens
-from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
+from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store.filters import CompiledFilter, canonical_json, value_tokens
 
 logger = logging.getLogger("langgraph_redis")
 

@@ -39,9 +39,12 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import SearchItem, SearchOp
 
-from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.engines import plain
-from langgraph_redis._core.engines.common import (
+from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
+from langgraph_redis._core.plans import Batch, Command, batch, check
+from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store.engines import plain
+from langgraph_redis._core.store.filters import CompiledFilter
+from langgraph_redis._core.store.items import (
     ITEM_FIELDS,
     NsSnapshot,
     StoreCache,
@@ -54,9 +57,6 @@ from langgraph_redis._core.engines.common import (
     snapshot_items,
     to_search_item,
 )
-from langgraph_redis._core.filters import CompiledFilter
-from langgraph_redis._core.plans import Batch, Command, batch, check
-from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 
 logger = logging.getLogger("langgraph_redis")
 

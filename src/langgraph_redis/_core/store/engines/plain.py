@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import SearchItem, SearchOp
 
-from langgraph_redis._core.engines.common import (
+from langgraph_redis._core.plans import Batch
+from langgraph_redis._core.store.filters import CompiledFilter
+from langgraph_redis._core.store.items import (
     ItemRec,
     NsSnapshot,
     StoreCache,
@@ -29,8 +31,6 @@ from langgraph_redis._core.engines.common import (
     snapshot_items,
     to_search_item,
 )
-from langgraph_redis._core.filters import CompiledFilter
-from langgraph_redis._core.plans import Batch
 
 NAME = "plain"
 
