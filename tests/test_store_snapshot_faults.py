@@ -26,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from langgraph_redis import AsyncRedisStore, RedisStore
 from langgraph_redis._acompat import AsyncRetry, Retry, _finishing
-from langgraph_redis._core.store.items import DELTA_LIMIT
+from langgraph_redis._core.store.snapshot import DELTA_LIMIT
 from langgraph_redis.demo import HashEmbeddings
 from tests.proxy import FaultProxy
 from tests.topology import CLUSTER_ENGINES, shared_cluster

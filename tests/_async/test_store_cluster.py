@@ -18,7 +18,7 @@ from redis.crc import key_slot
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
 from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.items import choose_engine
+from langgraph_redis._core.store.config import choose_engine
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
 from tests._async.clock import ttl_clock

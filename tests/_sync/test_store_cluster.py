@@ -20,7 +20,7 @@ from redis.crc import key_slot
 from langgraph_redis import RedisSaver, RedisStore
 from langgraph_redis._acompat import Iterator, RedisCluster
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.items import choose_engine
+from langgraph_redis._core.store.config import choose_engine
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
 from tests._sync.clock import ttl_clock

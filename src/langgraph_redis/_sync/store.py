@@ -38,24 +38,13 @@ from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import open_connection
 from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store.batch import validate_op
+from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import plain, query
 from langgraph_redis._core.store.filters import CompiledFilter, compile_filter
-from langgraph_redis._core.store.items import (
-    SCRIPTS as STORE_SCRIPTS,
-)
-from langgraph_redis._core.store.items import (
-    StoreCache,
-    VectorConfig,
-    check_vectors,
-    choose_engine,
-    plan_get,
-    plan_list_namespaces,
-    plan_sweep,
-    plan_write,
-    prepare_puts,
-    validate_op,
-    vector_config,
-)
+from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write, prepare_puts
+from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
+from langgraph_redis._core.store.snapshot import StoreCache
 
 from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
 
@@ -207,7 +196,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             if info.search and db != 0 and not info.cluster and self._vcfg is not None:
                 self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
             self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
-            self._conn.ensure_scripts(STORE_SCRIPTS)
+            self._conn.ensure_scripts(engine.SCRIPTS)
             overridden = name != "query" and (
                 self._engine_choice == "query"
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)

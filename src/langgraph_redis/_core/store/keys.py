@@ -155,3 +155,13 @@ def ns_lex_range(nst: str) -> tuple[str, str]:
 def is_under(nst: str, prefix_nst: str) -> bool:
     """Whether namespace ``nst`` equals ``prefix_nst`` or lies below it."""
     return not prefix_nst or nst == prefix_nst or nst.startswith(prefix_nst + NS_SEP)
+
+
+def ns_keys(prefix: str, nst: str) -> tuple[str, str, str, str]:
+    """Key set, stamps, version and tombstones of one namespace (one slot)."""
+    return (
+        keys_key(prefix, nst),
+        stamps_key(prefix, nst),
+        version_key(prefix, nst),
+        tombstones_key(prefix, nst),
+    )

@@ -19,13 +19,13 @@ import numpy as np
 from langgraph.store.base import SearchItem, SearchOp
 
 from langgraph_redis._core.plans import Batch
+from langgraph_redis._core.store import items, snapshot
+from langgraph_redis._core.store.config import VectorConfig, plan_check_config
 from langgraph_redis._core.store.filters import CompiledFilter
-from langgraph_redis._core.store.items import (
+from langgraph_redis._core.store.snapshot import (
     ItemRec,
     NsSnapshot,
     StoreCache,
-    VectorConfig,
-    plan_check_config,
     plan_refresh_found,
     plan_snapshots,
     snapshot_items,
@@ -33,6 +33,9 @@ from langgraph_redis._core.store.items import (
 )
 
 NAME = "plain"
+
+SCRIPTS = (*items.SCRIPTS, *snapshot.SCRIPTS)
+"""Every script the store sends on this engine (item writes, snapshot reads), loaded at setup."""
 
 
 def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:

@@ -42,16 +42,13 @@ from langgraph.store.base import SearchItem, SearchOp
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.plans import Batch, Command, batch, check
 from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store.config import VectorConfig, plan_check_config
 from langgraph_redis._core.store.engines import plain
 from langgraph_redis._core.store.filters import CompiledFilter
-from langgraph_redis._core.store.items import (
-    ITEM_FIELDS,
+from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item, ns_digest
+from langgraph_redis._core.store.snapshot import (
     NsSnapshot,
     StoreCache,
-    VectorConfig,
-    decode_item,
-    ns_digest,
-    plan_check_config,
     plan_refresh_found,
     plan_snapshots,
     snapshot_items,
@@ -61,6 +58,8 @@ from langgraph_redis._core.store.items import (
 logger = logging.getLogger("langgraph_redis")
 
 NAME = "query"
+SCRIPTS = plain.SCRIPTS
+"""The plain engine's scripts: searches without a query, and fallbacks, read snapshots."""
 _METRIC = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
 _TYPE = {"vector": "FLOAT32", "halfvec": "FLOAT16"}
 

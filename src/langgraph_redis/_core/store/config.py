@@ -1,0 +1,148 @@
+"""The store's vector settings and the engine choice.
+
+:class:`VectorConfig` is everything that shapes stored vector bytes or an FT index;
+``plan_check_config`` records it under the prefix so a store never reads vectors written
+with other settings; ``choose_engine`` says which engine searches, and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from langgraph.store.base import tokenize_path
+
+from langgraph_redis._core.plans import Batch, batch, check
+from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.store import keys as sk
+
+DistanceType = Literal["cosine", "l2", "inner_product"]
+
+
+@dataclass(frozen=True)
+class VectorConfig:
+    """Vector settings; everything that shapes stored bytes or the FT index."""
+
+    dims: int
+    vector_type: Literal["vector", "halfvec"] = "vector"
+    distance: DistanceType = "cosine"
+    algorithm: Literal["hnsw", "flat"] = "hnsw"
+    m: int = 16
+    ef_construction: int = 200
+    ef_runtime: int = 10
+    fields: tuple[tuple[str, Any], ...] = (("$", "$"),)
+
+    @property
+    def dtype(self) -> type[np.floating[Any]]:
+        return np.float16 if self.vector_type == "halfvec" else np.float32
+
+    def fingerprint(self) -> str:
+        """What must agree between a store and the data it opens."""
+        return json.dumps(
+            {
+                "dims": self.dims,
+                "vector_type": self.vector_type,
+                "distance_type": self.distance,
+                "algorithm": self.algorithm,
+            },
+            sort_keys=True,
+        )
+
+
+def vector_config(index: Mapping[str, Any]) -> VectorConfig:
+    """Validate a LangGraph ``IndexConfig`` (plus ``ann_index_config``)."""
+    dims = index.get("dims")
+    if not isinstance(dims, int) or isinstance(dims, bool) or dims <= 0:
+        raise ValueError(f"index config needs a positive integer 'dims', got {dims!r}")
+    ann = dict(index.get("ann_index_config") or {})
+    vtype = ann.get("vector_type", "vector")
+    if vtype not in ("vector", "halfvec"):
+        raise ValueError(
+            f"ann_index_config.vector_type must be 'vector' or 'halfvec', got {vtype!r}"
+        )
+    algo = str(ann.get("algorithm", ann.get("kind", "hnsw"))).lower()
+    if algo not in ("hnsw", "flat"):
+        raise ValueError(f"ann_index_config.algorithm must be 'hnsw' or 'flat', got {algo!r}")
+    dist = index.get("distance_type", "cosine")
+    if dist not in ("cosine", "l2", "inner_product"):
+        raise ValueError(f"distance_type must be 'cosine', 'l2' or 'inner_product', got {dist!r}")
+    fields = index.get("fields") or ["$"]
+    if isinstance(fields, str):
+        fields = [fields]
+    tokenized = tuple((p, "$" if p == "$" else tokenize_path(p)) for p in fields)
+    return VectorConfig(
+        dims=dims,
+        vector_type=vtype,
+        distance=dist,
+        algorithm=algo,  # type: ignore[arg-type]
+        m=int(ann.get("m", 16)),
+        ef_construction=int(ann.get("ef_construction", 200)),
+        ef_runtime=int(ann.get("ef_runtime") or ann.get("ef_search") or 10),
+        fields=tokenized,
+    )
+
+
+def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[None]:
+    """Record the vector settings once; refuse data written with other settings."""
+    mine = cfg.fingerprint()
+
+    def decode(replies: list[Any]) -> None:
+        check(replies)
+        stored = replies[1]
+        if stored is not None and _text(stored) != mine:
+            raise ValueError(
+                f"store prefix {prefix!r} holds vectors written with {_text(stored)}, "
+                f"but this store is configured with {mine}; use another prefix or the "
+                "same index settings"
+            )
+
+    key = sk.config_key(prefix)
+    return batch([("SET", key, mine, "NX"), ("GET", key)], decode)
+
+
+def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tuple[str, str]:
+    """Which engine a store uses, and why (the reason is logged once at setup).
+
+    On Redis Cluster the query engine is never used: an OSS cluster has no search
+    coordinator, so ``FT.SEARCH`` on one node sees only that node's slots and would
+    silently miss the items stored on the other masters. The plain engine reads the
+    namespace index and routes one command per namespace to its owner instead.
+
+    In a database other than 0 the query engine is not used either: Redis Stack creates
+    FT indexes only in db 0 ("Cannot create index on db != 0"), and an index name is
+    global, so a store in db N would search db 0's index and read db N's keys by its
+    document ids (another database's data, or none).
+
+    Raises:
+        RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``, or on
+            a database other than 0.
+    """
+    if cluster:
+        if choice == "query":
+            return "plain", (
+                "engine='query' ignored: Redis Cluster has no search coordinator, so FT.SEARCH "
+                "would only see one shard; using the plain engine"
+            )
+        why = "has FT.* per shard but no coordinator" if search else "no query engine"
+        return "plain", f"Redis Cluster ({why}): plain engine"
+    if choice == "query" and not search:
+        raise RuntimeError(
+            "engine='query' needs a server with a query engine (FT.*); this one "
+            "has none. Use engine='plain' or 'auto'."
+        )
+    if choice == "plain":
+        return "plain", "plain engine requested"
+    if search and db != 0:
+        if choice == "query":
+            raise RuntimeError(
+                f"engine='query' needs database 0: the query engine keeps its indexes in "
+                f"db 0 only, and this store uses db {db}. Use engine='auto' or 'plain' "
+                "(exact search on any database), or database 0."
+            )
+        return "plain", f"query engine indexes exist only in db 0, this store uses db {db}"
+    if search:
+        return "query", "query engine (FT.*) available"
+    return "plain", "no query engine"
