@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from langgraph_redis._core.plans import check_prefix
 from langgraph_redis._core.store import keys as sk
 
 HOSTILE = [
@@ -69,5 +70,5 @@ def test_prefix_with_braces_is_refused() -> None:
     import pytest
 
     with pytest.raises(ValueError):
-        sk.check_prefix("a{b}")
+        check_prefix("a{b}", "store")
     assert sk.ns_lex_range("") == ("-", "+")

@@ -34,8 +34,7 @@ from langgraph_redis._async._embed import embed_query_text, embed_texts
 from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import open_connection
-from langgraph_redis._core.plans import Plan, T
-from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import validate_op
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import plain, query
@@ -111,7 +110,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
     ) -> None:
         if engine not in ("auto", "query", "plain"):
             raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
-        self._prefix = sk.check_prefix(prefix)
+        self._prefix = check_prefix(prefix, "store")
         self._conn = open_connection(
             conn, redis_url, redis_client, pool_size, connection_args, client_options
         )

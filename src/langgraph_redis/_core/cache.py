@@ -33,8 +33,9 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_redis._core.checkpoint.keys import check_prefix, encode
-from langgraph_redis._core.plans import Batch, Plan, Script, batch, check
+from langgraph_redis._core.checkpoint.keys import encode
+from langgraph_redis._core.plans import Batch, Plan, Script, batch, check, check_prefix
+from langgraph_redis._core.replies import text
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def _clear_all(cfg: CacheConfig) -> Generator[Batch[Any], Any, None]:
     while True:
         replies = yield batch([("ZRANGE", cfg.registry, 0, CLEAR_CHUNK - 1)])
         check(replies)
-        tags = [t.decode() if isinstance(t, bytes) else str(t) for t in replies[0]]
+        tags = [text(t) for t in replies[0]]
         if not tags:
             return
         yield from _clear_tags(cfg, tags)

@@ -20,6 +20,7 @@ from langgraph.store.base import Item
 
 from langgraph_redis._core.checkpoint.keys import ThreadKeys, thread_registry
 from langgraph_redis._core.plans import Batch, batch, check
+from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
 from langgraph_redis._core.store.keys import (
     is_under,
@@ -30,11 +31,6 @@ from langgraph_redis._core.store.keys import (
     ns_lex_range,
     ns_text,
 )
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
 
 # -- threads ---------------------------------------------------------------------------
 

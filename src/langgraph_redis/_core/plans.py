@@ -25,6 +25,14 @@ Arg = str | bytes | int | float
 Command = tuple[Arg, ...]
 
 
+def check_prefix(prefix: str, what: str = "key") -> str:
+    """Refuse a key prefix with braces (they would move the Cluster hash tag, and key
+    parsing splits on them) or an empty one; ``what`` names the prefix in the message."""
+    if not prefix or "{" in prefix or "}" in prefix:
+        raise ValueError(f"{what} prefix must be non-empty and contain no braces, got {prefix!r}")
+    return prefix
+
+
 @dataclass(frozen=True)
 class Script:
     """A Lua script, sent by SHA and loaded on demand (NOSCRIPT is retried once)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatError
+
 
 def text(value: Any) -> str:
     """A reply element as text (bytes are UTF-8; anything else through ``str``)."""
@@ -27,8 +29,32 @@ def pairs(raw: Any) -> list[tuple[Any, Any]]:
     return list(zip(raw[::2], raw[1::2], strict=False))
 
 
+def text_pairs(raw: Any) -> list[tuple[str, Any]]:
+    """:func:`pairs` with each key as text (``HGETALL``: fields are names, values stay raw)."""
+    return [(text(k), v) for k, v in pairs(raw)]
+
+
 def as_map(raw: Any) -> dict[str, Any]:
     """A map-like reply as a dict keyed by text; anything that is no map gives ``{}``."""
     if isinstance(raw, (Mapping, list, tuple)):
-        return {text(k): v for k, v in pairs(raw)}
+        return dict(text_pairs(raw))
     return {}
+
+
+def check_format(found: Any, expected: str, where: str) -> None:
+    """Refuse stored data this release cannot read, before decoding any of it.
+
+    No format field means the data was not written by langgraph-redis (or is damaged);
+    another format means a newer release wrote it, and reading it as ours would misread it.
+
+    Raises:
+        CorruptDataError: ``found`` is missing or empty.
+        UnsupportedFormatError: ``found`` is not ``expected``.
+    """
+    if found is None or found == b"" or found == "":
+        raise CorruptDataError(f"{where}: no format field (not written by langgraph-redis?)")
+    if text(found) != expected:
+        raise UnsupportedFormatError(
+            f"{where}: stored with format {text(found)!r}; this release reads "
+            f"format {expected!r}. Upgrade langgraph-redis."
+        )

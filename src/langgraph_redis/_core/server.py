@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from langgraph_redis._core.plans import Batch, batch
+from langgraph_redis._core.replies import text as _text
 
 logger = logging.getLogger("langgraph_redis")
 
@@ -33,10 +34,6 @@ class ServerInfo:
         mode = "cluster" if self.cluster else "standalone"
         engine = "query engine available" if self.search else "no query engine"
         return f"{self.product} {v}, {mode}, {engine}"
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _parse_info(raw: Any) -> dict[str, str]:

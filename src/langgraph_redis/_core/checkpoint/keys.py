@@ -43,13 +43,6 @@ def decode(part: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), part) if "%" in part else part
 
 
-def check_prefix(prefix: str) -> str:
-    """A key prefix may not contain braces: they would move the Cluster hash tag."""
-    if not prefix or "{" in prefix or "}" in prefix:
-        raise ValueError(f"key prefix must be non-empty and contain no braces: {prefix!r}")
-    return prefix
-
-
 @dataclass(frozen=True)
 class ThreadKeys:
     """Key names of one thread; ``base`` ends with ``:`` and holds the hash tag."""

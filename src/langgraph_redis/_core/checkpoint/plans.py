@@ -39,7 +39,6 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._core.checkpoint.keys import (
     ThreadKeys,
-    check_prefix,
     encode,
     run_index,
     run_member,
@@ -56,7 +55,9 @@ from langgraph_redis._core.checkpoint.serde import (
     load_typed,
     load_write,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check, check_prefix
+from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import text_pairs as _pairs
 
 # -- Lua -------------------------------------------------------------------------------
 # Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys
@@ -383,10 +384,6 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
             "checkpoint_id": checkpoint_id,
         }
     }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _expire(keys: Iterable[str], seconds: int) -> list[Command]:
@@ -1259,13 +1256,6 @@ def plan_copy_thread(
     cmds.append(("SADD", dst.registry, *owned))
     cmds += _expire([*owned, dst.registry], cfg.ttl_seconds)
     yield batch(cmds, _replies, atomic=True, side=side)
-
-
-def _pairs(reply: Any) -> list[tuple[str, Any]]:
-    """HGETALL reply as pairs: redis-py gives a dict, a script gives a flat list."""
-    if isinstance(reply, Mapping):
-        return [(_text(k), v) for k, v in reply.items()]
-    return [(_text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
 
 
 SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD)

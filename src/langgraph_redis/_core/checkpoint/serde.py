@@ -12,6 +12,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_redis._core import replies
 from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatError
 
 __all__ = ["CorruptDataError", "UnsupportedFormatError"]  # re-exported for _core callers
@@ -76,11 +77,5 @@ def load_write(
 
 
 def check_format(version: bytes | None, key: str) -> None:
-    """Refuse data whose format version we do not know."""
-    if version is None:
-        raise CorruptDataError(f"{key}: missing format version (not written by langgraph-redis?)")
-    if version.decode() != FORMAT_VERSION:
-        raise UnsupportedFormatError(
-            f"{key}: stored with format {version.decode()!r}; this release reads "
-            f"format {FORMAT_VERSION!r}. Upgrade langgraph-redis."
-        )
+    """Refuse data whose format version we do not know (see :func:`.replies.check_format`)."""
+    replies.check_format(version, FORMAT_VERSION, key)

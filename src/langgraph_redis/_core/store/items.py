@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import GetOp, Item, PutOp, get_text_at_path, tokenize_path
 
-from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatError
+from langgraph_redis._core.errors import CorruptDataError
 from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.replies import check_format
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig
@@ -422,15 +423,7 @@ def _where(namespace: tuple[str, ...], key: str) -> str:
 
 def check_item_format(fmt: Any, namespace: tuple[str, ...], key: str) -> None:
     """Refuse an item written by an unknown (newer) format; no format means foreign data."""
-    if fmt is None or fmt == b"" or fmt == "":
-        raise CorruptDataError(
-            f"{_where(namespace, key)}: no format field (not written by langgraph-redis?)"
-        )
-    if _text(fmt) != ITEM_FORMAT:
-        raise UnsupportedFormatError(
-            f"{_where(namespace, key)}: stored with format {_text(fmt)!r}; this release reads "
-            f"format {ITEM_FORMAT!r}. Upgrade langgraph-redis."
-        )
+    check_format(fmt, ITEM_FORMAT, _where(namespace, key))
 
 
 def parse_value(raw: Any, namespace: tuple[str, ...], key: str) -> dict[str, Any]:

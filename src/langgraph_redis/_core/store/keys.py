@@ -77,13 +77,6 @@ def ns_from_text(text: str) -> tuple[str, ...]:
     return tuple(unescape(label) for label in text.split(NS_SEP))
 
 
-def check_prefix(prefix: str) -> str:
-    """Refuse store prefixes that would move the hash tag or break key parsing."""
-    if not prefix or any(ch in prefix for ch in "{}"):
-        raise ValueError(f"store prefix must be non-empty and free of braces, got {prefix!r}")
-    return prefix
-
-
 def item_key(prefix: str, nst: str, key: str) -> str:
     return f"{prefix}:i:{{{nst}}}:{escape(key)}"
 

@@ -41,6 +41,8 @@ from langgraph.store.base import SearchItem, SearchOp
 
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.plans import Batch, Command, batch, check
+from langgraph_redis._core.replies import as_map as _as_dict
+from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig, plan_check_config
 from langgraph_redis._core.store.engines import plain
@@ -62,10 +64,6 @@ SCRIPTS = plain.SCRIPTS
 """The plain engine's scripts: searches without a query, and fallbacks, read snapshots."""
 _METRIC = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
 _TYPE = {"vector": "FLOAT32", "halfvec": "FLOAT16"}
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def index_prefix(prefix: str) -> str:
@@ -113,21 +111,10 @@ def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
     )
 
 
-def _as_dict(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return {_text(k): v for k, v in raw.items()}
-    if isinstance(raw, (list, tuple)):
-        return {_text(k): v for k, v in zip(raw[::2], raw[1::2], strict=False)}
-    return {}
-
-
 def index_settings(info: Any) -> dict[str, str]:
     """Vector attribute of an FT.INFO reply: algorithm, data type, dim, metric."""
     for attr in _as_dict(info).get("attributes", []):
-        if isinstance(attr, (list, tuple)):
-            a = {_text(k).lower(): v for k, v in zip(attr[::2], attr[1::2], strict=False)}
-        else:
-            a = {k.lower(): v for k, v in _as_dict(attr).items()}
+        a = {k.lower(): v for k, v in _as_dict(attr).items()}
         if _text(a.get("type", "")).upper() == "VECTOR":
             return {
                 "algorithm": _text(a.get("algorithm", "")).upper(),
