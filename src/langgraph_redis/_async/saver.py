@@ -11,7 +11,6 @@ import dataclasses
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -29,6 +28,7 @@ from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import check_wait_replicas, open_connection
 from langgraph_redis._bridge import AsyncSaverBridge
+from langgraph_redis._core.checkpoint import SaverPlans
 from langgraph_redis._core.checkpoint import plans as checkpoints
 from langgraph_redis._core.checkpoint.plans import (
     ListMerge,
@@ -74,7 +74,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
-    _plans: ModuleType = checkpoints
+    _plans: SaverPlans = checkpoints
 
     def __init__(
         self,

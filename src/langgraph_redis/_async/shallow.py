@@ -6,10 +6,8 @@ checkpoints inside the same atomic put.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from langgraph_redis._async.saver import AsyncRedisSaver
-from langgraph_redis._core.checkpoint import shallow
+from langgraph_redis._core.checkpoint import SaverPlans, shallow
 
 
 class AsyncShallowRedisSaver(AsyncRedisSaver):
@@ -21,4 +19,4 @@ class AsyncShallowRedisSaver(AsyncRedisSaver):
     rather than constant and nothing is lost.
     """
 
-    _plans: ModuleType = shallow
+    _plans: SaverPlans = shallow

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from types import ModuleType
 from typing import Any, Literal
 
 from langgraph.store.base import (
@@ -37,7 +36,7 @@ from langgraph_redis._async.connection import open_connection
 from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import validate_op
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
-from langgraph_redis._core.store.engines import plain, query
+from langgraph_redis._core.store.engines import Engine, by_name, query
 from langgraph_redis._core.store.filters import CompiledFilter, compile_filter
 from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write, prepare_puts
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
@@ -115,7 +114,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             conn, redis_url, redis_client, pool_size, connection_args, client_options
         )
         self._engine_choice: EngineChoice = engine
-        self._engine: ModuleType | None = None
+        self._engine: Engine | None = None
         self._cache: StoreCache = {}
         self._setup_lock = ALock()
         self._cache_lock = ALock()
@@ -192,7 +191,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             info = await self._conn.probe()
             db = _selected_db(self._conn.client)
             name, why = choose_engine(self._engine_choice, info.search, info.cluster, db)
-            engine = query if name == "query" else plain
+            engine = by_name(name)
             if info.search and db != 0 and not info.cluster and self._vcfg is not None:
                 await self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
             await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))

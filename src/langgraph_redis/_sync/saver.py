@@ -13,7 +13,6 @@ import dataclasses
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -31,6 +30,7 @@ from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import check_wait_replicas, open_connection
 from langgraph_redis._bridge import SyncSaverBridge
+from langgraph_redis._core.checkpoint import SaverPlans
 from langgraph_redis._core.checkpoint import plans as checkpoints
 from langgraph_redis._core.checkpoint.plans import (
     ListMerge,
@@ -76,7 +76,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
-    _plans: ModuleType = checkpoints
+    _plans: SaverPlans = checkpoints
 
     def __init__(
         self,

@@ -8,10 +8,8 @@ checkpoints inside the same atomic put.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from langgraph_redis._sync.saver import RedisSaver
-from langgraph_redis._core.checkpoint import shallow
+from langgraph_redis._core.checkpoint import SaverPlans, shallow
 
 
 class ShallowRedisSaver(RedisSaver):
@@ -23,4 +21,4 @@ class ShallowRedisSaver(RedisSaver):
     rather than constant and nothing is lost.
     """
 
-    _plans: ModuleType = shallow
+    _plans: SaverPlans = shallow

@@ -1,0 +1,63 @@
+"""Store search engines: one module per engine, each conforming to :class:`Engine`.
+
+Every engine reads the same data (:mod:`..items`) and differs only in how a search finds
+candidates: :mod:`.plain` ranks client-side snapshots exactly (any server), :mod:`.query`
+asks the server's query engine (``FT.*``). Adding an engine is one module with the names
+below, one entry in :func:`by_name` and one case in
+:func:`~langgraph_redis._core.store.config.choose_engine`; mypy checks the module
+against the Protocol where :func:`by_name` lists it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: the engine modules import this package
+    from langgraph.store.base import SearchItem, SearchOp
+
+    from langgraph_redis._core.plans import Batch, Script
+    from langgraph_redis._core.store.config import VectorConfig
+    from langgraph_redis._core.store.engines.query import Hints
+    from langgraph_redis._core.store.filters import CompiledFilter
+    from langgraph_redis._core.store.snapshot import StoreCache
+
+
+class Engine(Protocol):
+    """What the store needs of a search engine module."""
+
+    @property
+    def NAME(self) -> str:
+        """The engine's name, as ``choose_engine`` returns it and ``store.engine`` reports it."""
+
+    @property
+    def SCRIPTS(self) -> tuple[Script, ...]:
+        """Every script the store sends on this engine, loaded once at setup."""
+
+    def plan_setup(
+        self, prefix: str, cfg: VectorConfig | None
+    ) -> Generator[Batch[Any], list[Any], None]:
+        """Create or verify what the engine keeps on the server (settings, index)."""
+
+    def plan_search(
+        self,
+        prefix: str,
+        cache: StoreCache,
+        op: SearchOp,
+        flt: CompiledFilter,
+        query: Sequence[float] | None,
+        cfg: VectorConfig | None,
+        now_ms: int,
+        refresh: bool = False,
+        hints: Hints | None = None,
+    ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+        """One search: candidates, filter, ranking, page, TTL refresh."""
+
+
+def by_name(name: str) -> Engine:
+    """The engine module called ``name`` (as :func:`~..config.choose_engine` names it)."""
+    # Imported here: the engine modules import this package (for their Protocol).
+    from langgraph_redis._core.store.engines import plain, query
+
+    engines: dict[str, Engine] = {plain.NAME: plain, query.NAME: query}
+    return engines[name]
