@@ -19,11 +19,9 @@ from typing import Any, Literal
 
 from langgraph.store.base import (
     BaseStore,
-    GetOp,
     IndexConfig,
     ListNamespacesOp,
     Op,
-    PutOp,
     Result,
     SearchOp,
     TTLConfig,
@@ -36,11 +34,10 @@ from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
 from langgraph_redis._sync.connection import open_connection
 from langgraph_redis._core.plans import Plan, T, check_prefix
-from langgraph_redis._core.store.batch import validate_op
+from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import Engine, by_name, query
-from langgraph_redis._core.store.filters import CompiledFilter, compile_filter
-from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write, prepare_puts
+from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
 from langgraph_redis._core.store.snapshot import StoreCache
 
@@ -220,32 +217,15 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         carries a TTL. All document texts go to the embedder in one call. See
         ``docs/design.md`` (Store) for every case.
         """
-        ops = list(ops)
-        for op in ops:
-            validate_op(op)
-        filters: dict[int, CompiledFilter] = {
-            i: compile_filter(op.filter) for i, op in enumerate(ops) if isinstance(op, SearchOp)
-        }
-        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
-        for op in ops:
-            if isinstance(op, PutOp):
-                puts.pop((op.namespace, op.key), None)  # the last put of a key wins
-                puts[(op.namespace, op.key)] = op
         vcfg = self._vcfg if self.embeddings is not None else None
-        prepared = prepare_puts(puts.values(), vcfg)
-        texts = [t for p in prepared for _, t in p.texts]
-        queries = {
-            op.query
-            for op in ops
-            if isinstance(op, SearchOp) and op.query and self.embeddings is not None
-        }
+        prepared = prepare_batch(ops, vcfg)
         vectors: list[list[float]] = []
         qvecs: dict[str, list[float]] = {}
         if self.embeddings is not None and vcfg is not None:
-            if texts:
-                vectors = embed_texts(self.embeddings, texts)
-                check_vectors(vectors, len(texts), vcfg.dims)
-            for q in sorted(queries):
+            if prepared.texts:
+                vectors = embed_texts(self.embeddings, prepared.texts)
+                check_vectors(vectors, len(prepared.texts), vcfg.dims)
+            for q in prepared.queries:
                 qvecs[q] = embed_query_text(self.embeddings, q)
             check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
         self.setup()
@@ -253,13 +233,13 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         assert engine is not None
         now = self._clock()
         now_ms = int(now * 1000)
-        results: list[Result] = [None] * len(ops)
-        gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
+        results: list[Result] = [None] * len(prepared.ops)
+        gets = prepared.gets
         if gets:
             items = self._run(plan_get(self._prefix, [op for _, op in gets], now_ms))
             for (i, _), item in zip(gets, items, strict=True):
                 results[i] = item
-        for i, op in enumerate(ops):
+        for i, op in enumerate(prepared.ops):
             if isinstance(op, SearchOp):
                 # The snapshot cache is refreshed across round trips; concurrent searches
                 # (tasks, or threads on the sync store) must not interleave those updates.
@@ -269,7 +249,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                             self._prefix,
                             self._cache,
                             op,
-                            filters[i],
+                            prepared.filters[i],
                             qvecs.get(op.query) if op.query else None,
                             vcfg,
                             now_ms,
@@ -282,15 +262,11 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None
                 listed = self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
-        if prepared:
+        if prepared.puts:
             write = plan_write(
-                self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster
+                self._prefix, prepared.puts, vectors, vcfg, now, cluster=self._conn.cluster
             )
-            if self._conn.cluster or any(p.value_json is None for p in prepared):
-                # A delete that empties a namespace drops its index entry after the item
-                # scripts, and on a cluster a put adds its entry in a round trip of its
-                # own before its script: once started, the write runs to its end even if
-                # this call is cancelled (on one server a put's script indexes it).
+            if prepared.write_must_finish(self._conn.cluster):
                 finish(self._run(write))
             else:
                 self._run(write)
