@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import time
 from collections import defaultdict
@@ -493,6 +494,7 @@ def _write_items(
                     vectors,
                     cfg,
                     time.time(),
+                    epoch=secrets.token_hex(8),
                     cluster=target._conn.cluster,
                 )
             )

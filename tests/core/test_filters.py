@@ -11,7 +11,6 @@ from langgraph.store.memory import _compare_values
 
 from langgraph_redis._core.store.filters import (
     compile_filter,
-    escape_tag,
     lookup,
     token,
     value_tokens,
@@ -125,11 +124,6 @@ def test_query_text_needs_no_escaping() -> None:
     assert text.startswith("@flt:{")
     body = text.replace("@flt:{", "").replace("}", "").replace("|", "").replace(" ", "")
     assert body.isalnum()
-
-
-def test_escape_tag() -> None:
-    assert escape_tag("a-b c") == "a\\-b\\ c"
-    assert escape_tag("plain") == "plain"
 
 
 def test_and_or_combine_filters() -> None:

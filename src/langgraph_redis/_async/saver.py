@@ -169,7 +169,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
     ) -> RunnableConfig:
         """Store a checkpoint; only channels in ``new_versions`` are written.
 
-        One atomic round trip (MULTI/EXEC).
+        One round trip: one script, atomic on the thread's slot.
         """
         stored: RunnableConfig = await self._run(
             self._plans.plan_put(

@@ -10,6 +10,7 @@ them and calls the embedder.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -265,7 +266,13 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 results[i] = listed
         if prepared.puts:
             write = plan_write(
-                self._prefix, prepared.puts, vectors, vcfg, now, cluster=self._conn.cluster
+                self._prefix,
+                prepared.puts,
+                vectors,
+                vcfg,
+                now,
+                epoch=secrets.token_hex(8),
+                cluster=self._conn.cluster,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 await afinish(self._run(write))

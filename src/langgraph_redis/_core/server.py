@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from langgraph_redis._core.plans import Batch, batch
 from langgraph_redis._core.replies import text as _text
 
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def decode_server_info(replies: list[Any]) -> ServerInfo:
         version = _version(fields["version"]) if "version" in fields else ()
         in_cluster = cinfo.get("cluster_enabled") == "1" or fields.get("mode") == "cluster"
         logger.warning(
-            "langgraph_redis: INFO is not permitted for this user; %s",
+            "INFO is not permitted for this user; %s",
             "server facts read from HELLO"
             if version
             else "server version unknown (grant +info or +hello to check it)",

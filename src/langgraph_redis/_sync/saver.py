@@ -170,7 +170,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Store a checkpoint; only channels in ``new_versions`` are written.
 
-        One atomic round trip (MULTI/EXEC).
+        One round trip: one script, atomic on the thread's slot.
         """
         stored: RunnableConfig = self._run(
             self._plans.plan_put(

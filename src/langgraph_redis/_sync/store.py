@@ -12,6 +12,7 @@ them and calls the embedder.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -264,7 +265,13 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 results[i] = listed
         if prepared.puts:
             write = plan_write(
-                self._prefix, prepared.puts, vectors, vcfg, now, cluster=self._conn.cluster
+                self._prefix,
+                prepared.puts,
+                vectors,
+                vcfg,
+                now,
+                epoch=secrets.token_hex(8),
+                cluster=self._conn.cluster,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 finish(self._run(write))

@@ -35,15 +35,6 @@ from typing import Any
 OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"})
 LOGICAL = frozenset({"$and", "$or"})
 _RANGE = frozenset({"$gt", "$gte", "$lt", "$lte"})
-_MISSING = object()
-
-# Characters RediSearch treats as syntax inside query text (TAG values included).
-_QUERY_SPECIAL = frozenset(",.<>{}[]\"':;!@#$%^&*()-+=~|/\\ ?")
-
-
-def escape_tag(text: str) -> str:
-    """Backslash-escape ``text`` for use inside ``@field:{...}`` (dialect 2)."""
-    return "".join("\\" + ch if ch in _QUERY_SPECIAL or ch.isspace() else ch for ch in text)
 
 
 def _number(value: Any) -> float | None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -270,9 +269,14 @@ def plan_write(
     cfg: VectorConfig | None,
     now_seconds: float,
     *,
+    epoch: str,
     cluster: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
+
+    ``epoch`` is a fresh random token (the caller draws it, so the plan stays
+    deterministic): a namespace this batch (re)creates keeps it, and caches keyed by
+    (epoch, version) never mistake the new namespace for one they saw.
 
     On one server each put's script also adds its namespace to the namespace index, so
     a server at its memory limit refuses both or neither, and only a delete that empties
@@ -288,7 +292,6 @@ def plan_write(
     t_us = now_us(now_seconds)
     t_ms = t_us // 1000
     deletes: list[int] = []
-    epoch = secrets.token_hex(8)
     for p in puts:
         zkey, skey, vkey, dkey = ns_keys(prefix, p.nst)
         base = sk.vec_key_base(prefix, p.nst, p.key)

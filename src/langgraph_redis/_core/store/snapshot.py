@@ -261,7 +261,7 @@ class NsSnapshot:
                 _int(entry[5], ns, key, "ttl"),
             )
         except CorruptDataError as exc:
-            logger.warning("langgraph_redis skipped an unreadable item: %s", exc)
+            logger.warning("skipped an unreadable item: %s", exc)
             self.remove(key)
             return
         vectors: list[np.ndarray[Any, Any]] = []

@@ -57,7 +57,7 @@ from langgraph_redis._core.store.snapshot import (
     to_search_item,
 )
 
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 NAME = "query"
 SCRIPTS = plain.SCRIPTS
@@ -201,7 +201,7 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
     covered = index_prefixes(info)
     if covered and covered != [index_prefix(prefix)]:  # unreadable: leave the index be
         logger.warning(
-            "langgraph_redis: index %r covers key prefixes %s instead of [%r]; "
+            "index %r covers key prefixes %s instead of [%r]; "
             "recreating it (its documents are kept)",
             sk.index_name(prefix),
             covered,
@@ -341,7 +341,7 @@ def decode_rows(raw: Any) -> tuple[list[tuple[str, str, float]], int]:
             rows.append((_text(attrs["ns"]), _text(attrs["key"]), float(_text(attrs["__d"]))))
         except (KeyError, ValueError):
             # A hash under the vector prefix that the store did not write (no ns/key).
-            logger.warning("langgraph_redis skipped an unreadable vector key: %s", _text(doc))
+            logger.warning("skipped an unreadable vector key: %s", _text(doc))
     return rows, len(found)
 
 
@@ -401,14 +401,14 @@ def plan_search(
             continue  # found complete after this search's FT.SEARCH ran: search it again
         except _IndexMissing:
             logger.warning(
-                "langgraph_redis: search index %r is missing (server restarted without "
+                "search index %r is missing (server restarted without "
                 "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
                 sk.index_name(prefix),
             )
             yield from plan_create(prefix, cfg)
         except _IndexBuilding:
             logger.info(
-                "langgraph_redis: search index %r is still indexing; exact search meanwhile",
+                "search index %r is still indexing; exact search meanwhile",
                 sk.index_name(prefix),
             )
         break
@@ -536,7 +536,7 @@ def _plan_knn(
                     if isinstance(exc, UnsupportedFormatError):
                         raise
                     # Foreign or damaged data: this item is left out, the search goes on.
-                    logger.warning("langgraph_redis skipped an unreadable item: %s", exc)
+                    logger.warning("skipped an unreadable item: %s", exc)
                     fetched[ident] = None
         passing = [
             i
