@@ -8,7 +8,7 @@ from langgraph_redis._async.saver import AsyncRedisSaver
 from langgraph_redis._async.shallow import AsyncShallowRedisSaver
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._core.migrate import MigrationReport
-from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._core.probe import ServerInfo
 from langgraph_redis._migrate import migrate
 from langgraph_redis._sync.cache import RedisCache
 from langgraph_redis._sync.saver import RedisSaver

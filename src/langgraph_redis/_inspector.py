@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from langgraph_redis._core import inspect as core
-from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._core.probe import ServerInfo
 from langgraph_redis._sync.connection import Connection, connection_for
 from langgraph_redis._sync.saver import RedisSaver
 

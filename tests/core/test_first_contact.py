@@ -1,4 +1,4 @@
-"""What a failed first connection tells the user (``_core.server.classify_first_contact``).
+"""What a failed first connection tells the user (``_core.probe.classify_first_contact``).
 
 The error texts are redis-py's (``ConnectionError`` built from the ``OSError``, or its
 ``TimeoutError``); the real-server cases are in ``tests/_async/test_connections.py``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from langgraph_redis._core.server import classify_first_contact
+from langgraph_redis._core.probe import classify_first_contact
 
 ADDR = "db.example:6380"
 

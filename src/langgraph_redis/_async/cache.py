@@ -22,7 +22,7 @@ from langgraph_redis._async.connection import open_connection
 from langgraph_redis._bridge import AsyncCacheBridge
 from langgraph_redis._core import cache
 from langgraph_redis._core.cache import CacheConfig
-from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._core.probe import ServerInfo
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from langgraph_redis._sync.connection import open_connection
 from langgraph_redis._bridge import SyncCacheBridge
 from langgraph_redis._core import cache
 from langgraph_redis._core.cache import CacheConfig
-from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._core.probe import ServerInfo
 
 logger = logging.getLogger(__name__)
 

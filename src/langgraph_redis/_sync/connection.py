@@ -47,7 +47,7 @@ from langgraph_redis._sync._run import (
     run,
 )
 from langgraph_redis._core.plans import Plan, Script, T
-from langgraph_redis._core.server import (
+from langgraph_redis._core.probe import (
     FIRST_CONTACT_TIMEOUT,
     ServerInfo,
     classify_first_contact,

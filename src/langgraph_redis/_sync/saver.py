@@ -40,7 +40,7 @@ from langgraph_redis._core.checkpoint.plans import (
     ttl_seconds,
 )
 from langgraph_redis._core.plans import Plan, T
-from langgraph_redis._core.server import ServerInfo
+from langgraph_redis._core.probe import ServerInfo
 
 
 def now_ms() -> int:
