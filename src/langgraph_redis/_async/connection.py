@@ -49,10 +49,10 @@ from langgraph_redis._core.probe import (
     FIRST_CONTACT_TIMEOUT,
     ServerInfo,
     classify_first_contact,
-    parse_sentinel_url,
     plan_probe,
     require_supported,
 )
+from langgraph_redis._core.urls import parse_sentinel_url
 from langgraph_redis.errors import ServerUnreachable
 
 logger = logging.getLogger("langgraph_redis")

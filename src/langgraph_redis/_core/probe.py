@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from langgraph_redis._core.plans import Batch, batch
 from langgraph_redis._core.replies import text as _text
@@ -125,53 +124,6 @@ def require_supported(info: ServerInfo) -> None:
             f"langgraph-redis needs {info.product} >= {'.'.join(map(str, floor))}; "
             f"the server reports {'.'.join(map(str, info.version))}"
         )
-
-
-@dataclass(frozen=True)
-class SentinelTarget:
-    """A ``redis+sentinel://h1:p1,h2:p2/service[/db]`` URL, split into its parts."""
-
-    hosts: tuple[tuple[str, int], ...]
-    service: str
-    db: int
-    username: str | None
-    password: str | None
-    ssl: bool
-    options: dict[str, str]
-
-
-def parse_sentinel_url(url: str) -> SentinelTarget:
-    """Parse a Sentinel URL; raise ``ValueError`` saying what is missing."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis+sentinel", "rediss+sentinel"):
-        raise ValueError(f"not a sentinel URL: scheme {parts.scheme!r}")
-    netloc = parts.netloc
-    username = password = None
-    if "@" in netloc:
-        creds, netloc = netloc.rsplit("@", 1)
-        user, _, pwd = creds.partition(":")
-        username, password = (unquote(user) or None), (unquote(pwd) or None)
-    hosts: list[tuple[str, int]] = []
-    for item in filter(None, netloc.split(",")):
-        host, _, port = item.rpartition(":")
-        if not host:
-            host, port = port, "26379"
-        hosts.append((host.strip("[]"), int(port or 26379)))
-    path = [p for p in parts.path.split("/") if p]
-    if not hosts or not path:
-        raise ValueError(
-            "sentinel URL needs at least one host and a service name: "
-            "redis+sentinel://host:26379[,host2:26379]/service_name[/db]"
-        )
-    return SentinelTarget(
-        hosts=tuple(hosts),
-        service=unquote(path[0]),
-        db=int(path[1]) if len(path) > 1 else 0,
-        username=username,
-        password=password,
-        ssl=parts.scheme.startswith("rediss"),
-        options={k: v[-1] for k, v in parse_qs(parts.query).items()},
-    )
 
 
 # -- first contact -----------------------------------------------------------------------
