@@ -1,7 +1,7 @@
 """The checkpointer: LangGraph's ``BaseCheckpointSaver`` over plain Redis commands.
 
 Works on Redis >= 6.2, Valkey >= 7.2, Redis Stack, Redis 8 and Cluster; needs no
-module. Each method builds a plan in ``_core.checkpoint.plans`` and runs it; the round trips
+module. Each method builds a plan in ``_core.checkpoint`` and runs it; the round trips
 and atomicity of each call are documented there and in ``docs/design.md``.
 """
 
@@ -29,14 +29,9 @@ from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import check_wait_replicas, open_connection
 from langgraph_redis._bridge import AsyncSaverBridge
 from langgraph_redis._core.checkpoint import SaverPlans
-from langgraph_redis._core.checkpoint import plans as checkpoints
-from langgraph_redis._core.checkpoint.plans import (
-    ListMerge,
-    SaverConfig,
-    by_thread,
-    list_query,
-    ttl_seconds,
-)
+from langgraph_redis._core.checkpoint import full as checkpoints
+from langgraph_redis._core.checkpoint.config import SaverConfig, ttl_seconds
+from langgraph_redis._core.checkpoint.listing import ListMerge, by_thread, list_query
 from langgraph_redis._core.plans import Plan, T
 from langgraph_redis._core.probe import ServerInfo
 

@@ -1,7 +1,7 @@
 """The checkpointer's core: key layout, serialization and the saver plans (full and shallow).
 
 :class:`SaverPlans` is what a saver needs of its plans module. The full saver uses
-:mod:`.plans`, the shallow one :mod:`.shallow`; both are checked against it where the
+:mod:`.full`, the shallow one :mod:`.shallow`; both are checked against it where the
 savers name them (``_plans: SaverPlans``), so mypy refuses a variant that lacks a
 function or changes a signature.
 """
@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # annotations only: the plans modules import this package
         CheckpointTuple,
     )
 
-    from langgraph_redis._core.checkpoint.plans import ListQuery, SaverConfig
+    from langgraph_redis._core.checkpoint.config import SaverConfig
+    from langgraph_redis._core.checkpoint.listing import ListQuery
     from langgraph_redis._core.plans import Batch, Plan, Script
 
 

@@ -1,6 +1,6 @@
 """Checkpointer plans for the shallow saver: only the newest checkpoint per namespace.
 
-Same function names as :mod:`langgraph_redis._core.checkpoint.plans`; ``plan_put_writes``
+Same function names as :mod:`langgraph_redis._core.checkpoint.full`; ``plan_put_writes``
 ignores writes for a checkpoint already dropped (they can arrive after the next put),
 and ``plan_put`` differs: its script also drops every older checkpoint of the namespace, their writes and
 the blobs the new checkpoint no longer names, so storage stays constant per thread and
@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 
 from langgraph_redis._core.checkpoint import plans as checkpoints
-from langgraph_redis._core.checkpoint.plans import (
+from langgraph_redis._core.checkpoint.full import (
     SCRIPTS,
     plan_copy_thread,
     plan_delete_for_runs,
