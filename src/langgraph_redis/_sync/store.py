@@ -37,7 +37,7 @@ from langgraph_redis._sync.connection import open_connection
 from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
-from langgraph_redis._core.store.engines import Engine, by_name, query
+from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query
 from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
 from langgraph_redis._core.store.snapshot import StoreCache
@@ -249,12 +249,14 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                         engine.plan_search(
                             self._prefix,
                             self._cache,
-                            op,
-                            prepared.filters[i],
-                            qvecs.get(op.query) if op.query else None,
-                            vcfg,
-                            now_ms,
-                            refresh=op.refresh_ttl,
+                            SearchRequest(
+                                op,
+                                prepared.filters[i],
+                                qvecs.get(op.query) if op.query else None,
+                                vcfg,
+                                now_ms,
+                                refresh=op.refresh_ttl,
+                            ),
                             hints=self._hints,
                         )
                     )

@@ -8,37 +8,18 @@ themselves live by operation: :mod:`.plans` (put, put_writes, get_tuple),
 
 from __future__ import annotations
 
-from langgraph_redis._core.checkpoint.listing import plan_list_page, plan_list_scopes
-from langgraph_redis._core.checkpoint.plans import (
-    GET_TUPLE,
-    PUT,
-    PUT_WRITES,
-    plan_get_tuple,
-    plan_put,
-    plan_put_writes,
-)
-from langgraph_redis._core.checkpoint.threads import (
-    DELETE_THREAD,
-    DROP_RUNS,
-    KEEP_LATEST,
-    plan_copy_thread,
-    plan_delete_for_runs,
-    plan_delete_thread,
-    plan_prune,
-)
+# ``name as name``: re-exported, for the savers (``SaverPlans``) and for shallow.py.
+from langgraph_redis._core.checkpoint.listing import plan_list_page as plan_list_page
+from langgraph_redis._core.checkpoint.listing import plan_list_scopes as plan_list_scopes
+from langgraph_redis._core.checkpoint.plans import GET_TUPLE, PUT, PUT_WRITES
+from langgraph_redis._core.checkpoint.plans import plan_get_tuple as plan_get_tuple
+from langgraph_redis._core.checkpoint.plans import plan_put as plan_put
+from langgraph_redis._core.checkpoint.plans import plan_put_writes as plan_put_writes
+from langgraph_redis._core.checkpoint.threads import DELETE_THREAD, DROP_RUNS, KEEP_LATEST
+from langgraph_redis._core.checkpoint.threads import plan_copy_thread as plan_copy_thread
+from langgraph_redis._core.checkpoint.threads import plan_delete_for_runs as plan_delete_for_runs
+from langgraph_redis._core.checkpoint.threads import plan_delete_thread as plan_delete_thread
+from langgraph_redis._core.checkpoint.threads import plan_prune as plan_prune
 
 SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD)
 """Every script the savers send, loaded once at setup."""
-
-__all__ = [
-    "SCRIPTS",
-    "plan_copy_thread",
-    "plan_delete_for_runs",
-    "plan_delete_thread",
-    "plan_get_tuple",
-    "plan_list_page",
-    "plan_list_scopes",
-    "plan_prune",
-    "plan_put",
-    "plan_put_writes",
-]

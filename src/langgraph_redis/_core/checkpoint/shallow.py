@@ -12,30 +12,17 @@ from __future__ import annotations
 
 from functools import partial
 
-from langgraph_redis._core.checkpoint import plans as checkpoints
-from langgraph_redis._core.checkpoint.full import (
-    SCRIPTS,
-    plan_copy_thread,
-    plan_delete_for_runs,
-    plan_delete_thread,
-    plan_get_tuple,
-    plan_list_page,
-    plan_list_scopes,
-    plan_prune,
-)
+from langgraph_redis._core.checkpoint import plans
 
-plan_put = partial(checkpoints.plan_put, shallow=True)
-plan_put_writes = partial(checkpoints.plan_put_writes, shallow=True)
+# ``name as name``: re-exported unchanged from the full saver's plans.
+from langgraph_redis._core.checkpoint.full import SCRIPTS as SCRIPTS
+from langgraph_redis._core.checkpoint.full import plan_copy_thread as plan_copy_thread
+from langgraph_redis._core.checkpoint.full import plan_delete_for_runs as plan_delete_for_runs
+from langgraph_redis._core.checkpoint.full import plan_delete_thread as plan_delete_thread
+from langgraph_redis._core.checkpoint.full import plan_get_tuple as plan_get_tuple
+from langgraph_redis._core.checkpoint.full import plan_list_page as plan_list_page
+from langgraph_redis._core.checkpoint.full import plan_list_scopes as plan_list_scopes
+from langgraph_redis._core.checkpoint.full import plan_prune as plan_prune
 
-__all__ = [
-    "SCRIPTS",
-    "plan_copy_thread",
-    "plan_delete_for_runs",
-    "plan_delete_thread",
-    "plan_get_tuple",
-    "plan_list_page",
-    "plan_list_scopes",
-    "plan_prune",
-    "plan_put",
-    "plan_put_writes",
-]
+plan_put = partial(plans.plan_put, shallow=True)
+plan_put_writes = partial(plans.plan_put_writes, shallow=True)

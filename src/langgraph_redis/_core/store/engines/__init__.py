@@ -11,16 +11,28 @@ against the Protocol where :func:`by_name` lists it.
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from langgraph.store.base import SearchItem, SearchOp
+
+from langgraph_redis._core.store.config import VectorConfig
+from langgraph_redis._core.store.filters import CompiledFilter
 
 if TYPE_CHECKING:  # annotations only: the engine modules import this package
-    from langgraph.store.base import SearchItem, SearchOp
-
     from langgraph_redis._core.plans import Batch, Script
-    from langgraph_redis._core.store.config import VectorConfig
     from langgraph_redis._core.store.engines.query import Hints
-    from langgraph_redis._core.store.filters import CompiledFilter
     from langgraph_redis._core.store.snapshot import StoreCache
+
+
+class SearchRequest(NamedTuple):
+    """One search of a batch, checked and embedded: what every engine searches for."""
+
+    op: SearchOp
+    flt: CompiledFilter  # the op's filter, compiled (prepare_batch)
+    query: Sequence[float] | None  # the embedded query; None without one
+    cfg: VectorConfig | None  # None when the store embeds nothing
+    now_ms: int  # the batch's clock: expiry and TTL renewal
+    refresh: bool = False  # renew the TTL of results that carry one
 
 
 class Engine(Protocol):
@@ -40,18 +52,10 @@ class Engine(Protocol):
         """Create or verify what the engine keeps on the server (settings, index)."""
 
     def plan_search(
-        self,
-        prefix: str,
-        cache: StoreCache,
-        op: SearchOp,
-        flt: CompiledFilter,
-        query: Sequence[float] | None,
-        cfg: VectorConfig | None,
-        now_ms: int,
-        refresh: bool = False,
-        hints: Hints | None = None,
+        self, prefix: str, cache: StoreCache, req: SearchRequest, hints: Hints | None = None
     ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
-        """One search: candidates, filter, ranking, page, TTL refresh."""
+        """One search: candidates, filter, ranking, page, TTL refresh; ``hints`` is state
+        the store keeps for the engine across searches (the query engine's)."""
 
 
 def by_name(name: str) -> Engine:

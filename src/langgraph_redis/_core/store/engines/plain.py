@@ -16,11 +16,12 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
-from langgraph.store.base import SearchItem, SearchOp
+from langgraph.store.base import SearchItem
 
 from langgraph_redis._core.plans import Batch
 from langgraph_redis._core.store import items, snapshot
 from langgraph_redis._core.store.config import VectorConfig, plan_check_config
+from langgraph_redis._core.store.engines import SearchRequest
 from langgraph_redis._core.store.filters import CompiledFilter
 from langgraph_redis._core.store.snapshot import (
     ItemRec,
@@ -171,15 +172,7 @@ class _Chain(Sequence[int]):
 
 
 def plan_search(
-    prefix: str,
-    cache: StoreCache,
-    op: SearchOp,
-    flt: CompiledFilter,
-    query: Sequence[float] | None,
-    cfg: VectorConfig | None,
-    now_ms: int,
-    refresh: bool = False,
-    hints: dict[str, tuple[int, int]] | None = None,
+    prefix: str, cache: StoreCache, req: SearchRequest, hints: object = None
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """Search one namespace prefix (``hints`` is the query engine's; unused here).
 
@@ -187,6 +180,7 @@ def plan_search(
     :func:`plan_snapshots`); one more to renew TTLs when ``refresh`` is set and a result
     carries a TTL.
     """
+    op, flt, query, cfg, now_ms, refresh = req
     snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
     found: list[tuple[NsSnapshot, str, float | None]]
     if query is None or cfg is None:

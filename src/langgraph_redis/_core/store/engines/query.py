@@ -45,7 +45,7 @@ from langgraph_redis._core.replies import as_map as _as_dict
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig, plan_check_config
-from langgraph_redis._core.store.engines import plain
+from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import CompiledFilter
 from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item, ns_digest
 from langgraph_redis._core.store.snapshot import (
@@ -361,15 +361,7 @@ def _first_live(
 
 
 def plan_search(
-    prefix: str,
-    cache: StoreCache,
-    op: SearchOp,
-    flt: CompiledFilter,
-    query: Sequence[float] | None,
-    cfg: VectorConfig | None,
-    now_ms: int,
-    refresh: bool = False,
-    hints: Hints | None = None,
+    prefix: str, cache: StoreCache, req: SearchRequest, hints: Hints | None = None
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """KNN with TAG prefilter; two round trips per widening step (search, item fetch).
 
@@ -383,6 +375,7 @@ def plan_search(
     Without a query: the snapshot path (one round trip when fresh). With ``refresh``,
     one more round trip renews the TTL of results that carry one (none when none does).
     """
+    op, flt, query, cfg, now_ms, refresh = req
     if query is None or cfg is None:
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
         page = snapshot_items(snaps, flt, now_ms)[op.offset : op.offset + op.limit]
@@ -413,7 +406,7 @@ def plan_search(
             )
         break
     exact = state.exact
-    return (yield from plain.plan_search(prefix, exact, op, flt, query, cfg, now_ms, refresh))
+    return (yield from plain.plan_search(prefix, exact, req))
 
 
 def _plan_knn(
