@@ -1,9 +1,9 @@
 """Namespace listing and the TTL sweep: plans over the namespace index.
 
-Both read the index of namespaces (one sorted set, :func:`~langgraph_redis._core.store.keys.ns_index_key`)
-and the key sets of the namespaces it names; the sweep removes the bookkeeping of items
-Redis has already expired, and reconciles the index when a namespace empties
-(:func:`~langgraph_redis._core.store.items.index_upkeep`).
+Both read the index of namespaces (one sorted set, :func:`.keys.ns_index_key`) and the
+key sets of the namespaces it names; the sweep removes the bookkeeping of items Redis
+has already expired, and reconciles the index when a namespace empties
+(:func:`.items.index_upkeep`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def plan_sweep(
     """Remove key-set entries of expired items; drop namespaces left empty.
 
     Three round trips, plus one when namespaces emptied (two on a cluster, ``ordered``
-    False; see :func:`~langgraph_redis._core.store.items.index_upkeep`); returns entries removed.
+    False; see :func:`.items.index_upkeep`); returns entries removed.
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)
