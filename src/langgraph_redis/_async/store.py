@@ -28,6 +28,9 @@ from langgraph.store.base import (
     TTLConfig,
     ensure_embeddings,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import ALock, AsyncIterator, afinish
 from langgraph_redis._async._embed import embed_query_text, embed_texts
@@ -35,7 +38,7 @@ from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import open_connection
 from langgraph_redis._core import store_keys as sk
-from langgraph_redis._core.engines import plain, query
+from langgraph_redis._core.engines import plain, query, vset
 from langgraph_redis._core.engines.common import (
     SCRIPTS as STORE_SCRIPTS,
 )
@@ -60,7 +63,7 @@ from langgraph_redis._store_bridge import AsyncStoreBridge, AsyncSweeper  # sync
 
 logger = logging.getLogger("langgraph_redis")
 
-EngineChoice = Literal["auto", "query", "plain"]
+EngineChoice = Literal["auto", "query", "plain", "vset"]
 
 
 def _selected_db(client: Any) -> int:
@@ -95,8 +98,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             cost of one more round trip).
         prefix: Key prefix, so several stores can share one database (no braces).
         engine: ``"auto"`` (query engine when the server has ``FT.*`` and the store uses
-            database 0, where the query engine keeps its indexes), ``"query"`` or
-            ``"plain"``; chosen once at :meth:`asetup` and logged.
+            database 0, where the query engine keeps its indexes; else the vector-set
+            engine when the server has vector sets (Redis 8) and the vectors are cosine
+            float32; else the plain engine), ``"query"``, ``"vset"`` or ``"plain"``;
+            chosen once at :meth:`asetup` and logged. ``ann_index_config`` may also set
+            ``quantization`` (``noquant``, ``q8``, ``bin``) for the vector-set engine.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
             wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
@@ -120,8 +126,8 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         connection_args: Mapping[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
-        if engine not in ("auto", "query", "plain"):
-            raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
+        if engine not in ("auto", "query", "plain", "vset"):
+            raise ValueError(f"engine must be 'auto', 'query', 'plain' or 'vset', got {engine!r}")
         self._prefix = sk.check_prefix(prefix)
         self._conn = open_connection(
             conn, redis_url, redis_client, pool_size, connection_args, client_options
@@ -174,7 +180,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
     @property
     def engine(self) -> str | None:
-        """``"query"`` or ``"plain"`` once set up, else None."""
+        """``"query"``, ``"plain"`` or ``"vset"`` once set up, else None."""
         return None if self._engine is None else str(self._engine.NAME)
 
     async def asetup(self) -> None:
@@ -203,12 +209,32 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 return
             info = await self._conn.probe()
             db = _selected_db(self._conn.client)
-            name, why = choose_engine(self._engine_choice, info.search, info.cluster, db)
-            engine = query if name == "query" else plain
+            choice = self._engine_choice
+            vsets = False
+            if choice == "vset" or (
+                choice != "plain" and (info.cluster or not info.search or db != 0)
+            ):
+                # Tried only where the query engine will not be used (one round trip).
+                unsuited = vset.unsuited(self._vcfg)
+                if unsuited is not None and choice == "vset":
+                    raise RuntimeError(f"engine='vset' cannot serve this store: {unsuited}")
+                if unsuited is None:
+                    try:
+                        vsets = await self._conn.run(vset.plan_probe(self._prefix))
+                    except (RedisConnectionError, RedisTimeoutError):
+                        raise
+                    except RedisError:
+                        # A cluster client refuses, before sending, a command its
+                        # servers do not list (no vector sets there).
+                        vsets = False
+            name, why = choose_engine(choice, info.search, info.cluster, db, vsets)
+            engine = {"query": query, "plain": plain, "vset": vset}[name]
             if info.search and db != 0 and not info.cluster and self._vcfg is not None:
                 await self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
+            await self._conn.ensure_scripts(
+                (*STORE_SCRIPTS, *vset.SCRIPTS) if engine is vset else STORE_SCRIPTS
+            )
             await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
-            await self._conn.ensure_scripts(STORE_SCRIPTS)
             overridden = name != "query" and (
                 self._engine_choice == "query"
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
@@ -298,7 +324,13 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 results[i] = listed
         if prepared:
             write = plan_write(
-                self._prefix, prepared, vectors, vcfg, now, cluster=self._conn.cluster
+                self._prefix,
+                prepared,
+                vectors,
+                vcfg,
+                now,
+                cluster=self._conn.cluster,
+                vset=engine is vset,
             )
             if self._conn.cluster or any(p.value_json is None for p in prepared):
                 # A delete that empties a namespace drops its index entry after the item

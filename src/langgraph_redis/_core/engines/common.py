@@ -121,6 +121,7 @@ class VectorConfig:
     ef_construction: int = 200
     ef_runtime: int = 10
     fields: tuple[tuple[str, Any], ...] = (("$", "$"),)
+    quantization: Literal["noquant", "q8", "bin"] = "noquant"  # vector-set engine only
 
     @property
     def dtype(self) -> type[np.floating[Any]]:
@@ -128,15 +129,17 @@ class VectorConfig:
 
     def fingerprint(self) -> str:
         """What must agree between a store and the data it opens."""
-        return json.dumps(
-            {
-                "dims": self.dims,
-                "vector_type": self.vector_type,
-                "distance_type": self.distance,
-                "algorithm": self.algorithm,
-            },
-            sort_keys=True,
-        )
+        shape: dict[str, Any] = {
+            "dims": self.dims,
+            "vector_type": self.vector_type,
+            "distance_type": self.distance,
+            "algorithm": self.algorithm,
+        }
+        if self.quantization != "noquant":
+            # A vector set refuses vectors of another quantization; left out when it is
+            # the default, so data recorded before this setting existed still opens.
+            shape["quantization"] = self.quantization
+        return json.dumps(shape, sort_keys=True)
 
 
 def vector_config(index: Mapping[str, Any]) -> VectorConfig:
@@ -153,6 +156,11 @@ def vector_config(index: Mapping[str, Any]) -> VectorConfig:
     algo = str(ann.get("algorithm", ann.get("kind", "hnsw"))).lower()
     if algo not in ("hnsw", "flat"):
         raise ValueError(f"ann_index_config.algorithm must be 'hnsw' or 'flat', got {algo!r}")
+    quant = str(ann.get("quantization", "noquant")).lower()
+    if quant not in ("noquant", "q8", "bin"):
+        raise ValueError(
+            f"ann_index_config.quantization must be 'noquant', 'q8' or 'bin', got {quant!r}"
+        )
     dist = index.get("distance_type", "cosine")
     if dist not in ("cosine", "l2", "inner_product"):
         raise ValueError(f"distance_type must be 'cosine', 'l2' or 'inner_product', got {dist!r}")
@@ -169,6 +177,7 @@ def vector_config(index: Mapping[str, Any]) -> VectorConfig:
         ef_construction=int(ann.get("ef_construction", 200)),
         ef_runtime=int(ann.get("ef_runtime") or ann.get("ef_search") or 10),
         fields=tokenized,
+        quantization=quant,  # type: ignore[arg-type]
     )
 
 
@@ -194,8 +203,15 @@ def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[None]:
     return batch([("SET", key, mine, "NX"), ("GET", key)], decode)
 
 
-def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tuple[str, str]:
+def choose_engine(
+    choice: str, search: bool, cluster: bool, db: int = 0, vsets: bool = False
+) -> tuple[str, str]:
     """Which engine a store uses, and why (the reason is logged once at setup).
+
+    ``vsets``: the server answered a vector-set command and the store's vectors suit
+    vector sets (cosine, float32; see :func:`.vset.unsuited`). The vector-set engine
+    searches server-side on one key per namespace, so it works on a cluster and in any
+    database; it is picked when the query engine cannot be used.
 
     On Redis Cluster the query engine is never used: an OSS cluster has no search
     coordinator, so ``FT.SEARCH`` on one node sees only that node's slots and would
@@ -209,14 +225,25 @@ def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tupl
 
     Raises:
         RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``, or on
-            a database other than 0.
+            a database other than 0; ``choice="vset"`` without vector sets.
     """
+    if choice == "vset":
+        if not vsets:
+            raise RuntimeError(
+                "engine='vset' needs a server with vector sets (VADD/VSIM, Redis 8) and "
+                "cosine float32 vectors ('vector' type); use engine='auto' or 'plain'"
+            )
+        return "vset", "vector-set engine requested"
+    fallback = "vset" if vsets and choice != "plain" else "plain"
+    fallback_name = "vector-set engine" if fallback == "vset" else "plain engine"
     if cluster:
         if choice == "query":
-            return "plain", (
+            return fallback, (
                 "engine='query' ignored: Redis Cluster has no search coordinator, so FT.SEARCH "
-                "would only see one shard; using the plain engine"
+                f"would only see one shard; using the {fallback_name}"
             )
+        if fallback == "vset":
+            return "vset", "Redis Cluster with vector sets: vector-set engine"
         why = "has FT.* per shard but no coordinator" if search else "no query engine"
         return "plain", f"Redis Cluster ({why}): plain engine"
     if choice == "query" and not search:
@@ -233,9 +260,11 @@ def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tupl
                 f"db 0 only, and this store uses db {db}. Use engine='auto' or 'plain' "
                 "(exact search on any database), or database 0."
             )
-        return "plain", f"query engine indexes exist only in db 0, this store uses db {db}"
+        return fallback, f"query engine indexes exist only in db 0, this store uses db {db}"
     if search:
         return "query", "query engine (FT.*) available"
+    if fallback == "vset":
+        return "vset", "vector sets (VADD/VSIM), no query engine"
     return "plain", "no query engine"
 
 
@@ -266,10 +295,39 @@ local function forget(ks, kv, kd, esc)
 end
 """
 
+# Vector-set upkeep (vector-set engine, :mod:`.vset`): a namespace's vector set holds
+# element ``<escaped key>:<n>`` per vector of its items, with the item's short top-level
+# scalars as attributes (for ``VSIM ... FILTER``). Writers of that engine create it; every
+# writer keeps it in step once it exists, in the same script as the item.
+VSET_ATTR_MAX = 128
+"""Longest string (bytes) copied into vector-set attributes; longer ones are not pushed
+down into ``VSIM ... FILTER`` (the set would hold a second copy of long texts)."""
+
+VSET_LUA = f"""
+local function vattrs(json)
+  local ok, v = pcall(cjson.decode, json)
+  if not ok or type(v) ~= 'table' then return '' end
+  local out, n = {{}}, 0
+  for k, x in pairs(v) do
+    if type(k) == 'string' and (type(x) == 'number' or (type(x) == 'string' and #x <= {VSET_ATTR_MAX})) then
+      out[k] = x
+      n = n + 1
+    end
+  end
+  if n == 0 then return '' end
+  return cjson.encode(out)
+end
+local function vdrop(vs, esc, from)
+  local i = from
+  while redis.call('VREM', vs, esc .. ':' .. i) == 1 do i = i + 1 end
+end
+"""
+
 # Returns 1 when this put (re)created the namespace (it held no item before), else 0.
 PUT_ITEM = Script(
     "put_item",
-    """
+    VSET_LUA
+    + """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
 -- HSET first: the server refuses it at its memory limit before anything is written (a
@@ -279,8 +337,8 @@ redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARG
     + ITEM_FORMAT
     + """')
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
--- KEYS[5], on one server only: the namespace index, so it changes with the item
-if KEYS[5] then redis.call('ZADD', KEYS[5], 0, ARGV[8]) end
+-- KEYS[6], on one server only: the namespace index, so it changes with the item
+if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[8]) end
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -297,9 +355,22 @@ for i = 0, nv - 1 do
   redis.call('HSET', vk, unpack(f))
   if ARGV[5] ~= '' then redis.call('PEXPIRE', vk, ARGV[5]) end
 end
+-- KEYS[5]: the vector set; ARGV[13 + 2nv]: its quantization; ARGV[14 + 2nv]: '1' when
+-- this writer uses the vector-set engine
+local mine = ARGV[14 + 2 * nv] == '1'
+if mine or redis.call('EXISTS', KEYS[5]) == 1 then
+  vdrop(KEYS[5], ARGV[4], nv)
+  local attrs = nv > 0 and vattrs(ARGV[2]) or ''
+  for i = 0, nv - 1 do
+    redis.call('VADD', KEYS[5], 'FP32', ARGV[12 + 2 * i], ARGV[4] .. ':' .. i, ARGV[13 + 2 * nv],
+               'SETATTR', attrs)
+  end
+end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
 local ver = redis.call('HINCRBY', KEYS[4], 'v', 1)
 local created = redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
+-- 'vs': this namespace's vector set holds every vector (no backfill needed)
+if mine and created == 1 then redis.call('HSET', KEYS[4], 'vs', 1) end
 redis.call('ZADD', KEYS[3], ver, ARGV[4])
 return created
 """,
@@ -308,13 +379,15 @@ return created
 DELETE_ITEM = Script(
     "delete_item",
     _FORGET_LUA
+    + VSET_LUA
     + """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 for i = 0, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+if redis.call('EXISTS', KEYS[6]) == 1 then vdrop(KEYS[6], ARGV[3], 0) end
 local had = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[2])
 local left = redis.call('ZCARD', KEYS[2])
 if left == 0 then
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 elseif had > 0 then
   forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
 end
@@ -341,15 +414,17 @@ return 1
 SWEEP_ITEM = Script(
     "sweep_item",
     _FORGET_LUA
+    + VSET_LUA
     + """
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('ZCARD', KEYS[2])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[6]) == 1 then vdrop(KEYS[6], ARGV[3], 0) end
 local left = redis.call('ZCARD', KEYS[2])
 if left == 0 then
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 else
   forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
 end
@@ -471,8 +546,12 @@ def plan_write(
     now_seconds: float,
     *,
     cluster: bool = False,
+    vset: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
+
+    ``vset``: this store uses the vector-set engine; its puts create the namespaces'
+    vector sets (other writers only keep existing ones in step).
 
     On one server each put's script also adds its namespace to the namespace index, so
     a server at its memory limit refuses both or neither, and only a delete that empties
@@ -496,7 +575,8 @@ def plan_write(
         if p.value_json is None:
             deletes.append(len(ops))
             ikey = sk.item_key(prefix, p.nst, p.key)
-            ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey), (base, p.key, esc)))
+            vs = sk.vset_key(prefix, p.nst)
+            ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey, vs), (base, p.key, esc)))
             continue
         if cluster and p.nst not in seen_ns:
             seen_ns.add(p.nst)
@@ -521,8 +601,16 @@ def plan_write(
             ",".join(p.tokens),
             *vec_args,
             epoch,  # kept only when this put (re)creates the namespace
+            cfg.quantization.upper() if cfg is not None else "NOQUANT",
+            "1" if vset and cfg is not None else "",
         )
-        item_keys = [sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey]
+        item_keys = [
+            sk.item_key(prefix, p.nst, p.key),
+            zkey,
+            skey,
+            vkey,
+            sk.vset_key(prefix, p.nst),
+        ]
         if not cluster:
             item_keys.append(sk.ns_index_key(prefix))
         ops.append(PUT_ITEM.call(item_keys, args))
@@ -1290,7 +1378,7 @@ def plan_sweep(
             key = _text(raw)
             cmds.append(
                 SWEEP_ITEM.call(
-                    (sk.item_key(prefix, n, key), *ns_keys(prefix, n)),
+                    (sk.item_key(prefix, n, key), *ns_keys(prefix, n), sk.vset_key(prefix, n)),
                     (key, now_ms, sk.escape(key)),
                 )
             )
