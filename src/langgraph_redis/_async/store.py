@@ -43,6 +43,7 @@ from langgraph_redis._core.engines.common import (
     SCRIPTS as STORE_SCRIPTS,
 )
 from langgraph_redis._core.engines.common import (
+    SNAPSHOT_CACHE_BYTES,
     StoreCache,
     VectorConfig,
     check_vectors,
@@ -52,6 +53,7 @@ from langgraph_redis._core.engines.common import (
     plan_sweep,
     plan_write,
     prepare_puts,
+    trim_cache,
     validate_op,
     vector_config,
 )
@@ -107,6 +109,10 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
+        snapshot_cache_bytes: Cap on the client-side snapshots searches keep (the plain
+            engine's vectors and values; values only on the other engines), default
+            128 MiB; least recently searched namespaces are evicted beyond it, and a
+            prefix that alone exceeds it is logged once and not kept.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
@@ -124,6 +130,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         engine: EngineChoice = "auto",
         pool_size: int | None = None,
         connection_args: Mapping[str, Any] | None = None,
+        snapshot_cache_bytes: int = SNAPSHOT_CACHE_BYTES,
         **client_options: Any,
     ) -> None:
         if engine not in ("auto", "query", "plain", "vset"):
@@ -135,6 +142,8 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         self._engine_choice: EngineChoice = engine
         self._engine: ModuleType | None = None
         self._cache: StoreCache = {}
+        self._cache_cap = int(snapshot_cache_bytes)
+        self._cache_warned: set[str] = set()
         self._setup_lock = ALock()
         self._cache_lock = ALock()
         self._hints = query.Hints()
@@ -316,6 +325,9 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                             refresh=op.refresh_ttl,
                             hints=self._hints,
                         )
+                    )
+                    trim_cache(
+                        self._cache, self._cache_cap, op.namespace_prefix, self._cache_warned
                     )
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
