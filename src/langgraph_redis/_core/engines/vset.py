@@ -65,9 +65,10 @@ NAME = "vset"
 BACKFILL_CHUNK = 256
 """Items one backfill script reads (``ZSCAN ... COUNT``): bounds its run time."""
 
-FIELDS_FROM_SCRIPTS = 8
-"""Up to this many namespaces per step, search scripts also return the best items'
-fields (saving a round trip); beyond it they return hits only."""
+FIELDS_FROM_SCRIPTS = 1024
+"""Search scripts of one step also return the best items' fields (saving a round trip)
+while namespaces x page size stays within this many items; beyond it they return hits
+only, and the few items that make the page are read afterwards."""
 
 BACKFILL_NAMESPACES = 256
 """Namespaces backfilled side by side in one round trip."""
@@ -375,9 +376,7 @@ def plan_search(
     todo = [n for n in nsts if n not in hits]
     while True:
         if todo:
-            # Across many namespaces the scripts return hits only: the few items that
-            # make the page are read afterwards, not ``need`` items per namespace.
-            per = need if len(todo) <= FIELDS_FROM_SCRIPTS else 0
+            per = need if len(todo) * need <= FIELDS_FROM_SCRIPTS else 0
             replies = yield batch([search_call(prefix, n, blob, k, cfg, expr, per) for n in todo])
             check(replies)
             for n, reply in zip(todo, replies, strict=True):
