@@ -345,8 +345,12 @@ def plan_search(
     replies = yield batch(first)
     check(replies)
     nsts = [n for n in (_text(r) for r in replies[0]) if sk.is_under(n, pnst)]
-    if pnst:
-        memo[leaf_key] = (1 if nsts == [pnst] else 0, now_ms)
+    # Only prefixes that are not lone namespaces are remembered, so per-user searches
+    # (the common case, any number of users) add nothing to the client's memory.
+    if pnst and nsts != [pnst]:
+        memo[leaf_key] = (0, now_ms)
+    elif pnst:
+        memo.pop(leaf_key, None)
     hits: dict[str, list[tuple[str, float]]] = {}
     asked: dict[str, int] = {}
     fetched: dict[tuple[str, str], Any] = {}
