@@ -170,6 +170,7 @@ def targets(rows: list[Row], rat: list[Row]) -> list[Row]:
     )
     for engine_kind, limit in (
         ("query", TARGETS["vector_query_ms"]),
+        ("vset", TARGETS["vector_query_ms"]),  # server-side too: the same target
         ("plain", TARGETS["vector_plain_ms"]),
     ):
         hits = [

@@ -209,21 +209,21 @@ async def _ours_store(run: Run, target: servers.Target) -> None:
     for row in rows:
         row["store_engine"] = store.engine
     run.rows += rows
-    if store.engine == "query":
+    if store.engine in ("query", "vset"):
         servers.flush(target)
-        await _recall(run, target)
+        await _recall(run, target, store.engine)
 
 
-async def _recall(run: Run, target: servers.Target) -> None:
-    """recall@10 of the query engine (HNSW, the default, and FLAT) against the exact
-    plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
+async def _recall(run: Run, target: servers.Target, engine: str = "query") -> None:
+    """recall@10 of the query or vector-set engine (HNSW, the default, and FLAT) against
+    the exact plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
     cls = _store_class()
     sizes = run.settings.store
     embed = ClusteredEmbeddings(sizes.recall_size, sizes.recall_queries, sizes.recall_dims)
     async with contextlib.AsyncExitStack() as stack:
         stores = {}
         for algo in ("hnsw", "flat"):
-            stores[f"{OURS} query {algo.upper()}"] = await stack.enter_async_context(
+            stores[f"{OURS} {engine} {algo.upper()}"] = await stack.enter_async_context(
                 cls.from_conn_string(
                     target.url,
                     index=recall_index_config(embed, algo),

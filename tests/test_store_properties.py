@@ -235,6 +235,37 @@ INDEX: Any = {"dims": DIMS, "embed": HashEmbeddings(DIMS), "fields": ["text", "a
 def test_store_agrees_with_in_memory_store(
     redis_url: str, oracle_operators: None, steps: list[tuple[Any, ...]]
 ) -> None:
+    _agrees(redis_url, steps)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(steps=scenarios())
+def test_store_agrees_on_the_redis8_cluster(
+    redis8_cluster_url: str, oracle_operators: None, steps: list[tuple[Any, ...]]
+) -> None:
+    """The vector-set engine on the 3-master Redis 8 cluster (prefix searches merge the
+    namespaces' VSIM results across masters)."""
+    _agrees(redis8_cluster_url, steps)
+
+
+@pytest.fixture
+def redis8_cluster_url() -> str:
+    from tests.topology import CLUSTER_ENGINES, shared_cluster
+
+    if "redis8" not in CLUSTER_ENGINES:
+        pytest.skip("the Redis 8 cluster is not part of this run")
+    return shared_cluster("redis8").url
+
+
+def _agrees(redis_url: str, steps: list[tuple[Any, ...]]) -> None:
     prefix = f"prop_{uuid.uuid4().hex[:10]}"
     index: Any = {**INDEX, "ann_index_config": {"algorithm": "flat"}}
     ours = RedisStore(redis_url, index=index, prefix=prefix)

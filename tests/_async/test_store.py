@@ -110,7 +110,7 @@ async def index_built(store: AsyncRedisStore) -> None:
 
 
 def expect_engine(store: AsyncRedisStore, engine: str) -> None:
-    assert store.engine == ("query" if engine == "stack" else "plain")
+    assert store.engine == {"stack": "query", "redis8": "vset"}.get(engine, "plain")
 
 
 # --------------------------------------------------------------------------- basics
@@ -365,7 +365,7 @@ def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
 async def test_vector_search_matches_in_memory_store(
     astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
 ) -> None:
-    if astore._engine_choice == "plain" and engine != "stack":
+    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
         pytest.skip("plain is already the automatic engine here")
     mem = InMemoryStore(index=index_config(embedder))
     ops = [
@@ -447,7 +447,7 @@ async def test_index_fields_and_wildcards(
 async def test_ten_thousand_items_exact_top_ten(
     astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
 ) -> None:
-    if astore._engine_choice == "plain" and engine != "stack":
+    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
         pytest.skip("plain is already the automatic engine here")
     n = 10_000
     texts = [f"item {i}" for i in range(n)]
@@ -763,7 +763,7 @@ async def test_round_trips_per_method(
     engine: str,
     roundtrips: RoundTrips,
 ) -> None:
-    if astore._engine_choice == "plain" and engine != "stack":
+    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
         pytest.skip("plain is already the automatic engine here")
     ns = ("rt", "u1")
     await astore.aput(ns, "warm", {"text": "loads the scripts"})
@@ -792,7 +792,8 @@ async def test_round_trips_per_method(
     with roundtrips as count:
         found = await astore.asearch(ns, query="beta 7", limit=5)
     assert found[0].key == "b7"
-    # plain: the snapshot's own trip; query: FT.SEARCH, then the items' fields
+    # plain: the snapshot's own trip; query: FT.SEARCH, then the items' fields; vset: the
+    # namespace index with the namespace's search script (VSIM and the items' fields)
     assert count.value == (2 if astore.engine == "query" else 1)
     other = await _other_store(redis_url, key_prefix, embedder)
     try:
@@ -817,6 +818,7 @@ async def test_search_refreshes_ttl_only_when_results_carry_one(
             found = await astore.asearch(("rf",), query=query, filter={"text": "no ttl"}, limit=1)
         assert [i.key for i in found] == ["plain"]
         solo = 1 if query is None or astore.engine == "plain" else 2
+        # vset: the namespace index (with ("rf",)'s search), then ("rf", "t")'s search
         assert count.value == solo
         with roundtrips as count:
             found = await astore.asearch(("rf",), query=query, limit=2)

@@ -135,9 +135,15 @@ def _scenario(store: RedisStore) -> list[Any]:
 
 
 def test_results_equal_standalone(
-    store: RedisStore, standalone: RedisStore, client: RedisCluster
+    store: RedisStore,
+    standalone: RedisStore,
+    client: RedisCluster,
+    cluster: LocalCluster,
 ) -> None:
-    assert store.engine == "plain" and isinstance(store.client, RedisCluster)
+    # Redis 8 answers vector-set commands: server-side search on the cluster too.
+    expected = "vset" if cluster.engine == "redis8" else "plain"
+    assert store.engine == expected and isinstance(store.client, RedisCluster)
+    assert standalone.engine == expected
     ours = _scenario(store)
     reference = _scenario(standalone)
     assert ours == reference
@@ -177,8 +183,9 @@ def test_round_trips_on_cluster(store: RedisStore, roundtrips: RoundTrips) -> No
     with roundtrips as count:
         found = store.search(("users",), query="coffee", limit=5)
     assert len(found) == 5
-    # The index read and one delta script per namespace: one packet per master.
-    assert count.value <= 3
+    # The index read and one delta script per namespace: one packet per master (vset:
+    # the index read, then one search script per namespace, one packet per master).
+    assert count.value <= (4 if store.engine == "vset" else 3)
     with roundtrips as count:
         store.get(NAMESPACES[4], "k1")
     assert count.value == 1
@@ -259,6 +266,17 @@ def test_engine_choice_matrix() -> None:
             assert name == "plain" and "cluster" in why.lower()
     with pytest.raises(RuntimeError, match="query engine"):
         choose_engine("query", False, False)
+    # Vector sets: used wherever the query engine is not (cluster, no FT.*, db != 0).
+    assert choose_engine("auto", True, False, 0, vsets=True)[0] == "query"
+    assert choose_engine("auto", False, False, 0, vsets=True)[0] == "vset"
+    assert choose_engine("auto", True, False, 1, vsets=True)[0] == "vset"
+    assert choose_engine("plain", False, False, 0, vsets=True)[0] == "plain"
+    assert choose_engine("plain", True, True, 0, vsets=True)[0] == "plain"
+    for choice in ("auto", "query", "vset"):
+        assert choose_engine(choice, True, True, 0, vsets=True)[0] == "vset"
+    assert choose_engine("vset", True, False, 0, vsets=True)[0] == "vset"
+    with pytest.raises(RuntimeError, match="vector sets"):
+        choose_engine("vset", True, False, 0, vsets=False)
 
 
 _stack: list[LocalCluster] = []

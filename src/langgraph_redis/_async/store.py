@@ -26,6 +26,9 @@ from langgraph.store.base import (
     TTLConfig,
     ensure_embeddings,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis._acompat import ALock, AsyncIterator, afinish
 from langgraph_redis._async._embed import embed_query_text, embed_texts
@@ -35,17 +38,17 @@ from langgraph_redis._async.connection import open_connection
 from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
-from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query
+from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query, vset
 from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
-from langgraph_redis._core.store.snapshot import StoreCache
+from langgraph_redis._core.store.snapshot import SNAPSHOT_CACHE_BYTES, StoreCache, trim_cache
 from langgraph_redis._store_bridge import AsyncStoreBridge, AsyncSweeper  # sync: skip
 
 # sync: from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
 
 logger = logging.getLogger("langgraph_redis")
 
-EngineChoice = Literal["auto", "query", "plain"]
+EngineChoice = Literal["auto", "query", "plain", "vset"]
 
 
 def _selected_db(client: Any) -> int:
@@ -80,12 +83,19 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             cost of one more round trip).
         prefix: Key prefix, so several stores can share one database (no braces).
         engine: ``"auto"`` (query engine when the server has ``FT.*`` and the store uses
-            database 0, where the query engine keeps its indexes), ``"query"`` or
-            ``"plain"``; chosen once at :meth:`asetup` and logged.
+            database 0, where the query engine keeps its indexes; else the vector-set
+            engine when the server has vector sets (Redis 8) and the vectors are cosine
+            float32; else the plain engine), ``"query"``, ``"vset"`` or ``"plain"``;
+            chosen once at :meth:`asetup` and logged. ``ann_index_config`` may also set
+            ``quantization`` (``noquant``, ``q8``, ``bin``) for the vector-set engine.
         pool_size: Upper bound on pooled connections (default 64); callers beyond it
             wait up to ``pool_timeout`` seconds (default 20), then ``PoolTimeout``.
         connection_args: redis-py client options as a dict (langgraph-checkpoint-redis
             spelling); merged with ``**client_options``.
+        snapshot_cache_bytes: Cap on the client-side snapshots searches keep (the plain
+            engine's vectors and values; values only on the other engines), default
+            128 MiB; least recently searched namespaces are evicted beyond it, and a
+            prefix that alone exceeds it is logged once and not kept.
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
@@ -103,10 +113,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         engine: EngineChoice = "auto",
         pool_size: int | None = None,
         connection_args: Mapping[str, Any] | None = None,
+        snapshot_cache_bytes: int = SNAPSHOT_CACHE_BYTES,
         **client_options: Any,
     ) -> None:
-        if engine not in ("auto", "query", "plain"):
-            raise ValueError(f"engine must be 'auto', 'query' or 'plain', got {engine!r}")
+        if engine not in ("auto", "query", "plain", "vset"):
+            raise ValueError(f"engine must be 'auto', 'query', 'plain' or 'vset', got {engine!r}")
         self._prefix = check_prefix(prefix, "store")
         self._conn = open_connection(
             conn, redis_url, redis_client, pool_size, connection_args, client_options
@@ -114,6 +125,8 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         self._engine_choice: EngineChoice = engine
         self._engine: Engine | None = None
         self._cache: StoreCache = {}
+        self._cache_cap = int(snapshot_cache_bytes)
+        self._cache_warned: set[str] = set()
         self._setup_lock = ALock()
         self._cache_lock = ALock()
         self._hints = query.Hints()
@@ -159,7 +172,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
     @property
     def engine(self) -> str | None:
-        """``"query"`` or ``"plain"`` once set up, else None."""
+        """``"query"``, ``"plain"`` or ``"vset"`` once set up, else None."""
         return None if self._engine is None else str(self._engine.NAME)
 
     async def asetup(self) -> None:
@@ -188,12 +201,30 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 return
             info = await self._conn.probe()
             db = _selected_db(self._conn.client)
-            name, why = choose_engine(self._engine_choice, info.search, info.cluster, db)
+            choice = self._engine_choice
+            vsets = False
+            if choice == "vset" or (
+                choice != "plain" and (info.cluster or not info.search or db != 0)
+            ):
+                # Tried only where the query engine will not be used (one round trip).
+                unsuited = vset.unsuited(self._vcfg)
+                if unsuited is not None and choice == "vset":
+                    raise RuntimeError(f"engine='vset' cannot serve this store: {unsuited}")
+                if unsuited is None:
+                    try:
+                        vsets = await self._conn.run(vset.plan_probe(self._prefix))
+                    except (RedisConnectionError, RedisTimeoutError):
+                        raise
+                    except RedisError:
+                        # A cluster client refuses, before sending, a command its
+                        # servers do not list (no vector sets there).
+                        vsets = False
+            name, why = choose_engine(choice, info.search, info.cluster, db, vsets)
             engine = by_name(name)
             if info.search and db != 0 and not info.cluster and self._vcfg is not None:
                 await self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
-            await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
             await self._conn.ensure_scripts(engine.SCRIPTS)
+            await self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
             overridden = name != "query" and (
                 self._engine_choice == "query"
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
@@ -261,6 +292,9 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                             hints=self._hints,
                         )
                     )
+                    trim_cache(
+                        self._cache, self._cache_cap, op.namespace_prefix, self._cache_warned
+                    )
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
                 live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None
@@ -275,6 +309,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 now,
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
+                vset=engine is vset,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 await afinish(self._run(write))

@@ -34,6 +34,7 @@ class VectorConfig:
     ef_construction: int = 200
     ef_runtime: int = 10
     fields: tuple[tuple[str, Any], ...] = (("$", "$"),)
+    quantization: Literal["noquant", "q8", "bin"] = "noquant"  # vector-set engine only
 
     @property
     def dtype(self) -> type[np.floating[Any]]:
@@ -41,15 +42,17 @@ class VectorConfig:
 
     def fingerprint(self) -> str:
         """What must agree between a store and the data it opens."""
-        return json.dumps(
-            {
-                "dims": self.dims,
-                "vector_type": self.vector_type,
-                "distance_type": self.distance,
-                "algorithm": self.algorithm,
-            },
-            sort_keys=True,
-        )
+        shape: dict[str, Any] = {
+            "dims": self.dims,
+            "vector_type": self.vector_type,
+            "distance_type": self.distance,
+            "algorithm": self.algorithm,
+        }
+        if self.quantization != "noquant":
+            # A vector set refuses vectors of another quantization; left out when it is
+            # the default, so data recorded before this setting existed still opens.
+            shape["quantization"] = self.quantization
+        return json.dumps(shape, sort_keys=True)
 
 
 def vector_config(index: Mapping[str, Any]) -> VectorConfig:
@@ -66,6 +69,11 @@ def vector_config(index: Mapping[str, Any]) -> VectorConfig:
     algo = str(ann.get("algorithm", ann.get("kind", "hnsw"))).lower()
     if algo not in ("hnsw", "flat"):
         raise ValueError(f"ann_index_config.algorithm must be 'hnsw' or 'flat', got {algo!r}")
+    quant = str(ann.get("quantization", "noquant")).lower()
+    if quant not in ("noquant", "q8", "bin"):
+        raise ValueError(
+            f"ann_index_config.quantization must be 'noquant', 'q8' or 'bin', got {quant!r}"
+        )
     dist = index.get("distance_type", "cosine")
     if dist not in ("cosine", "l2", "inner_product"):
         raise ValueError(f"distance_type must be 'cosine', 'l2' or 'inner_product', got {dist!r}")
@@ -82,6 +90,7 @@ def vector_config(index: Mapping[str, Any]) -> VectorConfig:
         ef_construction=int(ann.get("ef_construction", 200)),
         ef_runtime=int(ann.get("ef_runtime") or ann.get("ef_search") or 10),
         fields=tokenized,
+        quantization=quant,  # type: ignore[arg-type]
     )
 
 
@@ -103,8 +112,15 @@ def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[None]:
     return batch([("SET", key, mine, "NX"), ("GET", key)], decode)
 
 
-def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tuple[str, str]:
+def choose_engine(
+    choice: str, search: bool, cluster: bool, db: int = 0, vsets: bool = False
+) -> tuple[str, str]:
     """Which engine a store uses, and why (the reason is logged once at setup).
+
+    ``vsets``: the server answered a vector-set command and the store's vectors suit
+    vector sets (cosine, float32; see :func:`.vset.unsuited`). The vector-set engine
+    searches server-side on one key per namespace, so it works on a cluster and in any
+    database; it is picked when the query engine cannot be used.
 
     On Redis Cluster the query engine is never used: an OSS cluster has no search
     coordinator, so ``FT.SEARCH`` on one node sees only that node's slots and would
@@ -118,14 +134,25 @@ def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tupl
 
     Raises:
         RuntimeError: ``choice="query"`` on a standalone server without ``FT.*``, or on
-            a database other than 0.
+            a database other than 0; ``choice="vset"`` without vector sets.
     """
+    if choice == "vset":
+        if not vsets:
+            raise RuntimeError(
+                "engine='vset' needs a server with vector sets (VADD/VSIM, Redis 8) and "
+                "cosine float32 vectors ('vector' type); use engine='auto' or 'plain'"
+            )
+        return "vset", "vector-set engine requested"
+    fallback = "vset" if vsets and choice != "plain" else "plain"
+    fallback_name = "vector-set engine" if fallback == "vset" else "plain engine"
     if cluster:
         if choice == "query":
-            return "plain", (
+            return fallback, (
                 "engine='query' ignored: Redis Cluster has no search coordinator, so FT.SEARCH "
-                "would only see one shard; using the plain engine"
+                f"would only see one shard; using the {fallback_name}"
             )
+        if fallback == "vset":
+            return "vset", "Redis Cluster with vector sets: vector-set engine"
         why = "has FT.* per shard but no coordinator" if search else "no query engine"
         return "plain", f"Redis Cluster ({why}): plain engine"
     if choice == "query" and not search:
@@ -142,7 +169,9 @@ def choose_engine(choice: str, search: bool, cluster: bool, db: int = 0) -> tupl
                 f"db 0 only, and this store uses db {db}. Use engine='auto' or 'plain' "
                 "(exact search on any database), or database 0."
             )
-        return "plain", f"query engine indexes exist only in db 0, this store uses db {db}"
+        return fallback, f"query engine indexes exist only in db 0, this store uses db {db}"
     if search:
         return "query", "query engine (FT.*) available"
+    if fallback == "vset":
+        return "vset", "vector sets (VADD/VSIM), no query engine"
     return "plain", "no query engine"

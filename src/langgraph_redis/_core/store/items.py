@@ -75,10 +75,39 @@ local function forget(ks, kv, kd, esc)
 end
 """
 
+# Vector-set upkeep (vector-set engine, :mod:`.vset`): a namespace's vector set holds
+# element ``<escaped key>:<n>`` per vector of its items, with the item's short top-level
+# scalars as attributes (for ``VSIM ... FILTER``). Writers of that engine create it; every
+# writer keeps it in step once it exists, in the same script as the item.
+VSET_ATTR_MAX = 128
+"""Longest string (bytes) copied into vector-set attributes; longer ones are not pushed
+down into ``VSIM ... FILTER`` (the set would hold a second copy of long texts)."""
+
+VSET_LUA = f"""
+local function vattrs(json)
+  local ok, v = pcall(cjson.decode, json)
+  if not ok or type(v) ~= 'table' then return '' end
+  local out, n = {{}}, 0
+  for k, x in pairs(v) do
+    if type(k) == 'string' and (type(x) == 'number' or (type(x) == 'string' and #x <= {VSET_ATTR_MAX})) then
+      out[k] = x
+      n = n + 1
+    end
+  end
+  if n == 0 then return '' end
+  return cjson.encode(out)
+end
+local function vdrop(vs, esc, from)
+  local i = from
+  while redis.call('VREM', vs, esc .. ':' .. i) == 1 do i = i + 1 end
+end
+"""
+
 # Returns 1 when this put (re)created the namespace (it held no item before), else 0.
 PUT_ITEM = Script(
     "put_item",
-    """
+    VSET_LUA
+    + """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
 -- HSET first: the server refuses it at its memory limit before anything is written (a
@@ -88,8 +117,8 @@ redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARG
     + ITEM_FORMAT
     + """')
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
--- KEYS[5], on one server only: the namespace index, so it changes with the item
-if KEYS[5] then redis.call('ZADD', KEYS[5], 0, ARGV[8]) end
+-- KEYS[6], on one server only: the namespace index, so it changes with the item
+if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[8]) end
 redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], 'ttl')
@@ -106,9 +135,22 @@ for i = 0, nv - 1 do
   redis.call('HSET', vk, unpack(f))
   if ARGV[5] ~= '' then redis.call('PEXPIRE', vk, ARGV[5]) end
 end
+-- KEYS[5]: the vector set; ARGV[13 + 2nv]: its quantization; ARGV[14 + 2nv]: '1' when
+-- this writer uses the vector-set engine
+local mine = ARGV[14 + 2 * nv] == '1'
+if mine or redis.call('EXISTS', KEYS[5]) == 1 then
+  vdrop(KEYS[5], ARGV[4], nv)
+  local attrs = nv > 0 and vattrs(ARGV[2]) or ''
+  for i = 0, nv - 1 do
+    redis.call('VADD', KEYS[5], 'FP32', ARGV[12 + 2 * i], ARGV[4] .. ':' .. i, ARGV[13 + 2 * nv],
+               'SETATTR', attrs)
+  end
+end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
 local ver = redis.call('HINCRBY', KEYS[4], 'v', 1)
 local created = redis.call('HSETNX', KEYS[4], 'e', ARGV[12 + 2 * nv])
+-- 'vs': this namespace's vector set holds every vector (no backfill needed)
+if mine and created == 1 then redis.call('HSET', KEYS[4], 'vs', 1) end
 redis.call('ZADD', KEYS[3], ver, ARGV[4])
 return created
 """,
@@ -117,13 +159,15 @@ return created
 DELETE_ITEM = Script(
     "delete_item",
     _FORGET_LUA
+    + VSET_LUA
     + """
 local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 for i = 0, old - 1 do redis.call('DEL', ARGV[1] .. i) end
+if redis.call('EXISTS', KEYS[6]) == 1 then vdrop(KEYS[6], ARGV[3], 0) end
 local had = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[2])
 local left = redis.call('ZCARD', KEYS[2])
 if left == 0 then
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 elseif had > 0 then
   forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
 end
@@ -150,15 +194,17 @@ return 1
 SWEEP_ITEM = Script(
     "sweep_item",
     _FORGET_LUA
+    + VSET_LUA
     + """
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('ZCARD', KEYS[2])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[6]) == 1 then vdrop(KEYS[6], ARGV[3], 0) end
 local left = redis.call('ZCARD', KEYS[2])
 if left == 0 then
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 else
   forget(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
 end
@@ -271,12 +317,16 @@ def plan_write(
     *,
     epoch: str,
     cluster: bool = False,
+    vset: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
 
     ``epoch`` is a fresh random token (the caller draws it, so the plan stays
     deterministic): a namespace this batch (re)creates keeps it, and caches keyed by
     (epoch, version) never mistake the new namespace for one they saw.
+
+    ``vset``: this store uses the vector-set engine; its puts create the namespaces'
+    vector sets (other writers only keep existing ones in step).
 
     On one server each put's script also adds its namespace to the namespace index, so
     a server at its memory limit refuses both or neither, and only a delete that empties
@@ -299,7 +349,8 @@ def plan_write(
         if p.value_json is None:
             deletes.append(len(ops))
             ikey = sk.item_key(prefix, p.nst, p.key)
-            ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey), (base, p.key, esc)))
+            vs = sk.vset_key(prefix, p.nst)
+            ops.append(DELETE_ITEM.call((ikey, zkey, skey, vkey, dkey, vs), (base, p.key, esc)))
             continue
         if cluster and p.nst not in seen_ns:
             seen_ns.add(p.nst)
@@ -324,8 +375,16 @@ def plan_write(
             ",".join(p.tokens),
             *vec_args,
             epoch,  # kept only when this put (re)creates the namespace
+            cfg.quantization.upper() if cfg is not None else "NOQUANT",
+            "1" if vset and cfg is not None else "",
         )
-        item_keys = [sk.item_key(prefix, p.nst, p.key), zkey, skey, vkey]
+        item_keys = [
+            sk.item_key(prefix, p.nst, p.key),
+            zkey,
+            skey,
+            vkey,
+            sk.vset_key(prefix, p.nst),
+        ]
         if not cluster:
             item_keys.append(sk.ns_index_key(prefix))
         ops.append(PUT_ITEM.call(item_keys, args))

@@ -20,6 +20,9 @@ hash tag, ``K`` an escaped item key):
                                sweep; ``e``: random epoch set when the namespace is
                                (re)created, so a recreated namespace is never
                                mistaken for the one a cache saw
+``P:vs:{N}``           VSET    vector set of the namespace (vector-set engine):
+                               element ``K:<n>`` per vector, attributes = the
+                               item's short top-level scalars (``VSIM FILTER``)
 ``P:ns``               ZSET    every namespace that holds items (member ``N``)
 ``P:cfg``              STRING  vector settings the data was written with
 ``P:idx``              FT      query-engine index over ``P:v:{`` (query engine only)
@@ -111,6 +114,12 @@ def item_key_prefix(prefix: str, nst: str) -> str:
 def vec_ns_prefix(prefix: str, nst: str) -> str:
     """Vector keys of a namespace are this prefix, the escaped key, ``:`` and ``n``."""
     return f"{prefix}:v:{{{nst}}}:"
+
+
+def vset_key(prefix: str, nst: str) -> str:
+    """The namespace's vector set (vector-set engine; kept in step by every writer once
+    it exists)."""
+    return f"{prefix}:vs:{{{nst}}}"
 
 
 def version_key(prefix: str, nst: str) -> str:

@@ -109,7 +109,7 @@ def plan_sweep(
             key = _text(raw)
             cmds.append(
                 SWEEP_ITEM.call(
-                    (sk.item_key(prefix, n, key), *ns_keys(prefix, n)),
+                    (sk.item_key(prefix, n, key), *ns_keys(prefix, n), sk.vset_key(prefix, n)),
                     (key, now_ms, sk.escape(key)),
                 )
             )

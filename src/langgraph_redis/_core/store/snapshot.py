@@ -136,6 +136,7 @@ class ItemRec:
     nv: int
     ttl: int  # ms; 0 when the item never expires
     rows: list[int] = field(default_factory=list)  # its vectors' rows in the matrix
+    size: int = 0  # estimated bytes of the parsed value (see NsSnapshot.nbytes)
 
 
 class NsSnapshot:
@@ -154,6 +155,7 @@ class NsSnapshot:
         self.stamps: dict[str, float] = {}
         self.expiry: dict[str, float] = {}
         self.min_expiry = math.inf
+        self.value_bytes = 0
         self.owners: list[str | None] = []  # row -> item key, None when free
         self.free: list[int] = []
         self._dims = dims
@@ -179,13 +181,22 @@ class NsSnapshot:
         rec = self.items.pop(key, None)
         self.expiry.pop(key, None)
         if rec is not None:
+            self.value_bytes -= rec.size
             self._release(rec.rows)
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated client memory of this snapshot: the matrix with its spare rows,
+        and the parsed values (about 4x their JSON text, plus per-item bookkeeping)."""
+        return self._mat.nbytes + self._sq.nbytes + self._alive.nbytes + self.value_bytes
 
     def put(self, key: str, rec: ItemRec, vectors: list[np.ndarray[Any, Any]]) -> None:
         """Add or replace one item; its old rows are reused first."""
         old = self.items.get(key)
         if old is not None:
+            self.value_bytes -= old.size
             self._release(old.rows)
+        self.value_bytes += rec.size
         if vectors:
             rec.rows = self._alloc(len(vectors), key)
             block = np.vstack(vectors)
@@ -259,6 +270,7 @@ class NsSnapshot:
                 _time(entry[3], ns, key, "ua"),
                 _int(entry[4], ns, key, "nv"),
                 _int(entry[5], ns, key, "ttl"),
+                size=4 * len(entry[1]) + 400 + len(key),
             )
         except CorruptDataError as exc:
             logger.warning("skipped an unreadable item: %s", exc)
@@ -275,6 +287,50 @@ class NsSnapshot:
 
 
 StoreCache = dict[str, NsSnapshot]
+
+SNAPSHOT_CACHE_BYTES = 128 * 1024 * 1024
+"""Default cap on one store's snapshot memory (``snapshot_cache_bytes``): what a small
+server process can spare. Least recently searched namespaces are evicted beyond it."""
+
+
+def trim_cache(
+    cache: StoreCache, cap: int, namespace_prefix: tuple[str, ...], warned: set[str]
+) -> list[str]:
+    """After a search of ``namespace_prefix``: mark its namespaces most recently used,
+    then evict least recently used namespaces until the snapshots fit in ``cap`` bytes.
+
+    A prefix whose snapshots alone exceed the cap is evicted too (the cap is a bound,
+    so its next search reads it again) and logged once per prefix in ``warned``.
+    Returns the namespaces evicted.
+    """
+    pnst = sk.ns_text(namespace_prefix)
+    used = [n for n in cache if sk.is_under(n, pnst)]
+    for n in used:
+        cache[n] = cache.pop(n)  # dicts keep insertion order: the end is the newest
+    sizes = {n: snap.nbytes for n, snap in cache.items()}
+    total = sum(sizes.values())
+    evicted: list[str] = []
+    if total <= cap:
+        return evicted
+    mine = sum(sizes[n] for n in used)
+    if mine > cap and pnst not in warned:
+        warned.add(pnst)
+        logger.warning(
+            "langgraph_redis: the snapshots of namespace prefix %r take about %d MB, more "
+            "than snapshot_cache_bytes (%d MB) allows; they are not kept, so every search "
+            "of it reads it again. Raise snapshot_cache_bytes, search narrower prefixes, "
+            "or use a server with server-side search (query engine or vector sets).",
+            namespace_prefix,
+            mine // 2**20,
+            cap // 2**20,
+        )
+    for n in list(cache):
+        if total <= cap:
+            break
+        total -= sizes[n]
+        del cache[n]
+        evicted.append(n)
+    return evicted
 
 
 def _score(raw: Any) -> float:

@@ -2,7 +2,7 @@
 
 Every engine reads the same data (:mod:`..items`) and differs only in how a search finds
 candidates: :mod:`.plain` ranks client-side snapshots exactly (any server), :mod:`.query`
-asks the server's query engine (``FT.*``). Adding an engine is one module with the names
+asks the server's query engine (``FT.*``), :mod:`.vset` asks Redis 8's vector sets. Adding an engine is one module with the names
 below, one entry in :func:`by_name` and one case in
 :func:`~langgraph_redis._core.store.config.choose_engine`; mypy checks the module
 against the Protocol where :func:`by_name` lists it.
@@ -61,7 +61,7 @@ class Engine(Protocol):
 def by_name(name: str) -> Engine:
     """The engine module called ``name`` (as :func:`~..config.choose_engine` names it)."""
     # Imported here: the engine modules import this package (for their Protocol).
-    from langgraph_redis._core.store.engines import plain, query
+    from langgraph_redis._core.store.engines import plain, query, vset
 
-    engines: dict[str, Engine] = {plain.NAME: plain, query.NAME: query}
+    engines: dict[str, Engine] = {plain.NAME: plain, query.NAME: query, vset.NAME: vset}
     return engines[name]
