@@ -36,9 +36,9 @@ OLD_BASES: dict[str, type[BaseException]] = {
     "RecoveryTimeout": redis.exceptions.ConnectionError,
     "PoolTimeout": redis.exceptions.ConnectionError,
     "NotReplicatedError": redis.exceptions.RedisError,
-    # raised from both shells in tests/_sync/test_memory_limit.py (needs its own servers)
+    # raised from both shells in tests/_async/test_memory_limit.py (needs its own servers)
     "MemoryLimitError": redis.exceptions.OutOfMemoryError,
-    # raised from both shells in tests/_sync/test_connections.py
+    # raised from both shells in tests/_async/test_connections.py
     "ServerUnreachable": redis.exceptions.ConnectionError,
 }
 

@@ -31,7 +31,7 @@ from langgraph_redis._core.engines import common
 from tests._sync.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 
-from langgraph_redis._store_bridge import run_async
+from langgraph_redis._bridge import run_async
 
 DIMS = 16
 HOSTILE_LABELS = ["a-b", "c:d", "@x|y", "*", "q'\"", "sp ace", "{br}", "ünï©ode", "%41", "b\\s"]

@@ -188,7 +188,7 @@ def test_round_trips_on_cluster(store: RedisStore, roundtrips: RoundTrips) -> No
 
 
 def test_ttl_on_cluster(store: RedisStore, client: RedisCluster) -> None:
-    short = 1  # minute; the test moves TTL time itself (tests/_sync/clock.py)
+    short = 1  # minute; the test moves TTL time itself (tests/_async/clock.py)
     clock = ttl_clock(store, client)
     ns_gone, ns_kept = ("ttl", "gone"), ("ttl", "kept")
     store.batch(

@@ -29,11 +29,10 @@ from langgraph.store.base import (
     ensure_embeddings,
 )
 
-from langgraph_redis._acompat import ALock, AsyncIterator, afinish
-from langgraph_redis._async._embed import embed_query_text, embed_texts
-from langgraph_redis._async._owner import ConnectionOwner
+from langgraph_redis._acompat import ALock, AsyncIterator, AsyncSweeper, afinish
 from langgraph_redis._async._run import AnyAsyncClient
-from langgraph_redis._async.connection import open_connection
+from langgraph_redis._async.connection import ConnectionOwner, open_connection
+from langgraph_redis._bridge import AsyncStoreBridge
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
 from langgraph_redis._core.engines.common import (
@@ -54,11 +53,8 @@ from langgraph_redis._core.engines.common import (
 )
 from langgraph_redis._core.filters import CompiledFilter, compile_filter
 from langgraph_redis._core.plans import Plan, T
-from langgraph_redis._store_bridge import AsyncStoreBridge, AsyncSweeper  # sync: skip
 
-# sync: from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
-
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 EngineChoice = Literal["auto", "query", "plain"]
 
@@ -135,8 +131,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         # Expiry scores are wall-clock times; tests move this clock together with the
         # server's TTLs instead of sleeping (tests/_async/clock.py).
         self._clock: Callable[[], float] = time.time
-        self._sweeper: AsyncSweeper | None = None  # sync: skip
-        # sync: self._sweeper: ThreadSweeper | None = None
+        self._sweeper: AsyncSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
         self._vcfg: VectorConfig | None = None
@@ -195,7 +190,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 warning when ``engine="query"`` was asked for: a cluster has no search
                 coordinator.)
         """
-        self._remember_loop()  # sync: skip
+        self._remember_loop()
         if self._engine is not None:
             return
         async with self._setup_lock:
@@ -257,10 +252,10 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         qvecs: dict[str, list[float]] = {}
         if self.embeddings is not None and vcfg is not None:
             if texts:
-                vectors = await embed_texts(self.embeddings, texts)
+                vectors = await self.embeddings.aembed_documents(list(texts))
                 check_vectors(vectors, len(texts), vcfg.dims)
             for q in sorted(queries):
-                qvecs[q] = await embed_query_text(self.embeddings, q)
+                qvecs[q] = await self.embeddings.aembed_query(q)
             check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
         await self.asetup()
         engine = self._engine
@@ -331,12 +326,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         )
         if self._sweeper is None:
-            self._sweeper = AsyncSweeper(self.asweep_ttl, float(minutes) * 60)  # sync: skip
-            # sync: self._sweeper = ThreadSweeper(self.sweep_ttl, float(minutes) * 60)
+            self._sweeper = AsyncSweeper(self.asweep_ttl, float(minutes) * 60)
             self._sweeper.start()
 
     async def astop_ttl_sweeper(self) -> None:
         """Stop the sweeper if it runs."""
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
-            await sweeper.stop()  # sync: sweeper.stop()
+            await sweeper.stop()

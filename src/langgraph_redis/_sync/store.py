@@ -31,11 +31,10 @@ from langgraph.store.base import (
     ensure_embeddings,
 )
 
-from langgraph_redis._acompat import Lock, Iterator, finish
-from langgraph_redis._sync._embed import embed_query_text, embed_texts
-from langgraph_redis._sync._owner import ConnectionOwner
+from langgraph_redis._acompat import Lock, Iterator, ThreadSweeper, finish
 from langgraph_redis._sync._run import AnySyncClient
-from langgraph_redis._sync.connection import open_connection
+from langgraph_redis._sync.connection import ConnectionOwner, open_connection
+from langgraph_redis._bridge import SyncStoreBridge
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import plain, query
 from langgraph_redis._core.engines.common import (
@@ -57,9 +56,7 @@ from langgraph_redis._core.engines.common import (
 from langgraph_redis._core.filters import CompiledFilter, compile_filter
 from langgraph_redis._core.plans import Plan, T
 
-from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
-
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 EngineChoice = Literal["auto", "query", "plain"]
 
@@ -134,7 +131,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._cache_lock = Lock()
         self._hints = query.Hints()
         # Expiry scores are wall-clock times; tests move this clock together with the
-        # server's TTLs instead of sleeping (tests/_sync/clock.py).
+        # server's TTLs instead of sleeping (tests/_async/clock.py).
         self._clock: Callable[[], float] = time.time
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -195,6 +192,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 warning when ``engine="query"`` was asked for: a cluster has no search
                 coordinator.)
         """
+        self._remember_loop()
         if self._engine is not None:
             return
         with self._setup_lock:
@@ -256,10 +254,10 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         qvecs: dict[str, list[float]] = {}
         if self.embeddings is not None and vcfg is not None:
             if texts:
-                vectors = embed_texts(self.embeddings, texts)
+                vectors = self.embeddings.embed_documents(list(texts))
                 check_vectors(vectors, len(texts), vcfg.dims)
             for q in sorted(queries):
-                qvecs[q] = embed_query_text(self.embeddings, q)
+                qvecs[q] = self.embeddings.embed_query(q)
             check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
         self.setup()
         engine = self._engine
