@@ -160,7 +160,7 @@ async def test_pool_timeout_names_the_pool_and_what_holds_it(
         assert await saver.aget_tuple(config("t")) is None
 
 
-def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
+async def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
     """Waiting minutes for a connection looks like a hang; the default is seconds."""
     for kind in KINDS.values():
         obj = kind(redis_url)
