@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, PutOp
 
-from benchmarks.stats import Stat, measure, record
-from benchmarks.workload import HashEmbeddings, store_item
+from benchmarks.stats import Stat, measure, record, sizes_from_json
+from benchmarks.workload import HashEmbeddings, VectorEmbeddings, store_item
 
 MemoryFn = Callable[[], int]
 BATCH = 100
@@ -43,10 +42,7 @@ class StoreSizes:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoreSizes:
         """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        data = dict(data)
-        data["sizes"] = tuple(data["sizes"])
-        data["concurrency"] = tuple(data["concurrency"])
-        return cls(**data)
+        return sizes_from_json(cls, data)
 
 
 def index_config(dims: int) -> dict[str, Any]:
@@ -175,7 +171,7 @@ async def bench_store(
 # --------------------------------------------------------------------------- recall
 
 
-class ClusteredEmbeddings(Embeddings):
+class ClusteredEmbeddings(VectorEmbeddings):
     """Vectors shaped like real embeddings: low rank and clustered, not uniform noise.
 
     Text ``"doc <i>"`` is the i-th of ``n`` document vectors, ``"query <j>"`` the j-th
@@ -204,18 +200,6 @@ class ClusteredEmbeddings(Embeddings):
         table = self.docs if kind == "doc" else self.queries
         out: list[float] = table[int(i)].tolist()
         return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._one(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._one(text)
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_documents(texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        return self.embed_query(text)
 
 
 def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str, Any]:
