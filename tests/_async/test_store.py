@@ -29,6 +29,7 @@ from langgraph_redis._bridge import in_thread  # sync: skip
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.engines import common
 from tests._async.clock import ttl_clock
+from tests._async.stores import close_store
 from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._bridge import run_async
@@ -87,9 +88,7 @@ async def astore(
     try:
         yield store
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def index_built(store: AsyncRedisStore) -> None:
@@ -415,9 +414,7 @@ async def test_other_distances(
         for item, j in zip(got, order, strict=True):
             assert item.score == pytest.approx(float(scores[j]), abs=1e-4)
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_batch_embeds_once(astore: AsyncRedisStore, embedder: FakeEmbeddings) -> None:
@@ -613,9 +610,7 @@ async def test_default_ttl_and_sweep_leave_nothing_behind(
         kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
         assert left == [f"{key_prefix}:{k}" for k in kept]
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
@@ -855,9 +850,7 @@ async def test_omit_expired_hides_expired_items_before_the_sweep(
         assert await store.asweep_ttl() == 2
         assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_without_omit_expired_namespaces_stay_until_swept(
@@ -915,9 +908,7 @@ async def test_query_engine_hnsw_and_halfvec(
         assert top[0].key == "k17"
         assert top[0].score == pytest.approx(1.0, abs=tol)
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 # --------------------------------------------------------------------------- formats, foreign data

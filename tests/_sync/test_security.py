@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-import trustme
 from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis import RedisSaver
@@ -25,6 +23,7 @@ from tests.acl import acl_line, as_user
 from tests.acl import acl_user as new_acl_user
 from tests.conformance import run_conformance
 from tests.servers import LocalServer, require_engine, start_tls_server
+from tests.tls import write_tls_files
 
 # Every command the checkpointers send, directly or from their Lua scripts, plus the
 # connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO
@@ -130,19 +129,7 @@ def test_probe_without_info_or_search(
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A throw-away CA and a server certificate for 127.0.0.1, made with trustme."""
-    base: Path = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"ca": base / "ca.pem", "cert": base / "server.pem", "key": base / "server.key"}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    cert.private_key_pem.write_to_path(str(files["key"]))
-    client = ca.issue_cert("langgraph-client")
-    files["client_cert"] = base / "client.pem"
-    files["client_key"] = base / "client.key"
-    client.cert_chain_pems[0].write_to_path(str(files["client_cert"]))
-    client.private_key_pem.write_to_path(str(files["client_key"]))
-    return {k: str(v) for k, v in files.items()}
+    return write_tls_files(tmp_path_factory.mktemp("tls"), client_cert=True)
 
 
 @pytest.fixture(scope="module", params=["redis7", "redis8"])
