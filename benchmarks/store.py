@@ -10,7 +10,7 @@ langgraph-checkpoint-redis's store.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,7 @@ class StoreSizes:
         return sizes_from_json(cls, data)
 
 
-def index_config(dims: int) -> dict[str, Any]:
+def index_config(dims: int) -> Any:  # IndexConfig + ann_index_config (not in its TypedDict)
     """The same vector index for every subject: cosine over the ``text`` field.
 
     HNSW is asked for (it is also the default): our query engine builds it (FLAT, exact,
@@ -202,7 +202,7 @@ class ClusteredEmbeddings(VectorEmbeddings):
         return out
 
 
-def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str, Any]:
+def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> Any:  # as index_config
     return {
         "dims": embed.docs.shape[1],
         "embed": embed,
@@ -213,7 +213,7 @@ def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str,
 
 
 async def bench_recall(
-    subjects: dict[str, BaseStore],
+    subjects: Mapping[str, BaseStore],
     exact: BaseStore,
     embed: ClusteredEmbeddings,
     engine: str,

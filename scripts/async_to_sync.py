@@ -93,6 +93,8 @@ NAMES: dict[str, str] = {
     "alist": "list",
     "alist_namespaces": "list_namespaces",
     "aprune": "prune",
+    "_aprobe": "_probe",
+    "_awrite_prepared": "_write_prepared",
     "aput": "put",
     "aput_writes": "put_writes",
     "aset": "set",

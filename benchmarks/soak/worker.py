@@ -68,7 +68,7 @@ async def run_worker(job: WorkerJob) -> int:
     )
     store = AsyncRedisStore(
         job.url,
-        index=index_config(job.dims),  # type: ignore[arg-type]
+        index=index_config(job.dims),
         ttl=ttl_st,
         prefix=job.prefix,
         pool_size=job.pool_size,

@@ -444,6 +444,11 @@ class ConnectionOwner:
         """Close connections this object opened; a client passed in is left open."""
         await self._conn.aclose()
 
+    async def _aprobe(self) -> ServerInfo:
+        """The server's facts, probed once per connection (after it, :attr:`client` is a
+        cluster client on a cluster)."""
+        return await self._conn.probe()
+
     @property
     def client(self) -> AnyAsyncClient:
         """The redis-py client in use."""

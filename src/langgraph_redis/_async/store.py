@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any, Literal
@@ -39,6 +39,7 @@ from langgraph_redis._core.engines.common import (
     SCRIPTS as STORE_SCRIPTS,
 )
 from langgraph_redis._core.engines.common import (
+    PreparedPut,
     StoreCache,
     VectorConfig,
     check_vectors,
@@ -216,6 +217,22 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
     async def _run(self, plan: Plan[T]) -> T:
         return await self._conn.run(plan)
+
+    @property
+    def _vector_config(self) -> VectorConfig | None:
+        """The index's vector settings (None without ``index=``), for the migration."""
+        return self._vcfg
+
+    async def _awrite_prepared(
+        self, puts: Sequence[PreparedPut], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        """Write puts prepared by the caller, with their vectors as given (the embedder is
+        not called): the migration's path for items whose vectors are already stored."""
+        await self._run(
+            plan_write(
+                self._prefix, puts, vectors, self._vcfg, self._clock(), cluster=self._conn.cluster
+            )
+        )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get, search, put and list-namespaces operations.

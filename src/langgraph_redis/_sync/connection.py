@@ -446,6 +446,11 @@ class ConnectionOwner:
         """Close connections this object opened; a client passed in is left open."""
         self._conn.close()
 
+    def _probe(self) -> ServerInfo:
+        """The server's facts, probed once per connection (after it, :attr:`client` is a
+        cluster client on a cluster)."""
+        return self._conn.probe()
+
     @property
     def client(self) -> AnySyncClient:
         """The redis-py client in use."""
