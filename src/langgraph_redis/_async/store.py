@@ -211,7 +211,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             )
             level = logging.WARNING if overridden else logging.INFO
             logger.log(
-                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
+                level, "store engine: %s (%s; %s)", name, why, info.describe()
             )
             self._engine = engine
 

@@ -213,7 +213,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             )
             level = logging.WARNING if overridden else logging.INFO
             logger.log(
-                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
+                level, "store engine: %s (%s; %s)", name, why, info.describe()
             )
             self._engine = engine
 
