@@ -212,9 +212,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
             )
             level = logging.WARNING if overridden else logging.INFO
-            logger.log(
-                level, "store engine: %s (%s; %s)", name, why, info.describe()
-            )
+            logger.log(level, "store engine: %s (%s; %s)", name, why, info.describe())
             self._engine = engine
 
     def _run(self, plan: Plan[T]) -> T:
