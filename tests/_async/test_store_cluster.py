@@ -16,7 +16,7 @@ from langgraph.store.base import Item, PutOp, SearchItem
 from redis.crc import key_slot
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
-from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster
+from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster, ainit_cluster
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, make_workflow
@@ -67,7 +67,7 @@ async def standalone(
 @pytest.fixture
 async def aclient(cluster: LocalCluster) -> AsyncIterator[AsyncRedisCluster]:
     client = AsyncRedisCluster.from_url(cluster.url)
-    await client.initialize()  # sync: skip
+    await ainit_cluster(client)
     yield client
     await client.aclose()
 

@@ -18,7 +18,7 @@ from langgraph.store.base import Item, PutOp, SearchItem
 from redis.crc import key_slot
 
 from langgraph_redis import RedisSaver, RedisStore
-from langgraph_redis._acompat import Iterator, RedisCluster
+from langgraph_redis._acompat import Iterator, RedisCluster, init_cluster
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis.demo import HashEmbeddings
 from langgraph_redis.demo.chatbot import INDEX, make_workflow
@@ -69,6 +69,7 @@ def standalone(
 @pytest.fixture
 def client(cluster: LocalCluster) -> Iterator[RedisCluster]:
     client = RedisCluster.from_url(cluster.url)
+    init_cluster(client)
     yield client
     client.close()
 
