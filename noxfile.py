@@ -1,8 +1,11 @@
-"""The single entry point for checks: ``nox -s lint typecheck sync_check tests docs``.
+"""The one gate: every check the project runs, listed once.
 
-Sessions reuse the active environment (``default_venv_backend = "none"``), so install
-the dev extras first: ``pip install -e '.[test,bench,dev]'``. ``bench`` only runs when
-named: ``nox -s bench -- --quick``.
+``nox`` runs every default session: the checks (tag ``checks``: lint, typecheck,
+sync_check, docs) and then the tests. ``scripts/test.sh`` (the README's test command,
+which CI's ``.ci/run`` calls) runs ``nox``; pre-commit runs ``nox -t checks``. Sessions
+reuse the active environment (``default_venv_backend = "none"``), so install the extras
+first (``bash scripts/setup.sh`` does). ``bench`` only runs when named:
+``nox -s bench -- --quick``.
 """
 
 from __future__ import annotations
@@ -17,30 +20,29 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
-LINT_PATHS = ("src", "tests", "scripts", "benchmarks", "noxfile.py")
+# Every hand-written Python path (``_sync`` trees are generated and excluded in pyproject).
+PATHS = ("src", "tests", "scripts", "benchmarks", "noxfile.py")
 
 
 def _existing(paths: tuple[str, ...]) -> list[str]:
     return [p for p in paths if (ROOT / p).exists()]
 
 
-@nox.session
+@nox.session(tags=["checks"])
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check (``_sync`` is generated and excluded in pyproject)."""
-    paths = _existing(LINT_PATHS)
+    paths = _existing(PATHS)
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
 
 
-@nox.session
+@nox.session(tags=["checks"])
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package (generated ``_sync`` included), scripts and tests."""
-    session.run("mypy", "--strict", "src")
-    session.run("mypy", "--strict", "scripts/async_to_sync.py", "noxfile.py")
-    session.run("mypy", "--strict", "tests")
+    """mypy --strict on the package (generated ``_sync`` included), tests, benchmarks, scripts."""
+    session.run("mypy", "--strict", *_existing(PATHS))
 
 
-@nox.session
+@nox.session(tags=["checks"])
 def sync_check(session: nox.Session) -> None:
     """Fail if ``_sync`` differs from what ``scripts/async_to_sync.py`` generates."""
     session.run("python", "scripts/async_to_sync.py", "--check")
@@ -49,7 +51,7 @@ def sync_check(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run pytest; extra arguments pass through: ``nox -s tests -- -k saver``."""
-    session.run("pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(default=False)
@@ -77,7 +79,7 @@ def missing_doc_files(index: Path) -> list[str]:
     return missing
 
 
-@nox.session
+@nox.session(tags=["checks"])
 def docs(session: nox.Session) -> None:
     """Check that every file linked from ``docs/index.md`` exists."""
     index = ROOT / "docs" / "index.md"

@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import chaos
 
             return chaos.main([a for a in args[1:] if a != "--chaos"])
-        from benchmarks import soak
+        from benchmarks.soak.__main__ import main as soak_main
 
-        return soak.main(args[1:])
+        return soak_main(args[1:])
     settings = parse(argv)
     run = Run(settings)
     t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from benchmarks.stats import measure, record
+from benchmarks.stats import measure, record, sizes_from_json
 from benchmarks.workload import WRITES, ThreadWriter, thread_config, write_config
 
 
@@ -52,10 +52,7 @@ class CheckpointerSizes:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckpointerSizes:
         """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        data = dict(data)
-        data["concurrency"] = tuple(data["concurrency"])
-        data["history"] = tuple(data["history"])
-        return cls(**data)
+        return sizes_from_json(cls, data)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from langgraph.config import get_store
 from langgraph.func import entrypoint, task
 from langgraph.store.base import BaseStore
 
-from benchmarks.stats import measure, record
+from benchmarks.stats import measure, record, sizes_from_json
 
 MESSAGES = (
     "Hi, remember that my name is Bob and I like {n} cats",
@@ -41,9 +41,7 @@ class E2ESizes:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> E2ESizes:
         """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        data = dict(data)
-        data["concurrency"] = tuple(data["concurrency"])
-        return cls(**data)
+        return sizes_from_json(cls, data)
 
 
 def build_chatbot(checkpointer: Any, store: BaseStore) -> Any:

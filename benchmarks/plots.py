@@ -7,6 +7,7 @@ cost by store size. Each reads only the result rows, so they can be redrawn from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,32 @@ def latency_by_operation(rows: list[Row], out: Path) -> Path:
     return _save(fig, out / "latency_by_operation.png")
 
 
+def _panels(
+    fig: Any,
+    axes: Any,
+    titles: Sequence[str],
+    labels: tuple[str, str, int],
+    suptitle: str,
+    path: Path,
+) -> Path:
+    """Log-log panels titled by operation, one legend for all, saved to ``path``.
+
+    ``labels``: x label, y label (first panel) and the x axis's log base. One legend for
+    all panels, so a subject missing from the last panel still appears.
+    """
+    xlabel, ylabel, base = labels
+    for ax, title in zip(axes, titles):
+        ax.set_xscale("log", base=base)
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel(ylabel)
+    handles = {h.get_label(): h for ax in axes for h in ax.get_lines()}
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="lower center", ncol=5)
+    fig.suptitle(suptitle)
+    return _save(fig, path)
+
+
 def throughput_by_concurrency(rows: list[Row], out: Path) -> Path:
     """ops/s against concurrency, one panel per checkpointer operation."""
     fig, axes = plt.subplots(1, len(CP_OPS), figsize=(14, 4), sharey=False)
@@ -63,15 +90,14 @@ def throughput_by_concurrency(rows: list[Row], out: Path) -> Path:
             ys = [r["ops_s"] for _, r in pts if r]
             if xs:
                 ax.plot(xs, ys, marker="o", color=f"C{k % 10}", label=_label(s, e))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_title(op)
-        ax.set_xlabel("concurrent tasks")
-    axes[0].set_ylabel("ops/s")
-    handles = {h.get_label(): h for ax in axes for h in ax.get_lines()}
-    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="lower center", ncol=5)
-    fig.suptitle("Checkpointer throughput by concurrency")
-    return _save(fig, out / "throughput_by_concurrency.png")
+    return _panels(
+        fig,
+        axes,
+        CP_OPS,
+        ("concurrent tasks", "ops/s", 2),
+        "Checkpointer throughput by concurrency",
+        out / "throughput_by_concurrency.png",
+    )
 
 
 def cost_by_history(rows: list[Row], out: Path) -> Path:
@@ -116,16 +142,14 @@ def cost_by_store_size(rows: list[Row], out: Path) -> Path:
                     color=f"C{k % 10}",
                     label=_label(s, e),
                 )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(op)
-        ax.set_xlabel("items")
-    axes[0].set_ylabel("p50, ms")
-    # One legend for all panels: a subject missing from the last panel still appears.
-    handles = {h.get_label(): h for ax in axes for h in ax.get_lines()}
-    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="lower center", ncol=5)
-    fig.suptitle("Store cost by size (1 task)")
-    return _save(fig, out / "cost_by_store_size.png")
+    return _panels(
+        fig,
+        axes,
+        STORE_OPS,
+        ("items", "p50, ms", 10),
+        "Store cost by size (1 task)",
+        out / "cost_by_store_size.png",
+    )
 
 
 def draw_all(rows: list[Row], out: Path) -> list[Path]:

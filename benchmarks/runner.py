@@ -31,6 +31,7 @@ from benchmarks.store import (
     recall_index_config,
     redis_memory,
 )
+from langgraph_redis import AsyncRedisStore
 
 PARTS = ("checkpointer", "store", "e2e")
 OURS = "langgraph-redis"
@@ -155,15 +156,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _store_class() -> Any:
-    """Our store class, or None while it is not exported yet (reported as a note)."""
-    try:
-        from langgraph_redis import AsyncRedisStore
-    except ImportError:
-        return None
-    return AsyncRedisStore
-
-
 # -- subjects ------------------------------------------------------------------------------
 
 
@@ -198,9 +190,8 @@ async def _local_checkpointers(run: Run, tmp: Path) -> None:
 
 
 async def _ours_store(run: Run, target: servers.Target) -> None:
-    cls = _store_class()
     sizes = run.settings.store
-    async with cls.from_conn_string(
+    async with AsyncRedisStore.from_conn_string(
         target.url, index=index_config(sizes.dims), prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
     ) as store:
         await store.asetup()
@@ -217,21 +208,20 @@ async def _ours_store(run: Run, target: servers.Target) -> None:
 async def _recall(run: Run, target: servers.Target, engine: str = "query") -> None:
     """recall@10 of the query or vector-set engine (HNSW, the default, and FLAT) against
     the exact plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
-    cls = _store_class()
     sizes = run.settings.store
     embed = ClusteredEmbeddings(sizes.recall_size, sizes.recall_queries, sizes.recall_dims)
     async with contextlib.AsyncExitStack() as stack:
         stores = {}
         for algo in ("hnsw", "flat"):
             stores[f"{OURS} {engine} {algo.upper()}"] = await stack.enter_async_context(
-                cls.from_conn_string(
+                AsyncRedisStore.from_conn_string(
                     target.url,
                     index=recall_index_config(embed, algo),
                     prefix=f"lgrrecall{algo}{uuid.uuid4().hex[:6]}",
                 )
             )
         exact = await stack.enter_async_context(
-            cls.from_conn_string(
+            AsyncRedisStore.from_conn_string(
                 target.url,
                 index=recall_index_config(embed, "flat"),
                 prefix=f"lgrrecallexact{uuid.uuid4().hex[:6]}",
@@ -246,19 +236,20 @@ async def _local_stores(run: Run, tmp: Path) -> None:
     from langgraph.store.memory import InMemoryStore
 
     sizes = run.settings.store
-    store: Any = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+    store: Any = InMemoryStore(index=index_config(sizes.dims))
     run.rows += await bench_store(store, "InMemoryStore", "local", sizes)
 
 
 async def _ours_e2e(run: Run, target: servers.Target) -> None:
     from langgraph_redis import AsyncRedisSaver
 
-    cls = _store_class()
     sizes = run.settings.e2e
     prefix = f"lgrbench{uuid.uuid4().hex[:6]}"
     async with (
         AsyncRedisSaver.from_conn_string(target.url, prefix=prefix) as saver,
-        cls.from_conn_string(target.url, index=index_config(sizes.dims), prefix=prefix) as store,
+        AsyncRedisStore.from_conn_string(
+            target.url, index=index_config(sizes.dims), prefix=prefix
+        ) as store,
     ):
         await saver.asetup()
         await store.asetup()
@@ -271,13 +262,13 @@ async def _local_e2e(run: Run, tmp: Path) -> None:
     from langgraph.store.memory import InMemoryStore
 
     sizes = run.settings.e2e
-    mem_store: Any = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+    mem_store: Any = InMemoryStore(index=index_config(sizes.dims))
     run.rows += await bench_e2e(
         InMemorySaver(), mem_store, "InMemorySaver+InMemoryStore", "local", sizes
     )
     async with AsyncSqliteSaver.from_conn_string(str(tmp / "e2e.sqlite")) as saver:
         await saver.setup()
-        mem_store = InMemoryStore(index=index_config(sizes.dims))  # type: ignore[arg-type]
+        mem_store = InMemoryStore(index=index_config(sizes.dims))
         run.rows += await bench_e2e(saver, mem_store, "SqliteSaver+InMemoryStore", "local", sizes)
 
 
@@ -319,12 +310,6 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
     with servers.targets(s.engines, run.notes) as tgts, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         run.servers = {t.engine: t.version for t in tgts}
-        has_store = _store_class() is not None
-        if not has_store and ("store" in s.parts or "e2e" in s.parts):
-            run.notes.append(
-                "store and end-to-end parts skipped for langgraph-redis: "
-                "`from langgraph_redis import AsyncRedisStore` is not available yet."
-            )
         peer_parts: dict[str, list[str]] = {}
         for part in PARTS:
             if part not in s.parts:
@@ -337,9 +322,9 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
                         f"checkpointer: ours + lower bound on {t.engine}",
                         _ours_checkpointer(run, t),
                     )
-                elif has_store and part == "store":
+                elif part == "store":
                     await _step(run, f"store: ours on {t.engine}", _ours_store(run, t))
-                elif has_store and part == "e2e":
+                elif part == "e2e":
                     await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
                 if s.peers and t.search:
                     peer_parts.setdefault(t.engine, []).append(part)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 Op = Callable[[int], Awaitable[object]]
 
@@ -89,3 +89,11 @@ def record(
 ) -> dict[str, Any]:
     """One row of ``results.json``: what was measured, on what, and the summary."""
     return {"suite": suite, "op": op, "subject": subject, "engine": engine, **extra, **asdict(stat)}
+
+
+_S = TypeVar("_S")
+
+
+def sizes_from_json(cls: Callable[..., _S], data: dict[str, Any]) -> _S:
+    """Rebuild a sizes dataclass from JSON, whose lists were tuples (every list field is)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

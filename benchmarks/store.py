@@ -10,16 +10,15 @@ langgraph-checkpoint-redis's store.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, PutOp
 
-from benchmarks.stats import Stat, measure, record
-from benchmarks.workload import HashEmbeddings, store_item
+from benchmarks.stats import Stat, measure, record, sizes_from_json
+from benchmarks.workload import HashEmbeddings, VectorEmbeddings, store_item
 
 MemoryFn = Callable[[], int]
 BATCH = 100
@@ -43,13 +42,10 @@ class StoreSizes:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoreSizes:
         """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        data = dict(data)
-        data["sizes"] = tuple(data["sizes"])
-        data["concurrency"] = tuple(data["concurrency"])
-        return cls(**data)
+        return sizes_from_json(cls, data)
 
 
-def index_config(dims: int) -> dict[str, Any]:
+def index_config(dims: int) -> Any:  # IndexConfig + ann_index_config (not in its TypedDict)
     """The same vector index for every subject: cosine over the ``text`` field.
 
     HNSW is asked for (it is also the default): our query engine builds it (FLAT, exact,
@@ -175,7 +171,7 @@ async def bench_store(
 # --------------------------------------------------------------------------- recall
 
 
-class ClusteredEmbeddings(Embeddings):
+class ClusteredEmbeddings(VectorEmbeddings):
     """Vectors shaped like real embeddings: low rank and clustered, not uniform noise.
 
     Text ``"doc <i>"`` is the i-th of ``n`` document vectors, ``"query <j>"`` the j-th
@@ -205,20 +201,8 @@ class ClusteredEmbeddings(Embeddings):
         out: list[float] = table[int(i)].tolist()
         return out
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._one(t) for t in texts]
 
-    def embed_query(self, text: str) -> list[float]:
-        return self._one(text)
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_documents(texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        return self.embed_query(text)
-
-
-def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str, Any]:
+def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> Any:  # as index_config
     return {
         "dims": embed.docs.shape[1],
         "embed": embed,
@@ -229,7 +213,7 @@ def recall_index_config(embed: ClusteredEmbeddings, algorithm: str) -> dict[str,
 
 
 async def bench_recall(
-    subjects: dict[str, BaseStore],
+    subjects: Mapping[str, BaseStore],
     exact: BaseStore,
     embed: ClusteredEmbeddings,
     engine: str,

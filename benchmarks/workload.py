@@ -83,22 +83,15 @@ def thread_config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
 
 
-class HashEmbeddings(Embeddings):
-    """Deterministic unit vectors seeded from a hash of the text (no model, no network).
+class VectorEmbeddings(Embeddings):
+    """Embeddings computed in-process by ``_one(text)``, async methods included.
 
     The async methods are overridden because langchain's defaults hop to a thread pool,
     which would add executor latency to every store call and blur the comparison.
     """
 
-    def __init__(self, dims: int) -> None:
-        self.dims = dims
-
     def _one(self, text: str) -> list[float]:
-        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-        vec = np.random.default_rng(seed).standard_normal(self.dims).astype(np.float32)
-        vec /= np.linalg.norm(vec)
-        out: list[float] = vec.tolist()
-        return out
+        raise NotImplementedError
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [self._one(t) for t in texts]
@@ -111,6 +104,20 @@ class HashEmbeddings(Embeddings):
 
     async def aembed_query(self, text: str) -> list[float]:
         return self.embed_query(text)
+
+
+class HashEmbeddings(VectorEmbeddings):
+    """Deterministic unit vectors seeded from a hash of the text (no model, no network)."""
+
+    def __init__(self, dims: int) -> None:
+        self.dims = dims
+
+    def _one(self, text: str) -> list[float]:
+        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+        vec = np.random.default_rng(seed).standard_normal(self.dims).astype(np.float32)
+        vec /= np.linalg.norm(vec)
+        out: list[float] = vec.tolist()
+        return out
 
 
 COLORS = ("red", "green", "blue", "amber", "violet")

@@ -5,24 +5,22 @@ Sources are ``src/langgraph_redis/_async/**.py`` and ``tests/_async/**.py``; eac
 has the same relative path under the sibling ``_sync`` directory and is the source plus
 a two-line header. The generator only renames (``async def`` -> ``def``, ``await x`` ->
 ``x``, and whole identifiers through ``NAMES`` below); async-only constructs belong in
-``langgraph_redis._acompat`` as named pairs, so no logic is ever rewritten here.
+``langgraph_redis._acompat`` as named pairs, so no logic is ever rewritten here and ruff
+and mypy see both sides. Module paths (``_async``, ``redis.asyncio``) are renamed on
+import lines only, so prose that names them keeps its meaning.
 
-Escape hatch for the rare line that renaming cannot convert, written in the async source:
+Escape hatch for tests only (a directive in ``src`` is an error), written in the async
+source, for the rare line that renaming cannot convert:
 
 * ``code  # sync: skip`` -- the line is dropped from the sync output.
 * ``code  # sync: other code`` -- the line becomes ``other code`` in the sync output,
   keeping the line's indentation. The replacement is copied verbatim (no renaming).
   A line that is only ``# sync: other code`` therefore adds a sync-only line.
 
-Other lines handled specially: ``@pytest.mark.asyncio`` decorators and
-``pytestmark = pytest.mark.asyncio`` lines are dropped, and ``pytest.mark.asyncio`` is
-removed from ``pytestmark = [...]`` lists. ``AsyncGenerator[Y, S]`` becomes
-``Generator[Y, S, None]`` (the subscript must close on the same line).
-
 The sync output must parse and must not name ``async``, ``await``, ``asyncio``, ``anyio``
 or any ``Async*`` identifier outside strings and comments; such a line is an error that
 names the file and line, to be fixed in the async source (an ``_acompat`` pair or a
-``# sync:`` comment).
+``NAMES`` entry).
 
 Usage (from any directory)::
 
@@ -30,9 +28,8 @@ Usage (from any directory)::
     python scripts/async_to_sync.py --check    # compare only; exit 1 with a diff
 
 ``--check`` regenerates in memory and fails on any difference, on an ``_sync`` ``.py``
-file without a source, on a source without an output and on an unused ``NAMES`` entry
-(unless it is listed in ``NOT_YET_USED``). It writes nothing and needs neither git nor
-a formatter.
+file without a source, on a source without an output and on a ``NAMES`` entry no source
+uses. It writes nothing and needs neither git nor a formatter.
 """
 
 from __future__ import annotations
@@ -50,32 +47,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Whole-identifier renames (matched with ``\b`` on both sides, in one pass, so a
-# replacement is never renamed again). Keys may be dotted module paths. Applied to
-# code, strings and comments alike: docstrings read right in the sync API too.
-# To add an entry: add it here; if no source uses it yet, also list it in NOT_YET_USED.
+# replacement is never renamed again). Applied to code, strings and comments alike:
+# docstrings read right in the sync API too. Every entry must be used by some source.
 NAMES: dict[str, str] = {
     # Python's async idioms.
-    "AbstractAsyncContextManager": "AbstractContextManager",
-    "AsyncExitStack": "ExitStack",
-    "AsyncGenerator": "Generator",  # ``AsyncGenerator[Y, S]`` also gains ``, None``
-    "AsyncIterable": "Iterable",
     "AsyncIterator": "Iterator",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
-    "__aiter__": "__iter__",
-    "__anext__": "__next__",
     "aclose": "close",
-    "aclosing": "closing",
-    "anext": "next",
     "asynccontextmanager": "contextmanager",
-    "pytest_asyncio.fixture": "pytest.fixture",
-    # Module paths.
-    "_async": "_sync",
-    "redis.asyncio": "redis",
     # langgraph_redis._acompat pairs.
     "ALock": "Lock",
     "AsyncBlockingConnectionPool": "BlockingConnectionPool",
-    "AsyncConnectionPool": "ConnectionPool",
     "AsyncRedis": "Redis",
     "AsyncRedisCluster": "RedisCluster",
     "AsyncRetry": "Retry",
@@ -93,6 +76,11 @@ NAMES: dict[str, str] = {
     "AsyncCacheBridge": "SyncCacheBridge",
     "AsyncSaverBridge": "SyncSaverBridge",
     "AsyncStoreBridge": "SyncStoreBridge",
+    "AsyncSweeper": "ThreadSweeper",
+    "ainit_cluster": "init_cluster",
+    # LangChain's Embeddings.
+    "aembed_documents": "embed_documents",
+    "aembed_query": "embed_query",
     # LangGraph method names (BaseCheckpointSaver, BaseStore) and our own.
     "abatch": "batch",
     "aclear": "clear",
@@ -101,16 +89,15 @@ NAMES: dict[str, str] = {
     "adelete_for_runs": "delete_for_runs",
     "adelete_thread": "delete_thread",
     "aget": "get",
-    "aget_delta_channel_history": "get_delta_channel_history",
     "aget_tuple": "get_tuple",
     "alist": "list",
     "alist_namespaces": "list_namespaces",
-    "aprobe": "probe",
     "aprune": "prune",
+    "_aprobe": "_probe",
+    "_awrite_prepared": "_write_prepared",
     "aput": "put",
     "aput_writes": "put_writes",
     "aset": "set",
-    "arun": "run",
     "asearch": "search",
     "asetup": "setup",
     "astart_ttl_sweeper": "start_ttl_sweeper",
@@ -132,31 +119,17 @@ NAMES: dict[str, str] = {
     "arun_conformance": "run_conformance",
 }
 
-# Entries no source uses yet (idioms kept ready, modules not written yet). Any other
-# unused entry fails --check. When an entry here starts being used, the run prints a
-# note: drop it from this set then.
-NOT_YET_USED: frozenset[str] = frozenset(
-    {
-        "AbstractAsyncContextManager",
-        "AsyncExitStack",
-        "AsyncGenerator",
-        "AsyncIterable",
-        "__aiter__",
-        "__anext__",
-        "aclosing",
-        "anext",
-        "pytest_asyncio.fixture",
-        "AsyncConnectionPool",
-        "aget_delta_channel_history",
-        "aprobe",
-        "arun",
-    }
-)
+# Module paths, renamed on ``import``/``from`` lines only (never in prose).
+MODULES: dict[str, str] = {
+    "_async": "_sync",
+    "redis.asyncio": "redis",
+}
 
 # (async source dir, sync output dir), relative to the repository root.
-TREES: tuple[tuple[str, str], ...] = (
-    ("src/langgraph_redis/_async", "src/langgraph_redis/_sync"),
-    ("tests/_async", "tests/_sync"),
+# The third field says whether ``# sync:`` directives are allowed (tests only).
+TREES: tuple[tuple[str, str, bool], ...] = (
+    ("src/langgraph_redis/_async", "src/langgraph_redis/_sync", False),
+    ("tests/_async", "tests/_sync", True),
 )
 
 HEADER = (
@@ -171,11 +144,11 @@ _NAME_RE = re.compile(
 )
 _ASYNC_KEYWORD_RE = re.compile(r"\basync\s+(def|with|for)\b")
 _AWAIT_RE = re.compile(r"\bawait\s+")
+_MODULE_RE = re.compile(
+    r"\b(" + "|".join(re.escape(k) for k in sorted(MODULES, key=len, reverse=True)) + r")\b"
+)
+_IMPORT_RE = re.compile(r"^\s*(?:from|import)\s")
 _DIRECTIVE_RE = re.compile(r"(?:^|\s)#\s*sync:(?P<rest>.*)$")
-_MARK = r"pytest\.mark\.asyncio(?:\([^()]*\))?"
-_DROP_LINE_RE = re.compile(rf"^\s*(?:@{_MARK}|pytestmark\s*=\s*{_MARK})\s*(?:#.*)?$")
-_MARK_IN_LIST_RE = re.compile(rf"{_MARK}\s*,\s*|,\s*{_MARK}(?=\s*[\])])|{_MARK}(?=\s*[\])])")
-_ASYNC_GENERATOR_RE = re.compile(r"\bAsyncGenerator\[")
 _FORBIDDEN_NAMES = frozenset({"async", "await", "asyncio", "anyio"})
 
 
@@ -193,45 +166,17 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
 
-def _fix_async_generator(line: str, where: str) -> str:
-    """``AsyncGenerator[Y, S]`` -> ``AsyncGenerator[Y, S, None]`` (renamed later)."""
-    out: list[str] = []
-    pos = 0
-    for match in _ASYNC_GENERATOR_RE.finditer(line):
-        if match.start() < pos:
-            continue
-        depth = 0
-        commas = 0
-        end = -1
-        for i in range(match.end() - 1, len(line)):
-            ch = line[i]
-            if ch in "[(":
-                depth += 1
-            elif ch in "])":
-                depth -= 1
-                if depth == 0:
-                    end = i
-                    break
-            elif ch == "," and depth == 1:
-                commas += 1
-        if end < 0:
-            raise ConversionError(
-                f"{where}: AsyncGenerator[...] must close on the same line; "
-                "put the annotation on one line or use a '# sync:' comment"
-            )
-        if commas != 1:
-            raise ConversionError(f"{where}: AsyncGenerator takes two type arguments")
-        out.append(line[pos:end])
-        out.append(", None")
-        pos = end
-    out.append(line[pos:])
-    return "".join(out)
-
-
-def convert_line(line: str, used: Counter[str], where: str = "<line>") -> str | None:
+def convert_line(
+    line: str, used: Counter[str], where: str = "<line>", *, directives: bool = True
+) -> str | None:
     """Convert one source line (without its newline); None drops it."""
     directive = _DIRECTIVE_RE.search(line)
     if directive:
+        if not directives:
+            raise ConversionError(
+                f"{where}: '# sync:' comments are for tests only; use an _acompat pair "
+                "or a NAMES entry"
+            )
         rest = directive.group("rest").strip()
         if not rest:
             raise ConversionError(f"{where}: empty '# sync:' comment")
@@ -239,11 +184,6 @@ def convert_line(line: str, used: Counter[str], where: str = "<line>") -> str | 
             return None
         indent = line[: len(line) - len(line.lstrip())]
         return indent + rest
-    if _DROP_LINE_RE.match(line):
-        return None
-    line = _MARK_IN_LIST_RE.sub("", line)
-    if "AsyncGenerator[" in line:
-        line = _fix_async_generator(line, where)
     line = _ASYNC_KEYWORD_RE.sub(r"\1", line)
     line = _AWAIT_RE.sub("", line)
 
@@ -251,6 +191,8 @@ def convert_line(line: str, used: Counter[str], where: str = "<line>") -> str | 
         used[match.group(1)] += 1
         return NAMES[match.group(1)]
 
+    if _IMPORT_RE.match(line):
+        line = _MODULE_RE.sub(lambda m: MODULES[m.group(1)], line)
     return _NAME_RE.sub(rename, line)
 
 
@@ -267,12 +209,14 @@ def _check_output(text: str, where: str) -> list[str]:
         ):
             errors.append(
                 f"{where}:{tok.start[0]}: '{tok.string}' left in sync code; use an "
-                "_acompat pair, a NAMES entry or a '# sync:' comment in the async source"
+                "_acompat pair or a NAMES entry in the async source"
             )
     return errors
 
 
-def convert(text: str, source: str, used: Counter[str] | None = None) -> str:
+def convert(
+    text: str, source: str, used: Counter[str] | None = None, *, directives: bool = True
+) -> str:
     """Return the sync module for async source ``text`` (``source``: repo-relative path).
 
     Raises:
@@ -281,7 +225,7 @@ def convert(text: str, source: str, used: Counter[str] | None = None) -> str:
     used = Counter() if used is None else used
     lines: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
-        converted = convert_line(line, used, f"{source}:{number}")
+        converted = convert_line(line, used, f"{source}:{number}", directives=directives)
         if converted is not None:
             lines.append(converted)
     out = HEADER.format(source=source) + "\n".join(lines)
@@ -305,12 +249,15 @@ def _read(path: Path) -> str:
 def generate(root: Path) -> Result:
     """Convert every source under ``root`` in memory and find orphaned outputs."""
     result = Result()
-    for src_dir, out_dir in TREES:
+    for src_dir, out_dir, directives in TREES:
         for src in _py_files(root / src_dir):
             out = root / out_dir / src.relative_to(root / src_dir)
             rel = src.relative_to(root).as_posix()
             try:
-                result.outputs[out] = (src, convert(_read(src), rel, result.used))
+                result.outputs[out] = (
+                    src,
+                    convert(_read(src), rel, result.used, directives=directives),
+                )
             except ConversionError as exc:
                 result.errors.append(str(exc))
         for out in _py_files(root / out_dir):
@@ -322,11 +269,9 @@ def generate(root: Path) -> Result:
     return result
 
 
-def _unused(result: Result) -> tuple[list[str], list[str]]:
-    """(unused entries that fail the check, NOT_YET_USED entries now in use)."""
-    unused = sorted(k for k in NAMES if not result.used[k] and k not in NOT_YET_USED)
-    stale = sorted(k for k in NOT_YET_USED if result.used[k] or k not in NAMES)
-    return unused, stale
+def _unused(result: Result) -> list[str]:
+    """``NAMES`` entries no source used."""
+    return sorted(k for k in NAMES if not result.used[k])
 
 
 def check(root: Path) -> int:
@@ -353,13 +298,8 @@ def check(root: Path) -> int:
         sys.stdout.write("\n")
     for orphan in result.orphans:
         problems.append(f"{orphan.relative_to(root).as_posix()}: generated file without a source")
-    unused, stale = _unused(result)
-    for name in unused:
-        problems.append(
-            f"NAMES[{name!r}] is used by no source: remove it or add it to NOT_YET_USED"
-        )
-    for name in stale:
-        print(f"note: {name!r} is in NOT_YET_USED but is used (or not in NAMES): drop it there")
+    for name in _unused(result):
+        problems.append(f"NAMES[{name!r}] is used by no source: remove it")
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -390,11 +330,8 @@ def write(root: Path) -> int:
         written += 1
     for orphan in result.orphans:
         orphan.unlink()
-    unused, stale = _unused(result)
-    for name in unused:
+    for name in _unused(result):
         print(f"warning: NAMES[{name!r}] is used by no source (--check fails on this)")
-    for name in stale:
-        print(f"note: {name!r} is in NOT_YET_USED but is used (or not in NAMES): drop it there")
     print(
         f"async_to_sync: {len(result.outputs)} generated files, {written} written, "
         f"{len(result.orphans)} orphans deleted"

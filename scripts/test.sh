@@ -4,10 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-python scripts/async_to_sync.py --check
-ruff check $(ls -d src tests scripts benchmarks 2>/dev/null)
-mypy --strict src tests benchmarks
-python -m pytest -q -p no:cacheprovider "$@"
+# Every check and the suite: the list lives in noxfile.py only (pre-commit: nox -t checks).
+# The checks run first, then the tests; arguments go to pytest.
+nox -t checks
+nox -s tests -- "$@"
 
 # --- Lowest versions (issue 11) ------------------------------------------------------------
 # The suite again, in a second venv where every runtime dependency is pinned at the floor

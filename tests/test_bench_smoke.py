@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ENGINES
+from tests.subprocesses import run_python
 
-ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -33,15 +31,7 @@ def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
         "MPLBACKEND": "Agg",
         "PYTHONWARNINGS": "always::ResourceWarning",
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
+    proc = run_python("-m", "benchmarks", "--smoke", "--out", str(tmp_path), env=env, timeout=110)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ResourceWarning" not in proc.stderr, proc.stderr[-4000:]
 
@@ -58,16 +48,11 @@ def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
     for row in rows:
         if "ops_s" in row:
             assert row["n"] > 0 and row["ops_s"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0
-    try:
-        from langgraph_redis import AsyncRedisStore  # noqa: F401
-    except ImportError:
-        pass  # the suite reports the store as skipped until it is exported
-    else:
-        store_ops = {
-            r["op"] for r in rows if r["subject"] == "langgraph-redis" and r["suite"] == "store"
-        }
-        assert {"batch_put", "memory", "put", "get", "search_filter", "search_vector"} <= store_ops
-        assert any(r["suite"] == "e2e" and r["subject"] == "langgraph-redis" for r in rows)
+    store_ops = {
+        r["op"] for r in rows if r["subject"] == "langgraph-redis" and r["suite"] == "store"
+    }
+    assert {"batch_put", "memory", "put", "get", "search_filter", "search_vector"} <= store_ops
+    assert any(r["suite"] == "e2e" and r["subject"] == "langgraph-redis" for r in rows)
     assert all(t["status"] in {"met", "MISSED", "not measured"} for t in data["targets"])
     assert any(r["versus"] == "lower-bound" for r in data["ratios"])
 

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.cache_graph import run
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.subprocesses import run_python
 
 
 def test_task_cached_by_one_process_hits_in_another(
     redis_url: str, key_prefix: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "calls.txt"
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from tests.cache_graph import main; main()",
-            redis_url,
-            key_prefix,
-            str(log),
-            "3",
-            "4",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    main = "from tests.cache_graph import main; main()"
+    child = run_python("-c", main, redis_url, key_prefix, str(log), "3", "4", timeout=120)
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "[9, 16]"
     assert log.read_text().split() == ["3", "4"]

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import pytest
 
 from tests.chaos_check import DEFAULT_SEED, run_chaos
 from tests.servers import Engine, require_engine, start_server
+from tests.subprocesses import run_python
 
 pytestmark = pytest.mark.faults
 
@@ -72,15 +71,8 @@ def test_chaos_soak_mode_runs(tmp_path: Path) -> None:
     require_engine("valkey")
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     argv = ["--runs", "1", "--engines", "valkey", "--phases", "2", "--ops", "5", "--seed", "7"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "soak", "--chaos", *argv, "--out", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=140,
-        check=False,
-    )
+    out = ["--out", str(tmp_path)]
+    proc = run_python("-m", "benchmarks", "soak", "--chaos", *argv, *out, env=env, timeout=140)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-4000:]
     data = json.loads((tmp_path / "chaos.json").read_text())
     (run,) = data["runs"]

@@ -13,6 +13,8 @@ import pytest
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, RedisSaver, RedisStore
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
+from tests.servers import LocalCluster
+from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 
 def _config(thread: str, user: str, prefix: str) -> Any:
@@ -80,3 +82,22 @@ async def test_guide_sync_classes_under_ainvoke(redis_url: str, key_prefix: str)
         cp.setup()
         checkpointer = cp
     _check(await _three_turns(make_workflow(checkpointer, store), key_prefix))
+
+
+@pytest.fixture(params=CLUSTER_ENGINES)
+def cluster(request: pytest.FixtureRequest) -> LocalCluster:
+    """The shared 3+3 cluster of each engine (started once per process)."""
+    return shared_cluster(request.param)
+
+
+@pytest.mark.cluster
+def test_guide_demo_code_on_cluster(
+    cluster: LocalCluster, key_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's own (sync) ``build``/``converse`` with a cluster URL."""
+    workflow, store, _ = build(cluster.url, prefix=key_prefix)
+    converse(workflow, store, prefix=key_prefix)
+    turns = capsys.readouterr().out.split("Ai Message")
+    assert "Your name is Bob." in turns[2]
+    assert "don't know your name" in turns[3]
+    store.close()

@@ -11,9 +11,6 @@ import json
 import operator
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -25,8 +22,7 @@ from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisCache, RedisSaver, RedisStore
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.subprocesses import run_python
 
 
 class Chat(TypedDict):
@@ -57,14 +53,7 @@ def build(saver: RedisSaver) -> Any:
 
 
 def cli(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "langgraph_redis", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-m", "langgraph_redis", *args, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -187,29 +176,14 @@ def test_missing_thread_and_empty_database(redis_url: str, key_prefix: str) -> N
     p = ("--prefix", key_prefix)
     assert "no threads" in cli("threads", redis_url, *p)
     assert "no checkpoints" in cli("history", redis_url, "nobody", *p)
-    done = subprocess.run(
-        [sys.executable, "-m", "langgraph_redis", "show", redis_url, "nobody", *p],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python("-m", "langgraph_redis", "show", redis_url, "nobody", *p, timeout=60)
     assert done.returncode != 0 and "no checkpoint for thread 'nobody'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_inspector_reads_the_demos_data(redis_url: str) -> None:
     env = {**os.environ, "REDIS_URL": redis_url}
-    demo = subprocess.run(
-        [sys.executable, "-m", "langgraph_redis", "demo", "--keep"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env=env,
-    )
+    demo = run_python("-m", "langgraph_redis", "demo", "--keep", env=env, timeout=180)
     assert demo.returncode == 0, demo.stderr
     prefix = re.findall(r"under (\S+):\*", demo.stdout)[-1]
     try:

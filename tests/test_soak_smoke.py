@@ -11,15 +11,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ENGINES
+from tests.subprocesses import run_python
 
-ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -28,27 +26,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def test_soak_smoke(redis_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "REDIS_URL": redis_url, "MPLBACKEND": "Agg"}
     argv = ["--workers", "2", "--threads", "20", "--duration", "5", "--ttl-minutes", "0.1"]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "soak",
-            *argv,
-            "--dims",
-            "64",
-            "--interval",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=55,
-        check=False,
-    )
+    more = ["--dims", "64", "--interval", "1", "--out", str(tmp_path)]
+    proc = run_python("-m", "benchmarks", "soak", *argv, *more, env=env, timeout=55)
     logs = "".join(p.read_text() for p in sorted(tmp_path.glob("soak_worker*.log")))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:] + logs[-4000:]
 

@@ -7,10 +7,11 @@ its right-hand twin, so the generator only ever renames and never rewrites logic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import redis
@@ -21,6 +22,8 @@ import redis.asyncio.sentinel
 import redis.cluster
 import redis.retry
 import redis.sentinel
+
+logger = logging.getLogger(__name__)
 
 ALock = asyncio.Lock
 Lock = threading.Lock
@@ -33,8 +36,6 @@ AsyncRedisCluster = redis.asyncio.cluster.RedisCluster
 RedisCluster = redis.cluster.RedisCluster
 AsyncSentinel = redis.asyncio.sentinel.Sentinel
 Sentinel = redis.sentinel.Sentinel
-AsyncConnectionPool = redis.asyncio.ConnectionPool
-ConnectionPool = redis.ConnectionPool
 AsyncBlockingConnectionPool = redis.asyncio.BlockingConnectionPool
 BlockingConnectionPool = redis.BlockingConnectionPool
 # redis-py's sync Retry handed to an async client never retries: its loop returns the
@@ -93,9 +94,7 @@ def _finished(task: asyncio.Task[Any]) -> None:
     orphan = task in _orphans
     _orphans.discard(task)
     if not task.cancelled() and (exc := task.exception()) is not None and orphan:
-        logging.getLogger("langgraph_redis").warning(
-            "langgraph_redis: a write whose caller was cancelled failed afterwards: %r", exc
-        )
+        logger.warning("a write whose caller was cancelled failed afterwards: %r", exc)
 
 
 async def afinish(work: Coroutine[Any, Any, _T]) -> _T:
@@ -125,24 +124,26 @@ def finish(work: _T) -> _T:
 __all__ = [
     "ALock",
     "AsyncBlockingConnectionPool",
-    "AsyncConnectionPool",
     "AsyncIterator",
     "AsyncRedis",
     "AsyncRedisCluster",
     "AsyncRetry",
     "AsyncSentinel",
+    "AsyncSweeper",
     "BlockingConnectionPool",
-    "ConnectionPool",
     "Iterator",
     "Lock",
     "Redis",
     "RedisCluster",
     "Retry",
     "Sentinel",
+    "ThreadSweeper",
     "afinish",
+    "ainit_cluster",
     "aqueue_command",
     "asleep",
     "finish",
+    "init_cluster",
     "queue_command",
     "sleep",
 ]
@@ -186,3 +187,70 @@ def release_client(client: Redis | RedisCluster) -> None:
     manager = getattr(pool, "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         release_client(sentinel)
+
+
+async def ainit_cluster(client: AsyncRedisCluster) -> None:
+    """Load the cluster's topology now (the async client does it on first use only)."""
+    await client.initialize()
+
+
+def init_cluster(client: RedisCluster) -> None:
+    """Sync twin of :func:`ainit_cluster`: the sync client loads it when it is built."""
+
+
+class AsyncSweeper:
+    """Calls ``sweep`` every ``interval`` seconds in a task of the running loop."""
+
+    def __init__(self, sweep: Callable[[], Awaitable[Any]], interval: float) -> None:
+        self._sweep = sweep
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self._sweep()
+            except Exception:  # keep sweeping after a transient failure
+                logger.exception("TTL sweep failed")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class ThreadSweeper:
+    """Sync twin of :class:`AsyncSweeper`: calls ``sweep`` in a daemon thread."""
+
+    def __init__(self, sweep: Callable[[], Any], interval: float) -> None:
+        self._sweep = sweep
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="langgraph-redis-ttl-sweeper", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._sweep()
+            except Exception:  # keep sweeping after a transient failure
+                logger.exception("TTL sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 import time
 from collections import defaultdict
@@ -37,7 +36,7 @@ from langgraph.store.base import IndexConfig, PutOp
 from langgraph_redis._core import migrate as core
 from langgraph_redis._core.migrate import MigrationReport, OldStoreItem, Skip
 from langgraph_redis._core.store.filters import value_tokens
-from langgraph_redis._core.store.items import plan_write, prepare_puts
+from langgraph_redis._core.store.items import prepare_puts
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.store import RedisStore
 
@@ -220,7 +219,7 @@ def _copy_threads(
             saver.setup()
         # our saver's own client (after its probe: a cluster client on a cluster), so
         # the "already there" reads go wherever the saver writes
-        saver._conn.probe()
+        saver._probe()
         dst = saver.client
 
         def one(thread_id: str, count: int) -> MigrationReport:
@@ -406,7 +405,7 @@ def _copy_store(
     try:
         if not dry_run:
             target.setup()
-        target._conn.probe()
+        target._probe()
         dst = target.client
         done = 0
         for chunk in _chunks(keys, batch_size):
@@ -449,7 +448,7 @@ def _write_items(
     report: MigrationReport,
 ) -> None:
     """Write a batch of items through the store's write path, then restore timestamps."""
-    cfg = target._vcfg
+    cfg = target._vector_config
     ok: list[OldStoreItem] = []
     if reembed:
         ops = [_put_op(i) for i in items]
@@ -487,17 +486,7 @@ def _write_items(
             prepared_all.append(prepared)
             ok.append(item)
         if prepared_all and not dry_run:
-            target._run(
-                plan_write(
-                    target._prefix,
-                    prepared_all,
-                    vectors,
-                    cfg,
-                    time.time(),
-                    epoch=secrets.token_hex(8),
-                    cluster=target._conn.cluster,
-                )
-            )
+            target._write_prepared(prepared_all, vectors)
     if not dry_run and ok:
         pipe = dst.pipeline(transaction=False)
         for item in ok:

@@ -10,10 +10,8 @@ import asyncio  # sync: skip
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import trustme
 
 from langgraph_redis import (
     AsyncRedisSaver,
@@ -32,6 +30,7 @@ from langgraph_redis._acompat import (
 from tests._async.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import LocalCluster, LocalServer, require_engine, start_server, start_tls_server
+from tests.tls import write_tls_files
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 Owner = AsyncRedisSaver | AsyncShallowRedisSaver | AsyncRedisStore
@@ -160,7 +159,7 @@ async def test_pool_timeout_names_the_pool_and_what_holds_it(
         assert await saver.aget_tuple(config("t")) is None
 
 
-def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
+async def test_default_pool_wait_surfaces_a_leak_quickly(redis_url: str) -> None:
     """Waiting minutes for a connection looks like a hang; the default is seconds."""
     for kind in KINDS.values():
         obj = kind(redis_url)
@@ -218,14 +217,7 @@ async def test_a_server_that_was_reachable_gets_the_recovery_window() -> None:
 
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    base: Path = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"ca": base / "ca.pem", "cert": base / "server.pem", "key": base / "server.key"}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    cert.private_key_pem.write_to_path(str(files["key"]))
-    return {k: str(v) for k, v in files.items()}
+    return write_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

@@ -187,14 +187,3 @@ async def test_unsupported_format(redis_url: str, key_prefix: str, aclient: Asyn
     finally:
         await store.aclose()
         await drop_index(store, aclient, key_prefix)
-
-
-def test_errors_pickle_as_the_public_classes() -> None:
-    """An error crossing a process boundary comes back as the same public class."""
-    import pickle
-
-    for name in OLD_BASES:
-        cls = getattr(langgraph_redis, name)
-        assert cls.__module__ == "langgraph_redis.errors"
-        again = pickle.loads(pickle.dumps(cls("boom")))
-        assert type(again) is cls and str(again) == "boom"

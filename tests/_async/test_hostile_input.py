@@ -23,6 +23,7 @@ from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, CorruptDataError
 from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from langgraph_redis._core.store import keys as sk
+from tests._async.stores import close_store
 from tests._async.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
@@ -39,9 +40,7 @@ async def astore(redis_url: str, key_prefix: str) -> AsyncIterator[AsyncRedisSto
     try:
         yield store
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 def conf(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:

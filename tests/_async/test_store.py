@@ -29,9 +29,10 @@ from langgraph_redis._bridge import in_thread  # sync: skip
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._async.clock import ttl_clock
+from tests._async.stores import close_store
 from tests.roundtrips import RoundTrips
 
-# sync: from langgraph_redis._store_bridge import run_async
+# sync: from langgraph_redis._bridge import run_async
 
 DIMS = 16
 HOSTILE_LABELS = ["a-b", "c:d", "@x|y", "*", "q'\"", "sp ace", "{br}", "ünï©ode", "%41", "b\\s"]
@@ -87,9 +88,7 @@ async def astore(
     try:
         yield store
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def index_built(store: AsyncRedisStore) -> None:
@@ -415,9 +414,7 @@ async def test_other_distances(
         for item, j in zip(got, order, strict=True):
             assert item.score == pytest.approx(float(scores[j]), abs=1e-4)
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_batch_embeds_once(astore: AsyncRedisStore, embedder: FakeEmbeddings) -> None:
@@ -613,9 +610,7 @@ async def test_default_ttl_and_sweep_leave_nothing_behind(
         kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
         assert left == [f"{key_prefix}:{k}" for k in kept]
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
@@ -857,9 +852,7 @@ async def test_omit_expired_hides_expired_items_before_the_sweep(
         assert await store.asweep_ttl() == 2
         assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 async def test_without_omit_expired_namespaces_stay_until_swept(
@@ -917,9 +910,7 @@ async def test_query_engine_hnsw_and_halfvec(
         assert top[0].key == "k17"
         assert top[0].score == pytest.approx(1.0, abs=tol)
     finally:
-        if store.engine == "query":
-            await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await close_store(store, key_prefix)
 
 
 # --------------------------------------------------------------------------- formats, foreign data

@@ -16,11 +16,10 @@ from langgraph.store.base import Item, PutOp, SearchItem
 from redis.crc import key_slot
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
-from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster
+from langgraph_redis._acompat import AsyncIterator, AsyncRedisCluster, ainit_cluster
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.config import choose_engine
 from langgraph_redis.demo import HashEmbeddings
-from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
+from langgraph_redis.demo.chatbot import INDEX, make_workflow
 from tests._async.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster, require_engine, start_cluster
@@ -68,7 +67,7 @@ async def standalone(
 @pytest.fixture
 async def aclient(cluster: LocalCluster) -> AsyncIterator[AsyncRedisCluster]:
     client = AsyncRedisCluster.from_url(cluster.url)
-    await client.initialize()  # sync: skip
+    await ainit_cluster(client)
     yield client
     await client.aclose()
 
@@ -241,41 +240,6 @@ async def test_guide_chatbot_on_cluster(cluster: LocalCluster, key_prefix: str) 
     memories = await store.asearch(("memories", "1"), query="what is my name?")
     assert [m.value for m in memories] == [{"data": "User name is Bob"}]
     await store.aclose()
-
-
-def test_guide_demo_code_on_cluster(
-    cluster: LocalCluster, key_prefix: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The demo's own (sync) ``build``/``converse`` with a cluster URL."""
-    workflow, store, _ = build(cluster.url, prefix=key_prefix)
-    converse(workflow, store, prefix=key_prefix)
-    turns = capsys.readouterr().out.split("Ai Message")
-    assert "Your name is Bob." in turns[2]
-    assert "don't know your name" in turns[3]
-    store.close()
-
-
-def test_engine_choice_matrix() -> None:
-    assert choose_engine("auto", True, False)[0] == "query"
-    assert choose_engine("auto", False, False)[0] == "plain"
-    assert choose_engine("plain", True, False)[0] == "plain"
-    for choice in ("auto", "query", "plain"):
-        for search in (True, False):
-            name, why = choose_engine(choice, search, True)
-            assert name == "plain" and "cluster" in why.lower()
-    with pytest.raises(RuntimeError, match="query engine"):
-        choose_engine("query", False, False)
-    # Vector sets: used wherever the query engine is not (cluster, no FT.*, db != 0).
-    assert choose_engine("auto", True, False, 0, vsets=True)[0] == "query"
-    assert choose_engine("auto", False, False, 0, vsets=True)[0] == "vset"
-    assert choose_engine("auto", True, False, 1, vsets=True)[0] == "vset"
-    assert choose_engine("plain", False, False, 0, vsets=True)[0] == "plain"
-    assert choose_engine("plain", True, True, 0, vsets=True)[0] == "plain"
-    for choice in ("auto", "query", "vset"):
-        assert choose_engine(choice, True, True, 0, vsets=True)[0] == "vset"
-    assert choose_engine("vset", True, False, 0, vsets=True)[0] == "vset"
-    with pytest.raises(RuntimeError, match="vector sets"):
-        choose_engine("vset", True, False, 0, vsets=False)
 
 
 _stack: list[LocalCluster] = []

@@ -325,7 +325,7 @@ async def test_engine_logged_once_with_reason(
         await store.asetup()
         await store.asetup()
         lines = [r.getMessage() for r in caplog.records if "store engine" in r.getMessage()]
-        assert len(lines) == 1 and lines[0].startswith("langgraph_redis store engine: vset")
+        assert len(lines) == 1 and lines[0].startswith("store engine: vset")
     finally:
         await store.aclose()
 

@@ -36,9 +36,9 @@ OLD_BASES: dict[str, type[BaseException]] = {
     "RecoveryTimeout": redis.exceptions.ConnectionError,
     "PoolTimeout": redis.exceptions.ConnectionError,
     "NotReplicatedError": redis.exceptions.RedisError,
-    # raised from both shells in tests/_sync/test_memory_limit.py (needs its own servers)
+    # raised from both shells in tests/_async/test_memory_limit.py (needs its own servers)
     "MemoryLimitError": redis.exceptions.OutOfMemoryError,
-    # raised from both shells in tests/_sync/test_connections.py
+    # raised from both shells in tests/_async/test_connections.py
     "ServerUnreachable": redis.exceptions.ConnectionError,
 }
 
@@ -189,14 +189,3 @@ def test_unsupported_format(redis_url: str, key_prefix: str, client: Redis) -> N
     finally:
         store.close()
         drop_index(store, client, key_prefix)
-
-
-def test_errors_pickle_as_the_public_classes() -> None:
-    """An error crossing a process boundary comes back as the same public class."""
-    import pickle
-
-    for name in OLD_BASES:
-        cls = getattr(langgraph_redis, name)
-        assert cls.__module__ == "langgraph_redis.errors"
-        again = pickle.loads(pickle.dumps(cls("boom")))
-        assert type(again) is cls and str(again) == "boom"

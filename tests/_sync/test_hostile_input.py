@@ -25,6 +25,7 @@ from langgraph_redis import RedisSaver, RedisStore, CorruptDataError
 from langgraph_redis._acompat import Redis
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from langgraph_redis._core.store import keys as sk
+from tests._sync.stores import close_store
 from tests._sync.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
@@ -41,9 +42,7 @@ def store(redis_url: str, key_prefix: str) -> Iterator[RedisStore]:
     try:
         yield store
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 def conf(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:

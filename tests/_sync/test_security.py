@@ -10,19 +10,20 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-import trustme
 from redis.exceptions import NoPermissionError, ResponseError
 
 from langgraph_redis import RedisSaver
 from langgraph_redis._acompat import Redis
 from tests._sync.test_saver import _interrupt_story, config, snapshot
+from tests.acl import acl_line, as_user
+from tests.acl import acl_user as new_acl_user
 from tests.conformance import run_conformance
 from tests.servers import LocalServer, require_engine, start_tls_server
+from tests.tls import write_tls_files
 
 # Every command the checkpointers send, directly or from their Lua scripts, plus the
 # connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO
@@ -39,34 +40,11 @@ SAVER_COMMANDS = (
 )
 
 
-def acl_line(user: str, password: str, prefix: str, commands: str = SAVER_COMMANDS) -> list[str]:
-    """``ACL SETUSER`` arguments: keys under ``prefix:`` only, only our commands."""
-    return [
-        user,
-        "reset",
-        "on",
-        f">{password}",
-        f"~{prefix}:*",
-        "resetchannels",
-        "-@all",
-        *commands.split(),
-    ]
-
-
 @pytest.fixture
 def acl_user(redis_url: str, key_prefix: str) -> Iterator[tuple[str, str]]:
     """A user allowed only the saver's commands on ``key_prefix:*``; removed afterwards."""
-    if redis_url.startswith("rediss") or "@" in redis_url:
-        pytest.skip("needs an admin connection to create ACL users")
-    user, password = f"lgr_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    with redis.Redis.from_url(redis_url) as admin:
-        admin.execute_command("ACL", "SETUSER", *acl_line(user, password, key_prefix))
+    with new_acl_user(redis_url, key_prefix, SAVER_COMMANDS) as (_, user, password):
         yield user, password
-        admin.execute_command("ACL", "DELUSER", user)
-
-
-def _as(url: str, user: str, password: str) -> str:
-    return url.replace("redis://", f"redis://{user}:{password}@", 1)
 
 
 def test_conformance_as_least_privilege_user(
@@ -76,7 +54,7 @@ def test_conformance_as_least_privilege_user(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = _as(redis_url, *acl_user)
+    url = as_user(redis_url, *acl_user)
     report = run_conformance(
         lambda: RedisSaver.from_conn_string(url, prefix=key_prefix)
     )
@@ -91,7 +69,7 @@ def test_conformance_with_ttl_as_least_privilege_user(
     redis_url: str, key_prefix: str, acl_user: tuple[str, str]
 ) -> None:
     """TTL adds commands (expiry bookkeeping in the scripts): they must be in the ACL too."""
-    url = _as(redis_url, *acl_user)
+    url = as_user(redis_url, *acl_user)
     ttl = {"default_ttl": 5, "refresh_on_read": True}
     report = run_conformance(
         lambda: RedisSaver.from_conn_string(url, prefix=key_prefix, ttl=ttl)
@@ -103,7 +81,7 @@ def test_conformance_with_ttl_as_least_privilege_user(
 def test_user_cannot_touch_other_prefixes(
     redis_url: str, key_prefix: str, acl_user: tuple[str, str]
 ) -> None:
-    url = _as(redis_url, *acl_user)
+    url = as_user(redis_url, *acl_user)
     with RedisSaver.from_conn_string(url, prefix=key_prefix) as mine:
         stored = mine.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert mine.get_tuple(stored) is not None
@@ -136,7 +114,7 @@ def test_probe_without_info_or_search(
         admin.execute_command(  # type: ignore[no-untyped-call]
             "ACL", "SETUSER", *acl_line(user, password, key_prefix, commands)
         )
-        url = _as(redis_url, user, password)
+        url = as_user(redis_url, user, password)
         with RedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
             info = saver.setup()
             assert info.version >= (6, 2) and not info.cluster and not info.search
@@ -151,19 +129,7 @@ def test_probe_without_info_or_search(
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A throw-away CA and a server certificate for 127.0.0.1, made with trustme."""
-    base: Path = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"ca": base / "ca.pem", "cert": base / "server.pem", "key": base / "server.key"}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    cert.private_key_pem.write_to_path(str(files["key"]))
-    client = ca.issue_cert("langgraph-client")
-    files["client_cert"] = base / "client.pem"
-    files["client_key"] = base / "client.key"
-    client.cert_chain_pems[0].write_to_path(str(files["client_cert"]))
-    client.private_key_pem.write_to_path(str(files["client_key"]))
-    return {k: str(v) for k, v in files.items()}
+    return write_tls_files(tmp_path_factory.mktemp("tls"), client_cert=True)
 
 
 @pytest.fixture(scope="module", params=["redis7", "redis8"])

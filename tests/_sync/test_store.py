@@ -29,9 +29,10 @@ from langgraph_redis._sync.store import RedisStore
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._sync.clock import ttl_clock
+from tests._sync.stores import close_store
 from tests.roundtrips import RoundTrips
 
-from langgraph_redis._store_bridge import run_async
+from langgraph_redis._bridge import run_async
 
 DIMS = 16
 HOSTILE_LABELS = ["a-b", "c:d", "@x|y", "*", "q'\"", "sp ace", "{br}", "ünï©ode", "%41", "b\\s"]
@@ -87,9 +88,7 @@ def store(
     try:
         yield store
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 def index_built(store: RedisStore) -> None:
@@ -415,9 +414,7 @@ def test_other_distances(
         for item, j in zip(got, order, strict=True):
             assert item.score == pytest.approx(float(scores[j]), abs=1e-4)
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 def test_batch_embeds_once(store: RedisStore, embedder: FakeEmbeddings) -> None:
@@ -613,9 +610,7 @@ def test_default_ttl_and_sweep_leave_nothing_behind(
         kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
         assert left == [f"{key_prefix}:{k}" for k in kept]
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 def test_sweeper_starts_and_stops(store: RedisStore) -> None:
@@ -854,9 +849,7 @@ def test_omit_expired_hides_expired_items_before_the_sweep(
         assert store.sweep_ttl() == 2
         assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 def test_without_omit_expired_namespaces_stay_until_swept(
@@ -914,9 +907,7 @@ def test_query_engine_hnsw_and_halfvec(
         assert top[0].key == "k17"
         assert top[0].score == pytest.approx(1.0, abs=tol)
     finally:
-        if store.engine == "query":
-            cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        close_store(store, key_prefix)
 
 
 # --------------------------------------------------------------------------- formats, foreign data

@@ -8,12 +8,10 @@ The sync twin (``tests/_sync/test_store_security.py``) is generated from this fi
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
-import redis
 from langgraph.store.base import PutOp
 from redis.exceptions import NoPermissionError, ResponseError
 
@@ -21,7 +19,7 @@ from langgraph_redis import RedisStore
 from langgraph_redis._acompat import Redis
 from langgraph_redis.demo import HashEmbeddings
 from tests._sync.clock import ttl_clock
-from tests._sync.test_security import _as, acl_line
+from tests.acl import acl_user, as_user
 
 # Every command the store sends, directly or from its Lua scripts, plus the connection
 # handshake and the probe. Keep in sync with docs/security.md (Store).
@@ -39,14 +37,9 @@ NOPERM = r"(?i)noperm|no permissions"
 @pytest.fixture
 def store_user(redis_url: str, key_prefix: str, engine: str) -> Iterator[tuple[str, str]]:
     """A user allowed only the store's commands on ``key_prefix:*``; removed afterwards."""
-    if redis_url.startswith("rediss") or "@" in redis_url:
-        pytest.skip("needs an admin connection to create ACL users")
     commands = STORE_COMMANDS + (" " + QUERY_COMMANDS if engine == "stack" else "")
-    user, password = f"lgrs_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    with redis.Redis.from_url(redis_url) as admin:
-        admin.execute_command("ACL", "SETUSER", *acl_line(user, password, key_prefix, commands))
+    with acl_user(redis_url, key_prefix, commands, "lgrs") as (admin, user, password):
         yield user, password
-        admin.execute_command("ACL", "DELUSER", user)
         if engine == "stack" and f"{key_prefix}:idx".encode() in admin.execute_command("FT._LIST"):
             admin.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
 
@@ -63,7 +56,7 @@ def test_store_as_least_privilege_user(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = _as(redis_url, *store_user)
+    url = as_user(redis_url, *store_user)
     ttl: Any = {"default_ttl": 10.0, "refresh_on_read": True, "omit_expired": True}
     store = RedisStore(url, index=index(), prefix=key_prefix, ttl=ttl)
     admin = Redis.from_url(redis_url)  # ages keys: the store user may not
@@ -95,7 +88,7 @@ def test_store_as_least_privilege_user(
 def test_store_user_cannot_touch_other_prefixes(
     redis_url: str, key_prefix: str, store_user: tuple[str, str]
 ) -> None:
-    url = _as(redis_url, *store_user)
+    url = as_user(redis_url, *store_user)
     with RedisStore(url, prefix=key_prefix, engine="plain") as mine:
         mine.put(("n",), "k", {"v": 1})
         assert mine.get(("n",), "k") is not None

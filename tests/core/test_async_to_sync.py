@@ -37,7 +37,7 @@ SOURCE = textwrap.dedent(
     """Saver over redis.asyncio; see AsyncRedisSaver.alist."""
 
     import asyncio  # sync: skip
-    from collections.abc import AsyncGenerator, AsyncIterator
+    from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
     import pytest
@@ -45,7 +45,8 @@ SOURCE = textwrap.dedent(
     from langgraph_redis._acompat import ALock, AsyncRedis, asleep
     from langgraph_redis._async._run import AnyAsyncClient, run
 
-    pytestmark = [pytest.mark.asyncio, pytest.mark.cluster]
+    pytestmark = [pytest.mark.cluster]
+    MESSAGE = "async classes take redis.asyncio clients (see tests/_async/x.py)"
 
 
     class AsyncRedisSaver:
@@ -62,14 +63,13 @@ SOURCE = textwrap.dedent(
             my_aput = alistx = 1
 
         @asynccontextmanager
-        async def gen(self) -> AsyncGenerator[dict[str, int], None]:
+        async def gen(self) -> AsyncIterator[dict[str, int]]:
             yield {}
 
 
-    @pytest.mark.asyncio
     async def test_it(asaver: AsyncRedisSaver, aclient: AsyncRedis) -> None:
         await asaver.aclose()
-        assert await anext(asaver.alist(aclient))
+        assert [x async for x in asaver.alist(aclient)]
     '''
 )
 
@@ -77,9 +77,9 @@ EXPECTED = textwrap.dedent(
     '''\
     # WARNING: generated from src/langgraph_redis/_async/sample.py by scripts/async_to_sync.py.
     # DO NOT EDIT: change the async source and regenerate.
-    """Saver over redis; see RedisSaver.list."""
+    """Saver over redis.asyncio; see RedisSaver.list."""
 
-    from collections.abc import Generator, Iterator
+    from collections.abc import Iterator
     from contextlib import contextmanager
 
     import pytest
@@ -88,6 +88,7 @@ EXPECTED = textwrap.dedent(
     from langgraph_redis._sync._run import AnySyncClient, run
 
     pytestmark = [pytest.mark.cluster]
+    MESSAGE = "async classes take redis.asyncio clients (see tests/_async/x.py)"
 
 
     class RedisSaver:
@@ -104,20 +105,22 @@ EXPECTED = textwrap.dedent(
             my_aput = alistx = 1
 
         @contextmanager
-        def gen(self) -> Generator[dict[str, int], None, None]:
+        def gen(self) -> Iterator[dict[str, int]]:
             yield {}
 
 
     def test_it(saver: RedisSaver, client: Redis) -> None:
         saver.close()
-        assert next(saver.list(client))
+        assert [x for x in saver.list(client)]
     '''
 )
 
 
 def test_convert_sample() -> None:
     used: Counter[str] = Counter()
-    assert a2s.convert(SOURCE, "src/langgraph_redis/_async/sample.py", used) == EXPECTED
+    assert a2s.convert(SOURCE, "tests/_async/sample.py", used) == EXPECTED.replace(
+        "src/langgraph_redis/_async/sample.py", "tests/_async/sample.py"
+    )
     assert used["alist"] == 3  # docstring, def, call; not alist_namespaces nor alistx
     assert used["alist_namespaces"] == 1
 
@@ -140,7 +143,6 @@ def test_sync_replacement_keeps_indent_and_is_verbatim() -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("x: AsyncGenerator[\n    int, None\n]\n", "same line"),
         ("import asyncio\nasyncio.run(f())\n", "'asyncio' left in sync code"),
         ("from x import AsyncMock\n", "'AsyncMock' left in sync code"),
         ("x = 1  # sync:\n", "empty '# sync:'"),
@@ -149,7 +151,24 @@ def test_sync_replacement_keeps_indent_and_is_verbatim() -> None:
 )
 def test_unconvertible_source_is_an_error(source: str, message: str) -> None:
     with pytest.raises(a2s.ConversionError, match=message):
-        a2s.convert(source, "src/langgraph_redis/_async/bad.py")
+        a2s.convert(source, "tests/_async/bad.py")
+
+
+def test_sync_comments_are_refused_in_src() -> None:
+    """The package's async code renames only; ``# sync:`` is for tests."""
+    with pytest.raises(a2s.ConversionError, match="for tests only"):
+        a2s.convert("x = 1  # sync: skip\n", "src/langgraph_redis/_async/bad.py", directives=False)
+    assert all(directives is ("tests/" in src) for src, _out, directives in a2s.TREES)
+
+
+def test_module_paths_are_renamed_on_import_lines_only() -> None:
+    used: Counter[str] = Counter()
+    assert a2s.convert_line("from redis.asyncio import Redis", used) == "from redis import Redis"
+    assert a2s.convert_line("import langgraph_redis._async.saver", used) == (
+        "import langgraph_redis._sync.saver"
+    )
+    prose = '    "async classes take redis.asyncio clients; see tests/_async/clock.py"'
+    assert a2s.convert_line(prose, used) == prose
 
 
 def test_check_passes_on_repo(capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,7 +190,7 @@ def test_runs_from_any_cwd(tmp_path: Path) -> None:
 @pytest.fixture
 def fake_root(tmp_path: Path) -> Path:
     """A copy of every async source tree and its generated twin."""
-    for src_dir, out_dir in a2s.TREES:
+    for src_dir, out_dir, _directives in a2s.TREES:
         for rel in (src_dir, out_dir):
             if (ROOT / rel).is_dir():
                 shutil.copytree(

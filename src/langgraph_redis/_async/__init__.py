@@ -1,1 +1,1 @@
-"""Async I/O layer: runs ``_core`` plans over ``redis.asyncio``; the source of ``_sync``."""
+"""I/O layer over redis-py: runs ``_core`` plans. Written async; ``_sync`` is generated from it."""

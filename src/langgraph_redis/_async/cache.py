@@ -16,9 +16,8 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import RedisError
 
-from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
-from langgraph_redis._async.connection import open_connection
+from langgraph_redis._async.connection import ConnectionOwner, open_connection
 from langgraph_redis._bridge import AsyncCacheBridge
 from langgraph_redis._core import cache
 from langgraph_redis._core.cache import CacheConfig
@@ -71,7 +70,7 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[Any]):
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""
-        self._remember_loop()  # sync: skip
+        self._remember_loop()
         info = await self._conn.probe()
         await self._conn.ensure_scripts(cache.SCRIPTS)
         return info

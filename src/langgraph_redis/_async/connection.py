@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,14 +28,17 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from typing_extensions import Self
 
 from langgraph_redis._acompat import (
     ALock,
     AsyncBlockingConnectionPool,
+    AsyncIterator,
     AsyncRedis,
     AsyncRedisCluster,
     AsyncRetry,
     AsyncSentinel,
+    ainit_cluster,
     arelease_client,
     asleep,
 )
@@ -55,7 +59,7 @@ from langgraph_redis._core.probe import (
 from langgraph_redis._core.urls import parse_sentinel_url
 from langgraph_redis.errors import ServerUnreachable
 
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
@@ -173,13 +177,13 @@ class Connection:
                         opts["max_connections"] = pool_size
                     self.client = AsyncRedisCluster.from_url(self.url, **opts)
                 if isinstance(self.client, AsyncRedisCluster):
-                    await self.client.initialize()  # sync: skip
+                    await ainit_cluster(self.client)
                     info = ServerInfo(info.product, info.version, True, info.search)
                 described = info.describe()
                 # One line per server kind per process, not one per saver.
                 logger.log(
                     logging.DEBUG if described in _logged else logging.INFO,
-                    "langgraph_redis connected: %s",
+                    "connected: %s",
                     described,
                 )
                 _logged.add(described)
@@ -247,7 +251,7 @@ class Connection:
             return await run(client, probe, recovery_timeout=self.recovery_timeout)
         # A cluster pipeline refuses keyless commands, so each probe command goes on
         # its own to one node (setup only; errors such as NOPERM are data here).
-        await client.initialize()  # sync: skip
+        await ainit_cluster(client)
         replies: list[Any] = []
         for cmd in probe.commands:
             try:
@@ -401,3 +405,51 @@ def open_connection(
     return connection_for(
         target, pool_size=pool_size, **{**(connection_args or {}), **client_options}
     )
+
+
+class ConnectionOwner:
+    """Context-manager protocol and client access for objects holding a :class:`Connection`.
+
+    The savers, the store and the cache all own one; they share this, not a base class
+    of their own.
+    """
+
+    _conn: Connection
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls, conn_string: str | None = None, **options: Any
+    ) -> AsyncIterator[Self]:
+        """Open one for ``conn_string``; the connections it opened close when the block ends.
+
+        It stays usable after the block: a later call opens a connection again, as
+        LangGraph's cross-thread-persistence guide expects. ``redis_url=`` is accepted in
+        place of ``conn_string`` (langgraph-checkpoint-redis spelling); ``options`` go to
+        the constructor.
+        """
+        made = cls(conn_string, **options)  # type: ignore[call-arg]
+        try:
+            yield made
+        finally:
+            await made.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections this object opened; a client passed in is left open."""
+        await self._conn.aclose()
+
+    async def _aprobe(self) -> ServerInfo:
+        """The server's facts, probed once per connection (after it, :attr:`client` is a
+        cluster client on a cluster)."""
+        return await self._conn.probe()
+
+    @property
+    def client(self) -> AnyAsyncClient:
+        """The redis-py client in use."""
+        return self._conn.client

@@ -24,9 +24,12 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import AsyncIterator
-from langgraph_redis._async._owner import ConnectionOwner
 from langgraph_redis._async._run import AnyAsyncClient
-from langgraph_redis._async.connection import check_wait_replicas, open_connection
+from langgraph_redis._async.connection import (
+    ConnectionOwner,
+    check_wait_replicas,
+    open_connection,
+)
 from langgraph_redis._bridge import AsyncSaverBridge
 from langgraph_redis._core.checkpoint import SaverPlans
 from langgraph_redis._core.checkpoint import full as checkpoints
@@ -95,7 +98,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
 
     async def asetup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
-        self._remember_loop()  # sync: skip
+        self._remember_loop()
         info = await self._conn.probe()
         await self._conn.ensure_scripts(self._plans.SCRIPTS)
         return info

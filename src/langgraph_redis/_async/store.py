@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -30,23 +30,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from langgraph_redis._acompat import ALock, AsyncIterator, afinish
-from langgraph_redis._async._embed import embed_query_text, embed_texts
-from langgraph_redis._async._owner import ConnectionOwner
+from langgraph_redis._acompat import ALock, AsyncIterator, AsyncSweeper, afinish
 from langgraph_redis._async._run import AnyAsyncClient
-from langgraph_redis._async.connection import open_connection
+from langgraph_redis._async.connection import ConnectionOwner, open_connection
+from langgraph_redis._bridge import AsyncStoreBridge
 from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query, vset
-from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write
+from langgraph_redis._core.store.items import PreparedPut, check_vectors, plan_get, plan_write
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
 from langgraph_redis._core.store.snapshot import SNAPSHOT_CACHE_BYTES, StoreCache, trim_cache
-from langgraph_redis._store_bridge import AsyncStoreBridge, AsyncSweeper  # sync: skip
 
-# sync: from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
-
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 EngineChoice = Literal["auto", "query", "plain", "vset"]
 
@@ -133,8 +129,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         # Expiry scores are wall-clock times; tests move this clock together with the
         # server's TTLs instead of sleeping (tests/_async/clock.py).
         self._clock: Callable[[], float] = time.time
-        self._sweeper: AsyncSweeper | None = None  # sync: skip
-        # sync: self._sweeper: ThreadSweeper | None = None
+        self._sweeper: AsyncSweeper | None = None
         self.ttl_config = ttl
         self.index_config: dict[str, Any] | None = dict(index) if index else None
         self._vcfg: VectorConfig | None = None
@@ -193,7 +188,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 warning when ``engine="query"`` was asked for: a cluster has no search
                 coordinator.)
         """
-        self._remember_loop()  # sync: skip
+        self._remember_loop()
         if self._engine is not None:
             return
         async with self._setup_lock:
@@ -230,13 +225,35 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
             )
             level = logging.WARNING if overridden else logging.INFO
-            logger.log(
-                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
-            )
+            logger.log(level, "store engine: %s (%s; %s)", name, why, info.describe())
             self._engine = engine
 
     async def _run(self, plan: Plan[T]) -> T:
         return await self._conn.run(plan)
+
+    @property
+    def _vector_config(self) -> VectorConfig | None:
+        """The index's vector settings (None without ``index=``), for the migration."""
+        return self._vcfg
+
+    async def _awrite_prepared(
+        self, puts: Sequence[PreparedPut], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        """Write puts prepared by the caller, with their vectors as given (the embedder is
+        not called): the migration's path for items whose vectors are already stored."""
+        await self.asetup()
+        await self._run(
+            plan_write(
+                self._prefix,
+                puts,
+                vectors,
+                self._vcfg,
+                self._clock(),
+                epoch=secrets.token_hex(8),
+                cluster=self._conn.cluster,
+                vset=self._engine is vset,
+            )
+        )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get, search, put and list-namespaces operations.
@@ -256,10 +273,10 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         qvecs: dict[str, list[float]] = {}
         if self.embeddings is not None and vcfg is not None:
             if prepared.texts:
-                vectors = await embed_texts(self.embeddings, prepared.texts)
+                vectors = await self.embeddings.aembed_documents(list(prepared.texts))
                 check_vectors(vectors, len(prepared.texts), vcfg.dims)
             for q in prepared.queries:
-                qvecs[q] = await embed_query_text(self.embeddings, q)
+                qvecs[q] = await self.embeddings.aembed_query(q)
             check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
         await self.asetup()
         engine = self._engine
@@ -338,12 +355,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         )
         if self._sweeper is None:
-            self._sweeper = AsyncSweeper(self.asweep_ttl, float(minutes) * 60)  # sync: skip
-            # sync: self._sweeper = ThreadSweeper(self.sweep_ttl, float(minutes) * 60)
+            self._sweeper = AsyncSweeper(self.asweep_ttl, float(minutes) * 60)
             self._sweeper.start()
 
     async def astop_ttl_sweeper(self) -> None:
         """Stop the sweeper if it runs."""
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
-            await sweeper.stop()  # sync: sweeper.stop()
+            await sweeper.stop()

@@ -18,9 +18,8 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import RedisError
 
-from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
-from langgraph_redis._sync.connection import open_connection
+from langgraph_redis._sync.connection import ConnectionOwner, open_connection
 from langgraph_redis._bridge import SyncCacheBridge
 from langgraph_redis._core import cache
 from langgraph_redis._core.cache import CacheConfig
@@ -73,6 +72,7 @@ class RedisCache(ConnectionOwner, SyncCacheBridge, BaseCache[Any]):
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the cache's scripts, once. Idempotent; no schema."""
+        self._remember_loop()
         info = self._conn.probe()
         self._conn.ensure_scripts(cache.SCRIPTS)
         return info

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +30,17 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from typing_extensions import Self
 
 from langgraph_redis._acompat import (
     Lock,
     BlockingConnectionPool,
+    Iterator,
     Redis,
     RedisCluster,
     Retry,
     Sentinel,
+    init_cluster,
     release_client,
     sleep,
 )
@@ -57,7 +61,7 @@ from langgraph_redis._core.probe import (
 from langgraph_redis._core.urls import parse_sentinel_url
 from langgraph_redis.errors import ServerUnreachable
 
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
@@ -175,12 +179,13 @@ class Connection:
                         opts["max_connections"] = pool_size
                     self.client = RedisCluster.from_url(self.url, **opts)
                 if isinstance(self.client, RedisCluster):
+                    init_cluster(self.client)
                     info = ServerInfo(info.product, info.version, True, info.search)
                 described = info.describe()
                 # One line per server kind per process, not one per saver.
                 logger.log(
                     logging.DEBUG if described in _logged else logging.INFO,
-                    "langgraph_redis connected: %s",
+                    "connected: %s",
                     described,
                 )
                 _logged.add(described)
@@ -248,6 +253,7 @@ class Connection:
             return run(client, probe, recovery_timeout=self.recovery_timeout)
         # A cluster pipeline refuses keyless commands, so each probe command goes on
         # its own to one node (setup only; errors such as NOPERM are data here).
+        init_cluster(client)
         replies: list[Any] = []
         for cmd in probe.commands:
             try:
@@ -332,7 +338,7 @@ def check_wait_replicas(value: tuple[int, int] | None) -> tuple[int, int] | None
 
 
 _OTHER_LOOP = (
-    "this object's connections belong to another event loop (redis connections "
+    "this object's connections belong to another event loop (redis.asyncio connections "
     "are bound to the loop that opened them): create the saver or store inside the loop "
     "that uses it, or use the sync class from synchronous code"
 )
@@ -378,7 +384,7 @@ def connection_for(
     raise TypeError(
         f"expected a Redis URL or a redis client, got {type(conn).__name__}; "
         "sync classes take redis.Redis / redis.cluster.RedisCluster, "
-        "async classes take redis clients"
+        "async classes take redis.asyncio clients"
     )
 
 
@@ -401,3 +407,51 @@ def open_connection(
     return connection_for(
         target, pool_size=pool_size, **{**(connection_args or {}), **client_options}
     )
+
+
+class ConnectionOwner:
+    """Context-manager protocol and client access for objects holding a :class:`Connection`.
+
+    The savers, the store and the cache all own one; they share this, not a base class
+    of their own.
+    """
+
+    _conn: Connection
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls, conn_string: str | None = None, **options: Any
+    ) -> Iterator[Self]:
+        """Open one for ``conn_string``; the connections it opened close when the block ends.
+
+        It stays usable after the block: a later call opens a connection again, as
+        LangGraph's cross-thread-persistence guide expects. ``redis_url=`` is accepted in
+        place of ``conn_string`` (langgraph-checkpoint-redis spelling); ``options`` go to
+        the constructor.
+        """
+        made = cls(conn_string, **options)  # type: ignore[call-arg]
+        try:
+            yield made
+        finally:
+            made.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close connections this object opened; a client passed in is left open."""
+        self._conn.close()
+
+    def _probe(self) -> ServerInfo:
+        """The server's facts, probed once per connection (after it, :attr:`client` is a
+        cluster client on a cluster)."""
+        return self._conn.probe()
+
+    @property
+    def client(self) -> AnySyncClient:
+        """The redis-py client in use."""
+        return self._conn.client

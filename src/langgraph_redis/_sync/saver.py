@@ -26,9 +26,12 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._acompat import Iterator
-from langgraph_redis._sync._owner import ConnectionOwner
 from langgraph_redis._sync._run import AnySyncClient
-from langgraph_redis._sync.connection import check_wait_replicas, open_connection
+from langgraph_redis._sync.connection import (
+    ConnectionOwner,
+    check_wait_replicas,
+    open_connection,
+)
 from langgraph_redis._bridge import SyncSaverBridge
 from langgraph_redis._core.checkpoint import SaverPlans
 from langgraph_redis._core.checkpoint import full as checkpoints
@@ -97,6 +100,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
 
     def setup(self) -> ServerInfo:
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
+        self._remember_loop()
         info = self._conn.probe()
         self._conn.ensure_scripts(self._plans.SCRIPTS)
         return info

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -32,22 +32,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from langgraph_redis._acompat import Lock, Iterator, finish
-from langgraph_redis._sync._embed import embed_query_text, embed_texts
-from langgraph_redis._sync._owner import ConnectionOwner
+from langgraph_redis._acompat import Lock, Iterator, ThreadSweeper, finish
 from langgraph_redis._sync._run import AnySyncClient
-from langgraph_redis._sync.connection import open_connection
+from langgraph_redis._sync.connection import ConnectionOwner, open_connection
+from langgraph_redis._bridge import SyncStoreBridge
 from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query, vset
-from langgraph_redis._core.store.items import check_vectors, plan_get, plan_write
+from langgraph_redis._core.store.items import PreparedPut, check_vectors, plan_get, plan_write
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
 from langgraph_redis._core.store.snapshot import SNAPSHOT_CACHE_BYTES, StoreCache, trim_cache
 
-from langgraph_redis._store_bridge import SyncStoreBridge, ThreadSweeper
-
-logger = logging.getLogger("langgraph_redis")
+logger = logging.getLogger(__name__)
 
 EngineChoice = Literal["auto", "query", "plain", "vset"]
 
@@ -132,7 +129,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._cache_lock = Lock()
         self._hints = query.Hints()
         # Expiry scores are wall-clock times; tests move this clock together with the
-        # server's TTLs instead of sleeping (tests/_sync/clock.py).
+        # server's TTLs instead of sleeping (tests/_async/clock.py).
         self._clock: Callable[[], float] = time.time
         self._sweeper: ThreadSweeper | None = None
         self.ttl_config = ttl
@@ -193,6 +190,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 warning when ``engine="query"`` was asked for: a cluster has no search
                 coordinator.)
         """
+        self._remember_loop()
         if self._engine is not None:
             return
         with self._setup_lock:
@@ -229,13 +227,35 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
             )
             level = logging.WARNING if overridden else logging.INFO
-            logger.log(
-                level, "langgraph_redis store engine: %s (%s; %s)", name, why, info.describe()
-            )
+            logger.log(level, "store engine: %s (%s; %s)", name, why, info.describe())
             self._engine = engine
 
     def _run(self, plan: Plan[T]) -> T:
         return self._conn.run(plan)
+
+    @property
+    def _vector_config(self) -> VectorConfig | None:
+        """The index's vector settings (None without ``index=``), for the migration."""
+        return self._vcfg
+
+    def _write_prepared(
+        self, puts: Sequence[PreparedPut], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        """Write puts prepared by the caller, with their vectors as given (the embedder is
+        not called): the migration's path for items whose vectors are already stored."""
+        self.setup()
+        self._run(
+            plan_write(
+                self._prefix,
+                puts,
+                vectors,
+                self._vcfg,
+                self._clock(),
+                epoch=secrets.token_hex(8),
+                cluster=self._conn.cluster,
+                vset=self._engine is vset,
+            )
+        )
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run get, search, put and list-namespaces operations.
@@ -255,10 +275,10 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         qvecs: dict[str, list[float]] = {}
         if self.embeddings is not None and vcfg is not None:
             if prepared.texts:
-                vectors = embed_texts(self.embeddings, prepared.texts)
+                vectors = self.embeddings.embed_documents(list(prepared.texts))
                 check_vectors(vectors, len(prepared.texts), vcfg.dims)
             for q in prepared.queries:
-                qvecs[q] = embed_query_text(self.embeddings, q)
+                qvecs[q] = self.embeddings.embed_query(q)
             check_vectors(list(qvecs.values()), len(qvecs), vcfg.dims)
         self.setup()
         engine = self._engine

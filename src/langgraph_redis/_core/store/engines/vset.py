@@ -363,7 +363,7 @@ def plan_search(
             if isinstance(exc, UnsupportedFormatError):
                 raise
             # Foreign or damaged data: this item is left out, the search goes on.
-            logger.warning("langgraph_redis skipped an unreadable item: %s", exc)
+            logger.warning("skipped an unreadable item: %s", exc)
             fetched[ident] = None
 
     if guess and pnst in nsts:
