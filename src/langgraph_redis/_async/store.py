@@ -227,7 +227,8 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
 
         Everything is validated (namespaces, filters, JSON values, embedder output)
         before the first write; reads see the data as it was before the batch's
-        writes, as in ``InMemoryStore``. Round trips: one for all gets, one per search
+        writes, as in ``InMemoryStore``. Round trips: one for all gets (plus one to renew
+        the items that carry a TTL when the store has no TTL configuration), one per search
         on the plain engine once its namespaces are cached (two with a query on the
         query engine), one per namespace listing (two with ``omit_expired``) and one
         for all puts and deletes; a search renewing TTLs adds one only when a result
@@ -270,7 +271,16 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         results: list[Result] = [None] * len(ops)
         gets = [(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)]
         if gets:
-            items = await self._run(plan_get(self._prefix, [op for _, op in gets], now_ms))
+            # With no TTL configured, a get renews only items that carry a TTL (a second
+            # round trip for those), so the common get sends no script.
+            items = await self._run(
+                plan_get(
+                    self._prefix,
+                    [op for _, op in gets],
+                    now_ms,
+                    inline_refresh=self.ttl_config is not None,
+                )
+            )
             for (i, _), item in zip(gets, items, strict=True):
                 results[i] = item
         for i, op in enumerate(ops):

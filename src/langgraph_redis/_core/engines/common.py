@@ -45,7 +45,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._core import store_keys as sk
 from langgraph_redis._core.filters import CompiledFilter, canonical_json, value_tokens
-from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.serde import CorruptDataError, UnsupportedFormatError
 
 logger = logging.getLogger("langgraph_redis")
@@ -702,8 +702,19 @@ def refresh_command(prefix: str, namespace: tuple[str, ...], key: str, now_ms: i
     )
 
 
-def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item | None]]:
-    """One round trip for every get of a batch; TTL refresh rides along."""
+def plan_get(
+    prefix: str, ops: Sequence[GetOp], now_ms: int, *, inline_refresh: bool = True
+) -> Plan[list[Item | None]]:
+    """One round trip for every get of a batch.
+
+    ``inline_refresh`` (a store with a TTL configuration): the TTL-refresh script rides
+    along with each get that renews, whether or not the item carries a TTL. Without it
+    (no TTL configured, where most items carry none) the gets read the item's ``ttl``
+    field instead and renew only the items that carry one, in a second round trip: the
+    common get then sends no script at all.
+    """
+    if not inline_refresh and any(op.refresh_ttl for op in ops):
+        return _plan_get_then_refresh(prefix, ops, now_ms)
     cmds: list[Op] = []
     slots: list[int] = []
     for op in ops:
@@ -728,6 +739,37 @@ def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item 
         return items
 
     return batch(cmds, decode)
+
+
+def _plan_get_then_refresh(
+    prefix: str, ops: Sequence[GetOp], now_ms: int
+) -> Generator[Batch[Any], list[Any], list[Item | None]]:
+    """:func:`plan_get` without inline refresh: read, then renew only items with a TTL."""
+
+    def decode(replies: list[Any]) -> list[Any]:
+        check([r for r in replies if not _wrong_type(r)])
+        return replies
+
+    replies = yield batch(
+        [
+            ("HMGET", sk.item_key(prefix, sk.ns_text(op.namespace), op.key), *ITEM_FIELDS, "ttl")
+            for op in ops
+        ],
+        decode,
+    )
+    items = [decode_item(op.namespace, op.key, r) for op, r in zip(ops, replies, strict=True)]
+    due: list[tuple[tuple[str, ...], str]] = []
+    for op, item, fields in zip(ops, items, replies, strict=True):
+        ttl = fields[len(ITEM_FIELDS)]
+        if not op.refresh_ttl or item is None or ttl is None:
+            continue
+        if not _text(ttl).isdigit() or not _text(ttl).isascii():
+            # as the refresh script says of a damaged field (inline_refresh)
+            raise CorruptDataError(f"{_where(op.namespace, op.key)}: field 'ttl' is not an integer")
+        due.append((op.namespace, op.key))
+    if due:
+        yield plan_refresh(prefix, due, now_ms)
+    return items
 
 
 def plan_refresh(
