@@ -22,6 +22,8 @@ import redis.cluster
 import redis.retry
 import redis.sentinel
 
+from langgraph_redis._deadline import BlockingPool
+
 ALock = asyncio.Lock
 Lock = threading.Lock
 asleep = asyncio.sleep
@@ -35,7 +37,8 @@ AsyncSentinel = redis.asyncio.sentinel.Sentinel
 Sentinel = redis.sentinel.Sentinel
 AsyncConnectionPool = redis.asyncio.ConnectionPool
 ConnectionPool = redis.ConnectionPool
-AsyncBlockingConnectionPool = redis.asyncio.BlockingConnectionPool
+# Without a timer per call when a connection is free (see langgraph_redis._deadline).
+AsyncBlockingConnectionPool = BlockingPool
 BlockingConnectionPool = redis.BlockingConnectionPool
 # redis-py's sync Retry handed to an async client never retries: its loop returns the
 # coroutine un-awaited, so the error escapes the loop. Each side needs its own class.
