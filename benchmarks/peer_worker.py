@@ -22,7 +22,13 @@ SUBJECT = "langgraph-checkpoint-redis"
 
 def _versions() -> dict[str, str]:
     out = {}
-    for dist in ("langgraph-checkpoint-redis", "redisvl", "langgraph-checkpoint", "redis"):
+    for dist in (
+        "langgraph-checkpoint-redis",
+        "redisvl",
+        "langgraph-checkpoint",
+        "redis",
+        "hiredis",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -50,6 +50,8 @@ class Settings:
     checkpointer: CheckpointerSizes
     store: StoreSizes
     e2e: E2ESizes
+    repeats: int = 3
+    """Repetitions of every measurement in one run; the report takes their median."""
 
 
 def sizes_for(mode: str) -> tuple[CheckpointerSizes, StoreSizes, E2ESizes]:
@@ -197,7 +199,7 @@ async def _local_checkpointers(run: Run, tmp: Path) -> None:
         run.rows += await bench_checkpointer(saver, "SqliteSaver", "local", sizes)
 
 
-async def _ours_store(run: Run, target: servers.Target) -> None:
+async def _ours_store(run: Run, target: servers.Target, recall: bool = True) -> None:
     cls = _store_class()
     sizes = run.settings.store
     async with cls.from_conn_string(
@@ -209,7 +211,7 @@ async def _ours_store(run: Run, target: servers.Target) -> None:
     for row in rows:
         row["store_engine"] = store.engine
     run.rows += rows
-    if store.engine == "query":
+    if store.engine == "query" and recall:  # recall is exact: measured once per run
         servers.flush(target)
         await _recall(run, target)
 
@@ -313,6 +315,46 @@ async def _step(run: Run, what: str, coro: Coroutine[Any, Any, None]) -> None:
     run.log(f"{what} done in {time.perf_counter() - t0:.1f}s")
 
 
+async def _repetition(
+    run: Run, tgts: list[servers.Target], tmp: Path, has_store: bool, *, recall: bool
+) -> None:
+    """One repetition of every part and subject, the peer's right after ours."""
+    s = run.settings
+    peer_parts: dict[str, list[str]] = {}
+    for part in PARTS:
+        if part not in s.parts:
+            continue
+        for t in tgts:
+            servers.flush(t)
+            if part == "checkpointer":
+                await _step(
+                    run,
+                    f"checkpointer: ours + lower bound on {t.engine}",
+                    _ours_checkpointer(run, t),
+                )
+            elif has_store and part == "store":
+                await _step(run, f"store: ours on {t.engine}", _ours_store(run, t, recall))
+            elif has_store and part == "e2e":
+                await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
+            if s.peers and t.search:
+                peer_parts.setdefault(t.engine, []).append(part)
+        if part == "checkpointer":
+            await _step(
+                run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
+            )
+        elif part == "store":
+            await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
+        else:
+            await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+    for t in tgts:
+        if t.engine in peer_parts:
+            servers.flush(t)
+            t0 = time.perf_counter()
+            run.log(f"{PEER} on {t.engine} (worker process) ...")
+            await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
+            run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
+
+
 async def run_all(run: Run, report: Callable[[Run], None]) -> None:
     """Every part, every subject; ``report`` is called after each part (partial results)."""
     s = run.settings
@@ -325,32 +367,12 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
                 "store and end-to-end parts skipped for langgraph-redis: "
                 "`from langgraph_redis import AsyncRedisStore` is not available yet."
             )
-        peer_parts: dict[str, list[str]] = {}
-        for part in PARTS:
-            if part not in s.parts:
-                continue
-            for t in tgts:
-                servers.flush(t)
-                if part == "checkpointer":
-                    await _step(
-                        run,
-                        f"checkpointer: ours + lower bound on {t.engine}",
-                        _ours_checkpointer(run, t),
-                    )
-                elif has_store and part == "store":
-                    await _step(run, f"store: ours on {t.engine}", _ours_store(run, t))
-                elif has_store and part == "e2e":
-                    await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
-                if s.peers and t.search:
-                    peer_parts.setdefault(t.engine, []).append(part)
-            if part == "checkpointer":
-                await _step(
-                    run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
-                )
-            elif part == "store":
-                await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
-            else:
-                await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+        for rep in range(s.repeats):
+            if s.repeats > 1:
+                run.log(f"repetition {rep + 1} of {s.repeats}")
+            await _repetition(run, tgts, tmp, has_store, recall=rep == 0)
+            for row in run.rows:
+                row.setdefault("rep", rep)
             report(run)
         if not s.peers:
             run.notes.append("langgraph-checkpoint-redis not measured (--no-peers or --smoke).")
@@ -358,11 +380,4 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
             run.notes.append(
                 "langgraph-checkpoint-redis not measured: it needs Redis Stack (no query engine here)."
             )
-        for t in tgts:
-            if t.engine in peer_parts:
-                servers.flush(t)
-                t0 = time.perf_counter()
-                run.log(f"{PEER} on {t.engine} (worker process) ...")
-                await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
-                run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
         report(run)
