@@ -573,7 +573,7 @@ def _store_md(rows: list[Row], rat: list[Row]) -> list[str]:
             "",
             "Clustered, low-rank vectors (like real embeddings); the exact answer is the "
             "plain engine's (numpy) on the same items. *identical*: share of queries whose "
-            "top 10 (items and order) equals the exact one. HNSW is the default index.",
+            "top 10 (items and order) equals the exact one. FLAT is the default index.",
             "",
         ]
         md += _table(

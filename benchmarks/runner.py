@@ -217,7 +217,7 @@ async def _ours_store(run: Run, target: servers.Target, recall: bool = True) -> 
 
 
 async def _recall(run: Run, target: servers.Target) -> None:
-    """recall@10 of the query engine (HNSW, the default, and FLAT) against the exact
+    """recall@10 of the query engine (HNSW, and FLAT: the default) against the exact
     plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
     cls = _store_class()
     sizes = run.settings.store

@@ -35,11 +35,17 @@ from langgraph_redis._core.plans import Batch
 NAME = "plain"
 
 
-def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
-    """Record the vector settings (one round trip); nothing else to create."""
-    if cfg is not None:
-        yield plan_check_config(prefix, cfg)
-    return None
+def plan_setup(
+    prefix: str, cfg: VectorConfig | None
+) -> Generator[Batch[Any], Any, VectorConfig | None]:
+    """Record the vector settings (one round trip); nothing else to create.
+
+    Returns the settings to use (see :func:`plan_check_config`).
+    """
+    if cfg is None:
+        return None
+    used: VectorConfig = yield plan_check_config(prefix, cfg)
+    return used
 
 
 def row_scores(snap: NsSnapshot, q: np.ndarray[Any, Any], distance: str) -> np.ndarray[Any, Any]:
