@@ -169,21 +169,77 @@ def _store_class() -> Any:
 # -- subjects ------------------------------------------------------------------------------
 
 
+def _server_usec(url: str) -> tuple[float, int]:
+    """Server CPU time so far (``INFO cpu``, user + system, µs) and commands run
+    (``INFO commandstats``, the INFO calls left out).
+
+    CPU comes from ``INFO cpu``, not from the ``usec`` of ``commandstats``: there a
+    command run inside EXEC or a script counts in its own line *and* in the EXEC's or
+    EVALSHA's, so a transaction would be counted two or three times over.
+    """
+    import redis
+
+    with redis.Redis.from_url(url) as conn:
+        cpu = conn.info("cpu")
+        stats = conn.info("commandstats")
+    calls = sum(
+        int(stat.get("calls", 0))
+        for name, stat in stats.items()
+        if name != "cmdstat_info" and isinstance(stat, dict)
+    )
+    usec = (float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6
+    return usec, calls
+
+
+async def _server_cpu_per_put(
+    saver: Any, subject: str, target: servers.Target, puts: int
+) -> dict[str, Any]:
+    """Server CPU per checkpoint put, from ``INFO cpu`` around a batch of puts at 1 task
+    on a server nothing else uses (CPU time, not wall clock). A row whose
+    ``p50_ms`` holds the milliseconds of server CPU per put, so the report's time ratio
+    against the lower bound is the server-CPU ratio."""
+    from benchmarks.workload import ThreadWriter
+
+    writer = ThreadWriter(f"cpu-{uuid.uuid4().hex[:6]}", saver.get_next_version)
+    args = [writer.next() for _ in range(puts + 10)]
+    for a in args[:10]:  # warm: scripts loaded, registries created
+        await saver.aput(*a)
+    before, calls_before = _server_usec(target.url)
+    for a in args[10:]:
+        await saver.aput(*a)
+    after, calls_after = _server_usec(target.url)
+    per_put_ms = (after - before) / puts / 1000
+    return {
+        "suite": "server_cpu",
+        "op": "put",
+        "subject": subject,
+        "engine": target.engine,
+        "concurrency": 1,
+        "n": puts,
+        "p50_ms": per_put_ms,
+        "ops_s": 1000 / per_put_ms if per_put_ms > 0 else float("nan"),
+        "commands_per_put": (calls_after - calls_before) / puts,
+    }
+
+
 async def _ours_checkpointer(run: Run, target: servers.Target) -> None:
     from benchmarks.lower_bound import HandWrittenSaver
     from langgraph_redis import AsyncRedisSaver
 
     sizes = run.settings.checkpointer
+    puts = min(500, sizes.ops)
     async with AsyncRedisSaver.from_conn_string(
         target.url, prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
     ) as saver:
         await saver.asetup()
         run.rows += await bench_checkpointer(saver, OURS, target.engine, sizes)
+        run.rows.append(await _server_cpu_per_put(saver, OURS, target, puts))
     servers.flush(target)
     bound = HandWrittenSaver(target.url)
     try:
         await bound.load_scripts()
         run.rows += await bench_checkpointer(bound, BOUND, target.engine, sizes)
+        run.rows.append(await _server_cpu_per_put(bound, BOUND, target, puts))
     finally:
         await bound.aclose()
 
