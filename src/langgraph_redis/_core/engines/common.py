@@ -19,11 +19,12 @@ Invariants:
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import math
 import secrets
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -990,6 +991,15 @@ class NsSnapshot:
         self._mat: np.ndarray[Any, Any] = np.empty((0, dims), dtype=np.float32)
         self._sq: np.ndarray[Any, Any] = np.empty(0, dtype=np.float32)
         self._alive: np.ndarray[Any, Any] = np.empty(0, dtype=bool)
+        self._order: list[str] | None = None  # keys newest first; None: to recompute
+
+    def ordered_keys(self) -> list[str]:
+        """Keys, newest update first, then by key: sorted once per change, so a
+        search without a query reads a page without sorting the namespace."""
+        if self._order is None:
+            items = self.items
+            self._order = sorted(items, key=lambda k: (-items[k].ua, k))
+        return self._order
 
     @property
     def matrix(self) -> np.ndarray[Any, Any] | None:
@@ -1006,6 +1016,7 @@ class NsSnapshot:
         return self._alive[: len(self.owners)]
 
     def remove(self, key: str) -> None:
+        self._order = None
         rec = self.items.pop(key, None)
         self.expiry.pop(key, None)
         if rec is not None:
@@ -1013,6 +1024,7 @@ class NsSnapshot:
 
     def put(self, key: str, rec: ItemRec, vectors: list[np.ndarray[Any, Any]]) -> None:
         """Add or replace one item; its old rows are reused first."""
+        self._order = None
         old = self.items.get(key)
         if old is not None:
             self._release(old.rows)
@@ -1280,16 +1292,32 @@ def _pairs(raw: Any) -> list[tuple[Any, Any]]:
 
 
 def snapshot_items(
-    snaps: Sequence[NsSnapshot], flt: CompiledFilter, now_ms: int
+    snaps: Sequence[NsSnapshot], flt: CompiledFilter, now_ms: int, stop: int | None = None
 ) -> list[tuple[NsSnapshot, str, ItemRec]]:
-    """Live items passing the filter, newest update first (then namespace, key)."""
-    out = [
-        (s, k, rec)
-        for s in snaps
-        for k, rec in s.items.items()
-        if s.expiry.get(k, math.inf) > now_ms and (flt.empty or flt.matches(rec.value))
-    ]
-    out.sort(key=lambda t: (-t[2].ua, t[0].namespace, t[1]))
+    """Live items passing the filter, newest update first (then namespace, key).
+
+    ``stop``: only the first ``stop`` such items are wanted (a page ends at
+    ``offset + limit``): each namespace's keys are kept in that order
+    (:meth:`NsSnapshot.ordered_keys`) and merged, so a page costs the items it reads,
+    not a filter over and a sort of the whole namespace.
+    """
+
+    def ordered(i: int, s: NsSnapshot) -> Iterator[tuple[float, tuple[str, ...], str, int]]:
+        items = s.items
+        return ((-items[k].ua, s.namespace, k, i) for k in s.ordered_keys())
+
+    streams = [ordered(i, s) for i, s in enumerate(snaps)]
+    merged = heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
+    out: list[tuple[NsSnapshot, str, ItemRec]] = []
+    if stop is not None and stop <= 0:
+        return out
+    for _, _, k, i in merged:
+        s = snaps[i]
+        rec = s.items[k]
+        if s.expiry.get(k, math.inf) > now_ms and (flt.empty or flt.matches(rec.value)):
+            out.append((s, k, rec))
+            if stop is not None and len(out) >= stop:
+                break
     return out
 
 

@@ -201,8 +201,8 @@ def plan_search(
     snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
     found: list[tuple[NsSnapshot, str, float | None]]
     if query is None or cfg is None:
-        items = snapshot_items(snaps, flt, now_ms)
-        found = [(s, k, None) for s, k, _ in items[op.offset : op.offset + op.limit]]
+        items = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)
+        found = [(s, k, None) for s, k, _ in items[op.offset :]]
     else:
         found = rank(snaps, flt, query, cfg, op.offset, op.limit, now_ms)
     results = [to_search_item(s.namespace, k, s.items[k], score) for s, k, score in found]

@@ -403,7 +403,7 @@ def plan_search(
     """
     if query is None or cfg is None:
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        page = snapshot_items(snaps, flt, now_ms)[op.offset : op.offset + op.limit]
+        page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
         if refresh:
             yield from plan_refresh_found(
                 prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
