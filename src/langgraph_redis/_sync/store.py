@@ -12,6 +12,7 @@ them and calls the embedder.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -132,6 +133,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._engine_choice: EngineChoice = engine
         self._engine: ModuleType | None = None
         self._cache: StoreCache = {}
+        # Per namespace prefix: when the last search that refreshed its snapshots began
+        # its round trip (monotonic clock); see batch.
+        self._fresh: dict[tuple[str, ...], float] = {}
         self._setup_lock = Lock()
         self._cache_lock = Lock()
         self._hints = query.Hints()
@@ -290,20 +294,36 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             if isinstance(op, SearchOp):
                 # The snapshot cache is refreshed across round trips; concurrent searches
                 # (tasks, or threads on the sync store) must not interleave those updates.
+                # A search that waited while another refreshed the same prefix's snapshots
+                # with a round trip sent after it began reuses them without a round trip
+                # of its own: they hold every write it must see.
+                qvec = qvecs.get(op.query) if op.query else None
+                uses_cache = engine is plain or qvec is None or vcfg is None
+                began = time.monotonic()
                 with self._cache_lock:
-                    found = self._run(
-                        engine.plan_search(
-                            self._prefix,
-                            self._cache,
-                            op,
-                            filters[i],
-                            qvecs.get(op.query) if op.query else None,
-                            vcfg,
-                            now_ms,
-                            refresh=op.refresh_ttl,
-                            hints=self._hints,
+                    key = op.namespace_prefix
+                    reuse = uses_cache and self._fresh.get(key, -math.inf) >= began
+                    sent = time.monotonic()
+                    try:
+                        found = self._run(
+                            engine.plan_search(
+                                self._prefix,
+                                self._cache,
+                                op,
+                                filters[i],
+                                qvec,
+                                vcfg,
+                                now_ms,
+                                refresh=op.refresh_ttl,
+                                hints=self._hints,
+                                reuse=reuse,
+                            )
                         )
-                    )
+                    except BaseException:
+                        self._fresh.clear()  # the cache may have lost snapshots half-way
+                        raise
+                    if uses_cache and not reuse:
+                        self._fresh[key] = sent
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
                 live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None

@@ -1132,8 +1132,15 @@ def plan_snapshots(
     namespace_prefix: tuple[str, ...],
     cfg: VectorConfig | None,
     now_ms: int,
+    reuse: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[NsSnapshot]]:
     """Fresh snapshots of every namespace under ``namespace_prefix``.
+
+    ``reuse``: the caller knows the cached snapshots under this prefix were read by a
+    round trip sent after its own call began (a concurrent search refreshed them while
+    this one waited), so they already hold every write it must see: no round trip,
+    unless one of them has an item due to expire by ``now_ms`` (its expiry must be
+    re-read).
 
     Round trips: one when every cached namespace is unchanged *or* changed by at most
     :data:`DELTA_LIMIT` writes since it was read: the namespace index and one delta
@@ -1144,6 +1151,8 @@ def plan_snapshots(
     pnst = sk.ns_text(namespace_prefix)
     lo, hi = sk.ns_lex_range(pnst)
     known = [n for n in cache if sk.is_under(n, pnst)]
+    if reuse and all(cache[n].min_expiry > now_ms for n in known):
+        return [cache[n] for n in sorted(known)]
     want = "1" if cfg is not None else "0"
     rechecks: list[list[str]] = []
     cmds: list[Op] = [("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")]

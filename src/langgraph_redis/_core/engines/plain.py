@@ -191,14 +191,18 @@ def plan_search(
     now_ms: int,
     refresh: bool = False,
     hints: dict[str, tuple[int, int]] | None = None,
+    reuse: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """Search one namespace prefix (``hints`` is the query engine's; unused here).
+
+    ``reuse``: see :func:`plan_snapshots` (no round trip when a concurrent search
+    refreshed the snapshots after this one began).
 
     One round trip when the cached snapshots are fresh or a few writes behind (see
     :func:`plan_snapshots`); one more to renew TTLs when ``refresh`` is set and a result
     carries a TTL.
     """
-    snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
+    snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms, reuse)
     found: list[tuple[NsSnapshot, str, float | None]]
     if query is None or cfg is None:
         items = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)

@@ -388,6 +388,7 @@ def plan_search(
     now_ms: int,
     refresh: bool = False,
     hints: Hints | None = None,
+    reuse: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """KNN with TAG prefilter; two round trips per widening step (search, item fetch).
 
@@ -398,11 +399,12 @@ def plan_search(
     A missing index is recreated (two round trips) and, like an index still being
     built, answered by the plain engine's exact path (module docstring).
 
-    Without a query: the snapshot path (one round trip when fresh). With ``refresh``,
+    Without a query: the snapshot path (one round trip when fresh; none with ``reuse``:
+    :func:`plan_snapshots`). With ``refresh``,
     one more round trip renews the TTL of results that carry one (none when none does).
     """
     if query is None or cfg is None:
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
+        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
         page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
         if refresh:
             yield from plan_refresh_found(
