@@ -37,6 +37,12 @@ def parse(argv: list[str] | None) -> Settings:
     )
     p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
     p.add_argument("--no-peers", action="store_true", help="skip langgraph-checkpoint-redis")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repetitions of every measurement; the report shows medians (default 3, smoke 1)",
+    )
     args = p.parse_args(argv)
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     engines = tuple(e for e in args.engines.split(",") if e)
@@ -54,6 +60,7 @@ def parse(argv: list[str] | None) -> Settings:
         checkpointer=cp,
         store=st,
         e2e=e2e,
+        repeats=max(1, args.repeats if args.repeats is not None else 1 if args.smoke else 3),
     )
 
 
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             "servers": r.servers,
             "peer_versions": r.peer_versions,
             "duration_s": time.perf_counter() - t0,
+            "repeats": settings.repeats,
             "sizes": {
                 "checkpointer": asdict(settings.checkpointer),
                 "store": asdict(settings.store),
@@ -91,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.plots import draw_all
 
     write(run)
-    pngs = draw_all(run.rows, settings.out)
+    pngs = draw_all(report.collapse(run.rows), settings.out)
     run.log(f"wrote {settings.out}/results.json, results.md and {len(pngs)} plots")
     return 0
 

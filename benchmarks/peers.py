@@ -12,15 +12,34 @@ import os
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_DIR = ROOT / ".cache" / "bench-peers"
 VENV = PEER_DIR / "venv"
-# Its AsyncRedisStore cannot be built with current redisvl ("SearchIndex requires a sync
-# Redis client"); 0.15.0 is the oldest release its metadata allows and the one that works.
-PACKAGES = ("langgraph-checkpoint-redis", "redisvl==0.15.0", "langgraph", "numpy")
+
+
+def _ours(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:  # pragma: no cover - both are our dependencies
+        return ""
+
+
+# The anchor runs on the same redis-py and hiredis as ours and the lower bound, so the
+# client library is not what the ratios measure. Its AsyncRedisStore cannot be built with
+# redisvl 0.28 ("SearchIndex requires a sync Redis client"); 0.27.2 is the newest release
+# that builds it, and it accepts redis-py 8.1 (0.15, 0.16, 0.20 and 0.24 refuse it).
+PACKAGES = (
+    "langgraph-checkpoint-redis==0.5.2",
+    "redisvl==0.27.2",
+    f"redis=={_ours('redis')}",
+    f"hiredis=={_ours('hiredis')}",
+    "langgraph",
+    "numpy",
+)
 
 
 def _venv_python() -> Path:

@@ -51,6 +51,8 @@ class Settings:
     checkpointer: CheckpointerSizes
     store: StoreSizes
     e2e: E2ESizes
+    repeats: int = 3
+    """Repetitions of every measurement in one run; the report takes their median."""
 
 
 def sizes_for(mode: str) -> tuple[CheckpointerSizes, StoreSizes, E2ESizes]:
@@ -159,21 +161,80 @@ def machine() -> dict[str, Any]:
 # -- subjects ------------------------------------------------------------------------------
 
 
+def _server_usec(url: str) -> tuple[float, int]:
+    """Server CPU time so far (``INFO cpu``, user + system, µs) and commands run
+    (``INFO commandstats``, the INFO calls left out).
+
+    CPU comes from ``INFO cpu``, not from the ``usec`` of ``commandstats``: there a
+    command run inside EXEC or a script counts in its own line *and* in the EXEC's or
+    EVALSHA's, so a transaction would be counted two or three times over.
+    """
+    import redis
+
+    with redis.Redis.from_url(url) as conn:
+        cpu = conn.info("cpu")
+        stats = conn.info("commandstats")
+    calls = sum(
+        int(stat.get("calls", 0))
+        for name, stat in stats.items()
+        if name != "cmdstat_info" and isinstance(stat, dict)
+    )
+    usec = (float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6
+    return usec, calls
+
+
+async def _server_cpu_per_put(
+    saver: Any, subject: str, target: servers.Target, puts: int
+) -> dict[str, Any]:
+    """Server CPU per checkpoint put, from ``INFO cpu`` around a batch of puts at 1 task
+    on a server nothing else uses (CPU time, not wall clock). A row whose
+    ``p50_ms`` holds the milliseconds of server CPU per put, so the report's time ratio
+    against the lower bound is the server-CPU ratio."""
+    from benchmarks.workload import ThreadWriter
+
+    writer = ThreadWriter(f"cpu-{uuid.uuid4().hex[:6]}", saver.get_next_version)
+    args = [writer.next() for _ in range(puts + 10)]
+    for a in args[:10]:  # warm: scripts loaded, registries created
+        await saver.aput(*a)
+    before, calls_before = _server_usec(target.url)
+    for a in args[10:]:
+        await saver.aput(*a)
+    after, calls_after = _server_usec(target.url)
+    per_put_ms = (after - before) / puts / 1000
+    return {
+        "suite": "server_cpu",
+        "op": "put",
+        "subject": subject,
+        "engine": target.engine,
+        "concurrency": 1,
+        "n": puts,
+        # One figure per batch: p50, p99 and mean are all the per-put average.
+        "p50_ms": per_put_ms,
+        "p99_ms": per_put_ms,
+        "mean_ms": per_put_ms,
+        "ops_s": 1000 / per_put_ms if per_put_ms > 0 else float("nan"),
+        "commands_per_put": (calls_after - calls_before) / puts,
+    }
+
+
 async def _ours_checkpointer(run: Run, target: servers.Target) -> None:
     from benchmarks.lower_bound import HandWrittenSaver
     from langgraph_redis import AsyncRedisSaver
 
     sizes = run.settings.checkpointer
+    puts = min(500, sizes.ops)
     async with AsyncRedisSaver.from_conn_string(
         target.url, prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
     ) as saver:
         await saver.asetup()
         run.rows += await bench_checkpointer(saver, OURS, target.engine, sizes)
+        run.rows.append(await _server_cpu_per_put(saver, OURS, target, puts))
     servers.flush(target)
     bound = HandWrittenSaver(target.url)
     try:
         await bound.load_scripts()
         run.rows += await bench_checkpointer(bound, BOUND, target.engine, sizes)
+        run.rows.append(await _server_cpu_per_put(bound, BOUND, target, puts))
     finally:
         await bound.aclose()
 
@@ -189,7 +250,7 @@ async def _local_checkpointers(run: Run, tmp: Path) -> None:
         run.rows += await bench_checkpointer(saver, "SqliteSaver", "local", sizes)
 
 
-async def _ours_store(run: Run, target: servers.Target) -> None:
+async def _ours_store(run: Run, target: servers.Target, recall: bool = True) -> None:
     sizes = run.settings.store
     async with AsyncRedisStore.from_conn_string(
         target.url, index=index_config(sizes.dims), prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
@@ -200,13 +261,13 @@ async def _ours_store(run: Run, target: servers.Target) -> None:
     for row in rows:
         row["store_engine"] = store.engine
     run.rows += rows
-    if store.engine in ("query", "vset"):
+    if store.engine in ("query", "vset") and recall:  # measured once per run
         servers.flush(target)
         await _recall(run, target, store.engine)
 
 
 async def _recall(run: Run, target: servers.Target, engine: str = "query") -> None:
-    """recall@10 of the query or vector-set engine (HNSW, the default, and FLAT) against
+    """recall@10 of the query or vector-set engine (HNSW, and FLAT: the default) against
     the exact plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
     sizes = run.settings.store
     embed = ClusteredEmbeddings(sizes.recall_size, sizes.recall_queries, sizes.recall_dims)
@@ -304,38 +365,56 @@ async def _step(run: Run, what: str, coro: Coroutine[Any, Any, None]) -> None:
     run.log(f"{what} done in {time.perf_counter() - t0:.1f}s")
 
 
+async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall: bool) -> None:
+    """One repetition of every part and subject, the peer's right after ours."""
+    s = run.settings
+    peer_parts: dict[str, list[str]] = {}
+    for part in PARTS:
+        if part not in s.parts:
+            continue
+        for t in tgts:
+            servers.flush(t)
+            if part == "checkpointer":
+                await _step(
+                    run,
+                    f"checkpointer: ours + lower bound on {t.engine}",
+                    _ours_checkpointer(run, t),
+                )
+            elif part == "store":
+                await _step(run, f"store: ours on {t.engine}", _ours_store(run, t, recall))
+            elif part == "e2e":
+                await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
+            if s.peers and t.search:
+                peer_parts.setdefault(t.engine, []).append(part)
+        if part == "checkpointer":
+            await _step(
+                run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
+            )
+        elif part == "store":
+            await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
+        else:
+            await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+    for t in tgts:
+        if t.engine in peer_parts:
+            servers.flush(t)
+            t0 = time.perf_counter()
+            run.log(f"{PEER} on {t.engine} (worker process) ...")
+            await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
+            run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
+
+
 async def run_all(run: Run, report: Callable[[Run], None]) -> None:
     """Every part, every subject; ``report`` is called after each part (partial results)."""
     s = run.settings
     with servers.targets(s.engines, run.notes) as tgts, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         run.servers = {t.engine: t.version for t in tgts}
-        peer_parts: dict[str, list[str]] = {}
-        for part in PARTS:
-            if part not in s.parts:
-                continue
-            for t in tgts:
-                servers.flush(t)
-                if part == "checkpointer":
-                    await _step(
-                        run,
-                        f"checkpointer: ours + lower bound on {t.engine}",
-                        _ours_checkpointer(run, t),
-                    )
-                elif part == "store":
-                    await _step(run, f"store: ours on {t.engine}", _ours_store(run, t))
-                elif part == "e2e":
-                    await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
-                if s.peers and t.search:
-                    peer_parts.setdefault(t.engine, []).append(part)
-            if part == "checkpointer":
-                await _step(
-                    run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
-                )
-            elif part == "store":
-                await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
-            else:
-                await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+        for rep in range(s.repeats):
+            if s.repeats > 1:
+                run.log(f"repetition {rep + 1} of {s.repeats}")
+            await _repetition(run, tgts, tmp, recall=rep == 0)
+            for row in run.rows:
+                row.setdefault("rep", rep)
             report(run)
         if not s.peers:
             run.notes.append("langgraph-checkpoint-redis not measured (--no-peers or --smoke).")
@@ -343,11 +422,4 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
             run.notes.append(
                 "langgraph-checkpoint-redis not measured: it needs Redis Stack (no query engine here)."
             )
-        for t in tgts:
-            if t.engine in peer_parts:
-                servers.flush(t)
-                t0 = time.perf_counter()
-                run.log(f"{PEER} on {t.engine} (worker process) ...")
-                await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
-                run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
         report(run)

@@ -48,16 +48,15 @@ class StoreSizes:
 def index_config(dims: int) -> Any:  # IndexConfig + ann_index_config (not in its TypedDict)
     """The same vector index for every subject: cosine over the ``text`` field.
 
-    HNSW is asked for (it is also the default): our query engine builds it (FLAT, exact,
-    scans every vector: about 3.5 ms for 10k x 1,536 on this machine); engines without an
-    ANN index (our plain engine, the in-memory store) search exactly whatever is asked.
+    No ``ann_index_config``: each subject runs with its default index (ours: FLAT,
+    exact; the issue's goals are stated for the default). The recall measurement
+    builds HNSW and FLAT explicitly (:func:`recall_index_config`).
     """
     return {
         "dims": dims,
         "embed": HashEmbeddings(dims),
         "fields": ["text"],
         "distance_type": "cosine",
-        "ann_index_config": {"algorithm": "hnsw"},
     }
 
 

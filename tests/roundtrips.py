@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -19,6 +19,12 @@ import redis.connection
 @dataclass
 class Count:
     value: int = 0
+    sent: list[bytes] = field(default_factory=list)
+    """The bytes of every send (RESP), to tell which commands went out."""
+
+    def scripts(self) -> int:
+        """How many EVAL/EVALSHA commands were sent."""
+        return sum(s.count(b"\r\nEVALSHA\r\n") + s.count(b"\r\nEVAL\r\n") for s in self.sent)
 
 
 class RoundTrips:
@@ -34,9 +40,11 @@ class RoundTrips:
     def __exit__(self, *exc: object) -> None:
         self.active = None
 
-    def record(self) -> None:
+    def record(self, packed: Any = b"") -> None:
         if self.active is not None:
             self.active.value += 1
+            chunks = [packed] if isinstance(packed, (bytes, memoryview)) else list(packed)
+            self.active.sent.append(b"".join(bytes(c) for c in chunks))
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def roundtrips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
 
             @functools.wraps(original)
             async def async_send(self: Any, *args: Any, _o: Any = original, **kwargs: Any) -> Any:
-                counter.record()
+                counter.record(args[0] if args else kwargs.get("command", b""))
                 return await _o(self, *args, **kwargs)
 
             monkeypatch.setattr(cls, "send_packed_command", async_send)
@@ -57,7 +65,7 @@ def roundtrips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
 
             @functools.wraps(original)
             def sync_send(self: Any, *args: Any, _o: Any = original, **kwargs: Any) -> Any:
-                counter.record()
+                counter.record(args[0] if args else kwargs.get("command", b""))
                 return _o(self, *args, **kwargs)
 
             monkeypatch.setattr(cls, "send_packed_command", sync_send)

@@ -23,6 +23,8 @@ import redis.cluster
 import redis.retry
 import redis.sentinel
 
+from langgraph_redis._deadline import BlockingPool
+
 logger = logging.getLogger(__name__)
 
 ALock = asyncio.Lock
@@ -36,7 +38,10 @@ AsyncRedisCluster = redis.asyncio.cluster.RedisCluster
 RedisCluster = redis.cluster.RedisCluster
 AsyncSentinel = redis.asyncio.sentinel.Sentinel
 Sentinel = redis.sentinel.Sentinel
-AsyncBlockingConnectionPool = redis.asyncio.BlockingConnectionPool
+AsyncConnectionPool = redis.asyncio.ConnectionPool
+ConnectionPool = redis.ConnectionPool
+# Without a timer per call when a connection is free (see langgraph_redis._deadline).
+AsyncBlockingConnectionPool = BlockingPool
 BlockingConnectionPool = redis.BlockingConnectionPool
 # redis-py's sync Retry handed to an async client never retries: its loop returns the
 # coroutine un-awaited, so the error escapes the loop. Each side needs its own class.

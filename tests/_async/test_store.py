@@ -824,6 +824,49 @@ async def test_search_refreshes_ttl_only_when_results_carry_one(
         assert count.value == solo
 
 
+async def test_get_sends_no_refresh_script_without_ttl_config(
+    astore: AsyncRedisStore, roundtrips: RoundTrips
+) -> None:
+    """No TTL configured: a get of an item without a TTL sends no script; an item with
+    one is still renewed (in a second round trip)."""
+    assert astore.ttl_config is None
+    clock = ttl_clock(astore)
+    await astore.aput(("gr",), "plain", {"text": "no ttl"})
+    await astore.aput(("gr",), "timed", {"text": "has ttl"}, ttl=1)  # 60 s
+    with roundtrips as count:
+        assert await astore.aget(("gr",), "plain") is not None
+    assert (count.value, count.scripts()) == (1, 0)
+    with roundtrips as count:
+        assert await astore.aget(("gr",), "absent") is None
+    assert (count.value, count.scripts()) == (1, 0)
+    await clock.advance(35)
+    with roundtrips as count:
+        assert await astore.aget(("gr",), "timed") is not None  # renews the TTL
+    assert (count.value, count.scripts()) == (2, 1)
+    await clock.advance(45)  # 80 s after the put, 45 s after the renewal
+    assert await astore.aget(("gr",), "timed", refresh_ttl=False) is not None
+    await clock.advance(20)
+    assert await astore.aget(("gr",), "timed") is None
+    await cast(Any, astore.client).hset(_item_key(astore, ("gr",), "plain"), "ttl", "x1")
+    with pytest.raises(CorruptDataError, match="field 'ttl' is not an integer"):
+        await astore.aget(("gr",), "plain")
+    assert await astore.aget(("gr",), "plain", refresh_ttl=False) is not None
+
+
+async def test_get_with_ttl_config_renews_in_one_round_trip(
+    redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    store = AsyncRedisStore(redis_url, ttl={"default_ttl": 1}, prefix=key_prefix)
+    try:
+        await store.aput(("gc",), "k", {"text": "t"})
+        await store.aget(("gc",), "k")
+        with roundtrips as count:
+            assert await store.aget(("gc",), "k") is not None
+        assert (count.value, count.scripts()) == (1, 1)
+    finally:
+        await store.aclose()
+
+
 # --------------------------------------------------------------------------- omit_expired
 
 

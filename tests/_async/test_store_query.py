@@ -487,17 +487,51 @@ async def test_flat_equals_the_plain_engine(
         await exact.aclose()
 
 
-async def test_hnsw_is_the_default_algorithm(
+async def test_flat_is_the_default_algorithm(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
-    """docs/engines.md states HNSW (approximate) as the default; keep them in step."""
+    """docs/engines.md states FLAT (exact) as the default; keep them in step. Fails
+    before: HNSW was the default."""
     embed = TableEmbeddings()
     store = AsyncRedisStore(redis_url, index={"dims": DIMS, "embed": embed}, prefix=key_prefix)
     await store.asetup()
     client = cast(Any, store.client)
     try:
         info = await client.execute_command("FT.INFO", f"{key_prefix}:idx")
+        assert index_settings(info)["algorithm"] == "FLAT"
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """A store written with HNSW (the default of earlier releases) opens under the new
+    default and keeps its index; asking for FLAT explicitly is still refused."""
+    embed = TableEmbeddings()
+    vectors = clustered(3, seed=5)
+    for i, name in enumerate(("alpha", "beta", "q")):
+        embed.add(name, vectors[i])
+    hnsw = config(embed, "hnsw")
+    old = AsyncRedisStore(redis_url, index=hnsw, prefix=key_prefix)
+    await old.aput(("m",), "a", {"text": "alpha"})
+    await old.aclose()
+    default: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+    store = AsyncRedisStore(redis_url, index=default, prefix=key_prefix)
+    client = cast(Any, store.client)
+    try:
+        await store.asetup()
+        info = await client.execute_command("FT.INFO", f"{key_prefix}:idx")
         assert index_settings(info)["algorithm"] == "HNSW"
+        await store.aput(("m",), "b", {"text": "beta"})
+        assert {i.key for i in await store.asearch(("m",), query="q")} == {"a", "b"}
+        other = AsyncRedisStore(redis_url, index=config(embed, "flat"), prefix=key_prefix)
+        try:
+            with pytest.raises(ValueError, match="hnsw"):
+                await other.asetup()
+        finally:
+            await other.aclose()
     finally:
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         await store.aclose()

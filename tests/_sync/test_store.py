@@ -821,6 +821,49 @@ def test_search_refreshes_ttl_only_when_results_carry_one(
         assert count.value == solo
 
 
+def test_get_sends_no_refresh_script_without_ttl_config(
+    store: RedisStore, roundtrips: RoundTrips
+) -> None:
+    """No TTL configured: a get of an item without a TTL sends no script; an item with
+    one is still renewed (in a second round trip)."""
+    assert store.ttl_config is None
+    clock = ttl_clock(store)
+    store.put(("gr",), "plain", {"text": "no ttl"})
+    store.put(("gr",), "timed", {"text": "has ttl"}, ttl=1)  # 60 s
+    with roundtrips as count:
+        assert store.get(("gr",), "plain") is not None
+    assert (count.value, count.scripts()) == (1, 0)
+    with roundtrips as count:
+        assert store.get(("gr",), "absent") is None
+    assert (count.value, count.scripts()) == (1, 0)
+    clock.advance(35)
+    with roundtrips as count:
+        assert store.get(("gr",), "timed") is not None  # renews the TTL
+    assert (count.value, count.scripts()) == (2, 1)
+    clock.advance(45)  # 80 s after the put, 45 s after the renewal
+    assert store.get(("gr",), "timed", refresh_ttl=False) is not None
+    clock.advance(20)
+    assert store.get(("gr",), "timed") is None
+    cast(Any, store.client).hset(_item_key(store, ("gr",), "plain"), "ttl", "x1")
+    with pytest.raises(CorruptDataError, match="field 'ttl' is not an integer"):
+        store.get(("gr",), "plain")
+    assert store.get(("gr",), "plain", refresh_ttl=False) is not None
+
+
+def test_get_with_ttl_config_renews_in_one_round_trip(
+    redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    store = RedisStore(redis_url, ttl={"default_ttl": 1}, prefix=key_prefix)
+    try:
+        store.put(("gc",), "k", {"text": "t"})
+        store.get(("gc",), "k")
+        with roundtrips as count:
+            assert store.get(("gc",), "k") is not None
+        assert (count.value, count.scripts()) == (1, 1)
+    finally:
+        store.close()
+
+
 # --------------------------------------------------------------------------- omit_expired
 
 

@@ -489,17 +489,51 @@ def test_flat_equals_the_plain_engine(
         exact.close()
 
 
-def test_hnsw_is_the_default_algorithm(
+def test_flat_is_the_default_algorithm(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
-    """docs/engines.md states HNSW (approximate) as the default; keep them in step."""
+    """docs/engines.md states FLAT (exact) as the default; keep them in step. Fails
+    before: HNSW was the default."""
     embed = TableEmbeddings()
     store = RedisStore(redis_url, index={"dims": DIMS, "embed": embed}, prefix=key_prefix)
     store.setup()
     client = cast(Any, store.client)
     try:
         info = client.execute_command("FT.INFO", f"{key_prefix}:idx")
+        assert index_settings(info)["algorithm"] == "FLAT"
+    finally:
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """A store written with HNSW (the default of earlier releases) opens under the new
+    default and keeps its index; asking for FLAT explicitly is still refused."""
+    embed = TableEmbeddings()
+    vectors = clustered(3, seed=5)
+    for i, name in enumerate(("alpha", "beta", "q")):
+        embed.add(name, vectors[i])
+    hnsw = config(embed, "hnsw")
+    old = RedisStore(redis_url, index=hnsw, prefix=key_prefix)
+    old.put(("m",), "a", {"text": "alpha"})
+    old.close()
+    default: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+    store = RedisStore(redis_url, index=default, prefix=key_prefix)
+    client = cast(Any, store.client)
+    try:
+        store.setup()
+        info = client.execute_command("FT.INFO", f"{key_prefix}:idx")
         assert index_settings(info)["algorithm"] == "HNSW"
+        store.put(("m",), "b", {"text": "beta"})
+        assert {i.key for i in store.search(("m",), query="q")} == {"a", "b"}
+        other = RedisStore(redis_url, index=config(embed, "flat"), prefix=key_prefix)
+        try:
+            with pytest.raises(ValueError, match="hnsw"):
+                other.setup()
+        finally:
+            other.close()
     finally:
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         store.close()

@@ -8,7 +8,9 @@ whether it points at a standalone server or at any node of a cluster.
 
 Timeouts are on by default (``socket_timeout`` 10 s, ``socket_connect_timeout`` 5 s): a
 stalled server or a dropped packet makes a call fail after a bounded time instead of
-hanging. A server never reached yet is a configuration problem, not an outage: the
+hanging. On the async clients we make, ``socket_timeout`` bounds each round trip (send
+to last reply) through one lazily checked deadline per connection instead of an asyncio
+timeout around every send and every reply (``langgraph_redis._deadline``). A server never reached yet is a configuration problem, not an outage: the
 first contact fails within about 2 s (one connect timeout for a TLS mismatch) with
 :class:`ServerUnreachable` saying what to check, while a server that answered once
 gets the whole ``recovery_timeout``. Closing closes every connection we opened (the
@@ -59,6 +61,7 @@ from langgraph_redis._core.probe import (
     require_supported,
 )
 from langgraph_redis._core.urls import parse_sentinel_url
+from langgraph_redis._deadline import with_deadlines
 from langgraph_redis.errors import ServerUnreachable
 
 logger = logging.getLogger(__name__)
@@ -130,11 +133,11 @@ def open_client(url: str, *, pool_size: int | None = None, **options: Any) -> An
         client: AnySyncClient = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
             target.service, db=target.db, ssl=target.ssl, **auth
         )
-        return client
+        return with_deadlines(client)  # type: ignore[no-any-return]
     pool = BlockingConnectionPool.from_url(
         url, max_connections=pool_size or 64, timeout=pool_timeout, **opts
     )
-    return Redis(connection_pool=pool)
+    return with_deadlines(Redis(connection_pool=pool))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -177,7 +180,7 @@ class Connection:
                     opts.pop("retry_on_error", None)  # cluster clients retry on their own list
                     if pool_size := opts.pop("pool_size", None):
                         opts["max_connections"] = pool_size
-                    self.client = RedisCluster.from_url(self.url, **opts)
+                    self.client = with_deadlines(RedisCluster.from_url(self.url, **opts))
                 if isinstance(self.client, RedisCluster):
                     init_cluster(self.client)
                     info = ServerInfo(info.product, info.version, True, info.search)

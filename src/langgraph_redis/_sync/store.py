@@ -12,6 +12,7 @@ them and calls the embedder.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,9 +72,11 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             ``"provider:model"``), ``fields`` (JSON paths, ``[*]`` allowed),
             ``distance_type`` (``cosine``, ``l2``, ``inner_product``) and
             ``ann_index_config`` (``vector_type`` ``vector``/``halfvec``,
-            ``algorithm`` ``hnsw`` (default: approximate on the query engine) or ``flat``
-            (exact), ``m``, ``ef_construction``, ``ef_runtime``). The plain engine is
-            always exact; see ``docs/engines.md``.
+            ``algorithm`` ``flat`` (the default: exact) or ``hnsw`` (approximate on the
+            query engine, faster searches over large namespaces, ~10x slower writes;
+            data recorded with HNSW by an earlier release keeps it), ``m``,
+            ``ef_construction``, ``ef_runtime``). The plain engine is always exact; see
+            ``docs/engines.md``.
         ttl: LangGraph ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
             ``sweep_interval_minutes``, ``omit_expired`` (get and search never return
             expired items, since Redis expires them itself; with ``omit_expired``,
@@ -125,6 +128,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         self._cache: StoreCache = {}
         self._cache_cap = int(snapshot_cache_bytes)
         self._cache_warned: set[str] = set()
+        # Per namespace prefix: when the last search that refreshed its snapshots began
+        # its round trip (monotonic clock); see batch.
+        self._fresh: dict[tuple[str, ...], float] = {}
         self._setup_lock = Lock()
         self._cache_lock = Lock()
         self._hints = query.Hints()
@@ -221,7 +227,9 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
             if info.search and db != 0 and not info.cluster and self._vcfg is not None:
                 self._conn.run(query.plan_refuse_shared_prefix(self._prefix, db))
             self._conn.ensure_scripts(engine.SCRIPTS)
-            self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
+            used = self._conn.run(engine.plan_setup(self._prefix, self._vcfg))
+            if used is not None:  # the recorded algorithm when none was asked for
+                self._vcfg = used
             overridden = name != "query" and (
                 self._engine_choice == "query"
                 or (self._engine_choice == "auto" and info.search and db != 0 and not info.cluster)
@@ -262,7 +270,8 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
 
         Everything is validated (namespaces, filters, JSON values, embedder output)
         before the first write; reads see the data as it was before the batch's
-        writes, as in ``InMemoryStore``. Round trips: one for all gets, one per search
+        writes, as in ``InMemoryStore``. Round trips: one for all gets (plus one to renew
+        the items that carry a TTL when the store has no TTL configuration), one per search
         on the plain engine once its namespaces are cached (two with a query on the
         query engine), one per namespace listing (two with ``omit_expired``) and one
         for all puts and deletes; a search renewing TTLs adds one only when a result
@@ -288,32 +297,59 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
         results: list[Result] = [None] * len(prepared.ops)
         gets = prepared.gets
         if gets:
-            items = self._run(plan_get(self._prefix, [op for _, op in gets], now_ms))
+            # With no TTL configured, a get renews only items that carry a TTL (a second
+            # round trip for those), so the common get sends no script.
+            items = self._run(
+                plan_get(
+                    self._prefix,
+                    [op for _, op in gets],
+                    now_ms,
+                    inline_refresh=self.ttl_config is not None,
+                )
+            )
             for (i, _), item in zip(gets, items, strict=True):
                 results[i] = item
         for i, op in enumerate(prepared.ops):
             if isinstance(op, SearchOp):
                 # The snapshot cache is refreshed across round trips; concurrent searches
                 # (tasks, or threads on the sync store) must not interleave those updates.
+                # A search that waited while another refreshed the same prefix's snapshots
+                # with a round trip sent after it began reuses them without a round trip
+                # of its own: they hold every write it must see.
+                qvec = qvecs.get(op.query) if op.query else None
+                uses_cache = engine.NAME == "plain" or qvec is None or vcfg is None
+                began = time.monotonic()
                 with self._cache_lock:
-                    found = self._run(
-                        engine.plan_search(
-                            self._prefix,
-                            self._cache,
-                            SearchRequest(
-                                op,
-                                prepared.filters[i],
-                                qvecs.get(op.query) if op.query else None,
-                                vcfg,
-                                now_ms,
-                                refresh=op.refresh_ttl,
-                            ),
-                            hints=self._hints,
+                    key = op.namespace_prefix
+                    reuse = uses_cache and self._fresh.get(key, -math.inf) >= began
+                    sent = time.monotonic()
+                    try:
+                        found = self._run(
+                            engine.plan_search(
+                                self._prefix,
+                                self._cache,
+                                SearchRequest(
+                                    op,
+                                    prepared.filters[i],
+                                    qvec,
+                                    vcfg,
+                                    now_ms,
+                                    refresh=op.refresh_ttl,
+                                    reuse=reuse,
+                                ),
+                                hints=self._hints,
+                            )
                         )
-                    )
-                    trim_cache(
+                    except BaseException:
+                        self._fresh.clear()  # the cache may have lost snapshots half-way
+                        raise
+                    if uses_cache and not reuse:
+                        self._fresh[key] = sent
+                    if trim_cache(
                         self._cache, self._cache_cap, op.namespace_prefix, self._cache_warned
-                    )
+                    ):
+                        # Evicted snapshots must be read again: no search may reuse them.
+                        self._fresh.clear()
                 results[i] = found
             elif isinstance(op, ListNamespacesOp):
                 live_at = now_ms if (self.ttl_config or {}).get("omit_expired") else None

@@ -30,7 +30,7 @@ import numpy as np
 from langgraph.store.base import GetOp, Item, PutOp, get_text_at_path, tokenize_path
 
 from langgraph_redis._core.errors import CorruptDataError
-from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.replies import check_format
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
@@ -556,8 +556,19 @@ def refresh_command(prefix: str, namespace: tuple[str, ...], key: str, now_ms: i
     )
 
 
-def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item | None]]:
-    """One round trip for every get of a batch; TTL refresh rides along."""
+def plan_get(
+    prefix: str, ops: Sequence[GetOp], now_ms: int, *, inline_refresh: bool = True
+) -> Plan[list[Item | None]]:
+    """One round trip for every get of a batch.
+
+    ``inline_refresh`` (a store with a TTL configuration): the TTL-refresh script rides
+    along with each get that renews, whether or not the item carries a TTL. Without it
+    (no TTL configured, where most items carry none) the gets read the item's ``ttl``
+    field instead and renew only the items that carry one, in a second round trip: the
+    common get then sends no script at all.
+    """
+    if not inline_refresh and any(op.refresh_ttl for op in ops):
+        return _plan_get_then_refresh(prefix, ops, now_ms)
     cmds: list[Op] = []
     slots: list[int] = []
     for op in ops:
@@ -582,6 +593,37 @@ def plan_get(prefix: str, ops: Sequence[GetOp], now_ms: int) -> Batch[list[Item 
         return items
 
     return batch(cmds, decode)
+
+
+def _plan_get_then_refresh(
+    prefix: str, ops: Sequence[GetOp], now_ms: int
+) -> Generator[Batch[Any], list[Any], list[Item | None]]:
+    """:func:`plan_get` without inline refresh: read, then renew only items with a TTL."""
+
+    def decode(replies: list[Any]) -> list[Any]:
+        check([r for r in replies if not _wrong_type(r)])
+        return replies
+
+    replies = yield batch(
+        [
+            ("HMGET", sk.item_key(prefix, sk.ns_text(op.namespace), op.key), *ITEM_FIELDS, "ttl")
+            for op in ops
+        ],
+        decode,
+    )
+    items = [decode_item(op.namespace, op.key, r) for op, r in zip(ops, replies, strict=True)]
+    due: list[tuple[tuple[str, ...], str]] = []
+    for op, item, fields in zip(ops, items, replies, strict=True):
+        ttl = fields[len(ITEM_FIELDS)]
+        if not op.refresh_ttl or item is None or ttl is None:
+            continue
+        if not _text(ttl).isdigit() or not _text(ttl).isascii():
+            # as the refresh script says of a damaged field (inline_refresh)
+            raise CorruptDataError(f"{_where(op.namespace, op.key)}: field 'ttl' is not an integer")
+        due.append((op.namespace, op.key))
+    if due:
+        yield plan_refresh(prefix, due, now_ms)
+    return items
 
 
 def plan_refresh(

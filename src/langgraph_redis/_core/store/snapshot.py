@@ -9,9 +9,10 @@ changed by many (or recreated) is loaded afresh in two more round trips.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,15 @@ class NsSnapshot:
         self._mat: np.ndarray[Any, Any] = np.empty((0, dims), dtype=np.float32)
         self._sq: np.ndarray[Any, Any] = np.empty(0, dtype=np.float32)
         self._alive: np.ndarray[Any, Any] = np.empty(0, dtype=bool)
+        self._order: list[str] | None = None  # keys newest first; None: to recompute
+
+    def ordered_keys(self) -> list[str]:
+        """Keys, newest update first, then by key: sorted once per change, so a
+        search without a query reads a page without sorting the namespace."""
+        if self._order is None:
+            items = self.items
+            self._order = sorted(items, key=lambda k: (-items[k].ua, k))
+        return self._order
 
     @property
     def matrix(self) -> np.ndarray[Any, Any] | None:
@@ -178,6 +188,7 @@ class NsSnapshot:
         return self._alive[: len(self.owners)]
 
     def remove(self, key: str) -> None:
+        self._order = None
         rec = self.items.pop(key, None)
         self.expiry.pop(key, None)
         if rec is not None:
@@ -192,6 +203,7 @@ class NsSnapshot:
 
     def put(self, key: str, rec: ItemRec, vectors: list[np.ndarray[Any, Any]]) -> None:
         """Add or replace one item; its old rows are reused first."""
+        self._order = None
         old = self.items.get(key)
         if old is not None:
             self.value_bytes -= old.size
@@ -346,8 +358,15 @@ def plan_snapshots(
     namespace_prefix: tuple[str, ...],
     cfg: VectorConfig | None,
     now_ms: int,
+    reuse: bool = False,
 ) -> Generator[Batch[Any], list[Any], list[NsSnapshot]]:
     """Fresh snapshots of every namespace under ``namespace_prefix``.
+
+    ``reuse``: the caller knows the cached snapshots under this prefix were read by a
+    round trip sent after its own call began (a concurrent search refreshed them while
+    this one waited), so they already hold every write it must see: no round trip,
+    unless one of them has an item due to expire by ``now_ms`` (its expiry must be
+    re-read).
 
     Round trips: one when every cached namespace is unchanged *or* changed by at most
     :data:`DELTA_LIMIT` writes since it was read: the namespace index and one delta
@@ -358,6 +377,8 @@ def plan_snapshots(
     pnst = sk.ns_text(namespace_prefix)
     lo, hi = sk.ns_lex_range(pnst)
     known = [n for n in cache if sk.is_under(n, pnst)]
+    if reuse and all(cache[n].min_expiry > now_ms for n in known):
+        return [cache[n] for n in sorted(known)]
     want = "1" if cfg is not None else "0"
     rechecks: list[list[str]] = []
     cmds: list[Op] = [("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")]
@@ -498,16 +519,32 @@ def _full_load(
 
 
 def snapshot_items(
-    snaps: Sequence[NsSnapshot], flt: CompiledFilter, now_ms: int
+    snaps: Sequence[NsSnapshot], flt: CompiledFilter, now_ms: int, stop: int | None = None
 ) -> list[tuple[NsSnapshot, str, ItemRec]]:
-    """Live items passing the filter, newest update first (then namespace, key)."""
-    out = [
-        (s, k, rec)
-        for s in snaps
-        for k, rec in s.items.items()
-        if s.expiry.get(k, math.inf) > now_ms and (flt.empty or flt.matches(rec.value))
-    ]
-    out.sort(key=lambda t: (-t[2].ua, t[0].namespace, t[1]))
+    """Live items passing the filter, newest update first (then namespace, key).
+
+    ``stop``: only the first ``stop`` such items are wanted (a page ends at
+    ``offset + limit``): each namespace's keys are kept in that order
+    (:meth:`NsSnapshot.ordered_keys`) and merged, so a page costs the items it reads,
+    not a filter over and a sort of the whole namespace.
+    """
+
+    def ordered(i: int, s: NsSnapshot) -> Iterator[tuple[float, tuple[str, ...], str, int]]:
+        items = s.items
+        return ((-items[k].ua, s.namespace, k, i) for k in s.ordered_keys())
+
+    streams = [ordered(i, s) for i, s in enumerate(snaps)]
+    merged = heapq.merge(*streams) if len(streams) > 1 else iter(streams[0] if streams else ())
+    out: list[tuple[NsSnapshot, str, ItemRec]] = []
+    if stop is not None and stop <= 0:
+        return out
+    for _, _, k, i in merged:
+        s = snaps[i]
+        rec = s.items[k]
+        if s.expiry.get(k, math.inf) > now_ms and (flt.empty or flt.matches(rec.value)):
+            out.append((s, k, rec))
+            if stop is not None and len(out) >= stop:
+                break
     return out
 
 

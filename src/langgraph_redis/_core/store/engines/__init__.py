@@ -33,6 +33,7 @@ class SearchRequest(NamedTuple):
     cfg: VectorConfig | None  # None when the store embeds nothing
     now_ms: int  # the batch's clock: expiry and TTL renewal
     refresh: bool = False  # renew the TTL of results that carry one
+    reuse: bool = False  # snapshots were refreshed by a concurrent search just now
 
 
 class Engine(Protocol):
@@ -48,7 +49,7 @@ class Engine(Protocol):
 
     def plan_setup(
         self, prefix: str, cfg: VectorConfig | None
-    ) -> Generator[Batch[Any], list[Any], None]:
+    ) -> Generator[Batch[Any], Any, VectorConfig | None]:
         """Create or verify what the engine keeps on the server (settings, index)."""
 
     def plan_search(

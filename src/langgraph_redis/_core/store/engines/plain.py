@@ -39,17 +39,31 @@ SCRIPTS = (*items.SCRIPTS, *snapshot.SCRIPTS)
 """Every script the store sends on this engine (item writes, snapshot reads), loaded at setup."""
 
 
-def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
-    """Record the vector settings (one round trip); nothing else to create."""
-    if cfg is not None:
-        yield plan_check_config(prefix, cfg)
-    return None
+def plan_setup(
+    prefix: str, cfg: VectorConfig | None
+) -> Generator[Batch[Any], Any, VectorConfig | None]:
+    """Record the vector settings (one round trip); nothing else to create.
+
+    Returns the settings to use (see :func:`plan_check_config`).
+    """
+    if cfg is None:
+        return None
+    used: VectorConfig = yield plan_check_config(prefix, cfg)
+    return used
 
 
 def row_scores(snap: NsSnapshot, q: np.ndarray[Any, Any], distance: str) -> np.ndarray[Any, Any]:
-    """Similarity of every stored vector of ``snap`` to ``q`` (higher is better)."""
+    """Similarity of every stored vector of ``snap`` to ``q`` (higher is better).
+
+    The matrix-vector product is ``einsum``'s own loop, not BLAS (``matrix @ q``):
+    OpenBLAS spreads a large product over a thread per core and its threads spin-wait
+    for each other, so on a small machine shared with the Redis server (and under
+    concurrent searches) one search took 100+ ms instead of 5 (10,000 x 1,536 floats,
+    2 cores: 9 searches/s with BLAS threads, 86-136/s single-threaded). ``einsum`` is
+    within about 10 % of single-threaded BLAS and never starts threads.
+    """
     assert snap.matrix is not None and snap.sq_norms is not None
-    dots: np.ndarray[Any, Any] = snap.matrix @ q
+    dots: np.ndarray[Any, Any] = np.einsum("ij,j->i", snap.matrix, q)
     if distance == "inner_product":
         return dots.astype(np.float64)
     q_sq = float(q @ q)
@@ -176,16 +190,19 @@ def plan_search(
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """Search one namespace prefix (``hints`` is the query engine's; unused here).
 
+    ``reuse``: see :func:`plan_snapshots` (no round trip when a concurrent search
+    refreshed the snapshots after this one began).
+
     One round trip when the cached snapshots are fresh or a few writes behind (see
     :func:`plan_snapshots`); one more to renew TTLs when ``refresh`` is set and a result
     carries a TTL.
     """
-    op, flt, query, cfg, now_ms, refresh = req
-    snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms)
+    op, flt, query, cfg, now_ms, refresh, reuse = req
+    snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, cfg, now_ms, reuse)
     found: list[tuple[NsSnapshot, str, float | None]]
     if query is None or cfg is None:
-        items = snapshot_items(snaps, flt, now_ms)
-        found = [(s, k, None) for s, k, _ in items[op.offset : op.offset + op.limit]]
+        items = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)
+        found = [(s, k, None) for s, k, _ in items[op.offset :]]
     else:
         found = rank(snaps, flt, query, cfg, op.offset, op.limit, now_ms)
     results = [to_search_item(s.namespace, k, s.items[k], score) for s, k, score in found]

@@ -176,16 +176,20 @@ def plan_create(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[An
     return None
 
 
-def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
+def plan_setup(
+    prefix: str, cfg: VectorConfig | None
+) -> Generator[Batch[Any], Any, VectorConfig | None]:
     """Check recorded settings, then create the index or verify the existing one.
 
     An index over other keys (the ``P:v:`` prefix of earlier releases, which also
     covered stores whose prefix starts with ``P:v``) is dropped without its documents
-    and created again: it holds derived data only.
+    and created again: it holds derived data only. Returns the settings to use (the
+    recorded algorithm when none was asked for: :func:`plan_check_config`).
     """
     if cfg is None:
         return None
-    yield plan_check_config(prefix, cfg)
+    cfg = yield plan_check_config(prefix, cfg)
+    assert cfg is not None
     (info,) = yield batch([("FT.INFO", sk.index_name(prefix))])
     want = {
         "algorithm": cfg.algorithm.upper(),
@@ -197,7 +201,7 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
         if not is_missing_index(info):
             raise info
         yield from plan_create(prefix, cfg)
-        return None
+        return cfg
     covered = index_prefixes(info)
     if covered and covered != [index_prefix(prefix)]:  # unreadable: leave the index be
         logger.warning(
@@ -211,7 +215,7 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
         if isinstance(dropped, BaseException) and not is_missing_index(dropped):
             raise dropped
         yield from plan_create(prefix, cfg)
-        return None
+        return cfg
     have = index_settings(info)
     diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
     if diff:
@@ -220,7 +224,7 @@ def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], l
             f"index {sk.index_name(prefix)!r} exists with other settings ({detail}); "
             "drop it (FT.DROPINDEX) or use another prefix"
         )
-    return None
+    return cfg
 
 
 def plan_refuse_shared_prefix(prefix: str, db: int) -> Batch[None]:
@@ -372,13 +376,14 @@ def plan_search(
     A missing index is recreated (two round trips) and, like an index still being
     built, answered by the plain engine's exact path (module docstring).
 
-    Without a query: the snapshot path (one round trip when fresh). With ``refresh``,
+    Without a query: the snapshot path (one round trip when fresh; none with ``reuse``:
+    :func:`plan_snapshots`). With ``refresh``,
     one more round trip renews the TTL of results that carry one (none when none does).
     """
-    op, flt, query, cfg, now_ms, refresh = req
+    op, flt, query, cfg, now_ms, refresh, reuse = req
     if query is None or cfg is None:
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        page = snapshot_items(snaps, flt, now_ms)[op.offset : op.offset + op.limit]
+        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
+        page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
         if refresh:
             yield from plan_refresh_found(
                 prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms

@@ -132,13 +132,18 @@ return r[1]
 )
 
 
-def plan_setup(prefix: str, cfg: VectorConfig | None) -> Generator[Batch[Any], list[Any], None]:
-    """Record the vector settings, then backfill the vector sets namespaces lack."""
+def plan_setup(
+    prefix: str, cfg: VectorConfig | None
+) -> Generator[Batch[Any], Any, VectorConfig | None]:
+    """Record the vector settings, then backfill the vector sets namespaces lack.
+
+    Returns the settings to use (see :func:`plan_check_config`).
+    """
     if cfg is None:
         return None
-    yield plan_check_config(prefix, cfg)
-    yield from plan_backfill(prefix, cfg)
-    return None
+    used: VectorConfig = yield plan_check_config(prefix, cfg)
+    yield from plan_backfill(prefix, used)
+    return used
 
 
 def plan_backfill(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[Any], int]:
@@ -309,10 +314,10 @@ def plan_search(
     path (one round trip when fresh). With ``refresh``, one more round trip renews the
     TTL of results that carry one.
     """
-    op, flt, query, cfg, now_ms, refresh = req
+    op, flt, query, cfg, now_ms, refresh, reuse = req
     if query is None or cfg is None:
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        page = snapshot_items(snaps, flt, now_ms)[op.offset : op.offset + op.limit]
+        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
+        page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
         if refresh:
             yield from plan_refresh_found(
                 prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
