@@ -21,7 +21,7 @@ objects or generator plans for the runner in ``_async/_run.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -37,6 +37,14 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_redis._core.deltas import (
+    DeltaCache,
+    Written,
+    assemble,
+    base_key,
+    blob_value,
+    is_delta,
+)
 from langgraph_redis._core.keys import (
     ThreadKeys,
     check_prefix,
@@ -44,6 +52,9 @@ from langgraph_redis._core.keys import (
     run_index,
     run_member,
     thread_registry,
+)
+from langgraph_redis._core.keys import (
+    decode as decode_part,
 )
 from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.serde import (
@@ -74,6 +85,30 @@ local function enc(s)
 end
 """
 
+LUA_CHAIN = r"""
+-- Channel deltas (_core/deltas.py): a blob 'delta\0<base version>\0<base length>\0<tail>'
+-- holds a list's new tail; its value is its base's value (the blob of the same channel
+-- at that version: same key up to the last ':') plus the tail.
+local DELTA = 'delta\0'
+local function base_key(k, v)
+  return string.match(k, '^(.*:)') .. string.sub(v, 7, string.find(v, '\0', 7, true) - 1)
+end
+local function base_of(k)
+  if redis.call('GETRANGE', k, 0, 5) ~= DELTA then return nil end
+  return base_key(k, redis.call('GET', k))
+end
+-- The keys a blob's value is assembled from, after itself (bounded: damaged data).
+local function chain(k)
+  local out = {}
+  local b = base_of(k)
+  while b and #out < 10000 do
+    table.insert(out, b)
+    b = base_of(b)
+  end
+  return out
+end
+"""
+
 LUA_TTL = r"""
 local function touch(ttl, keys)
   if ttl > 0 then
@@ -85,6 +120,7 @@ end
 GET_TUPLE = Script(
     "get_tuple",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_TTL
     + r"""
 -- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl, keys to touch
@@ -109,10 +145,27 @@ for i = 1, #cp, 2 do
 end
 local vals = {}
 if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
+-- A delta's value is replaced by its chain: {the delta, its base, ..., a full value};
+-- a missing link ends the chain with false (the client reports it).
+local links = {}
+for j = 1, #bkeys do
+  local v = vals[j]
+  if v and string.sub(v, 1, 6) == DELTA then
+    local parts, k = {v}, bkeys[j]
+    while v and string.sub(v, 1, 6) == DELTA and #parts <= 10000 do
+      k = base_key(k, v)
+      table.insert(links, k)
+      v = redis.call('GET', k)
+      table.insert(parts, v)
+    end
+    vals[j] = parts
+  end
+end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
   touch(ttl, {cpkey, wkey, ARGV[2] .. 'wr:' .. tail, KEYS[1]})
   touch(ttl, bkeys)
+  touch(ttl, links)
   for i = 1, #cp, 2 do
     if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
   end
@@ -197,12 +250,19 @@ local function drop(base, registry, ens, ids)
     redis.call('SREM', registry, base .. 'cp:' .. tail, base .. 'w:' .. tail)
     redis.call('ZREM', idx, cid)
   end
-  local keep = {}
+  local keep, named = {}, {}
   for _, cid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
     local cp = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(cid))
     for i = 1, #cp, 2 do
-      if string.sub(cp[i], 1, 2) == 'b:' then keep[cp[i + 1]] = true end
+      if string.sub(cp[i], 1, 2) == 'b:' and not keep[cp[i + 1]] then
+        keep[cp[i + 1]] = true
+        table.insert(named, cp[i + 1])
+      end
     end
+  end
+  -- the bases of kept deltas are kept too, whether a checkpoint names them or not
+  for _, b in ipairs(named) do
+    for _, link in ipairs(chain(b)) do keep[link] = true end
   end
   local bset = base .. 'blobs:' .. ens
   for _, b in ipairs(redis.call('SMEMBERS', bset)) do
@@ -218,6 +278,7 @@ end
 DROP_RUNS = Script(
     "drop_runs",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] the thread's run ids.
@@ -264,6 +325,7 @@ return 1
 KEEP_LATEST = Script(
     "keep_latest",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] thread namespace set; ARGV[1] thread base.
@@ -316,6 +378,8 @@ class SaverConfig:
     prefix: str = "lgr"
     ttl_seconds: int = 0
     refresh_on_read: bool = False
+    deltas: DeltaCache = field(default_factory=DeltaCache, compare=False, repr=False)
+    """What this saver last stored per channel, to write list tails as deltas."""
 
     def __post_init__(self) -> None:
         check_prefix(self.prefix)
@@ -401,6 +465,7 @@ PRUNE = 8
 PUT = Script(
     "put",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + f"local PRUNE = {PRUNE}\n"
     + r"""
@@ -410,6 +475,20 @@ PUT = Script(
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local i = 6
 local nf = tonumber(ARGV[5])
+-- A delta extends a blob this writer stored: if that blob is gone (pruned, deleted,
+-- expired) or is not the one the writer stored (another length), write nothing and
+-- return 0; the saver then resends the checkpoint with full values.
+local j = i + 2 * nf + 1
+for _ = 1, tonumber(ARGV[i + 2 * nf]) do
+  local v = ARGV[j + 1]
+  if string.sub(v, 1, 6) == DELTA then
+    local e = string.find(v, '\0', 7, true)
+    local b = base_key(ARGV[j], v)
+    local len = tonumber(string.sub(v, e + 1, string.find(v, '\0', e + 1, true) - 1))
+    if redis.call('STRLEN', b) ~= len or (len == 0) then return 0 end
+  end
+  j = j + 2
+end
 -- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
 -- is not, and after any write a script runs to its end unchecked).
 redis.call('SADD', KEYS[4], KEYS[1])
@@ -420,7 +499,11 @@ local nb = tonumber(ARGV[i])
 i = i + 1
 local owned = {KEYS[1], KEYS[2], KEYS[3], KEYS[5]}
 for _ = 1, nb do
-  redis.call('SET', ARGV[i], ARGV[i + 1])
+  -- A blob key names one version and is written once; a delta never replaces a value
+  -- already there (a re-put of the same version), so no chain can loop back on itself.
+  if string.sub(ARGV[i + 1], 1, 6) ~= DELTA or redis.call('EXISTS', ARGV[i]) == 0 then
+    redis.call('SET', ARGV[i], ARGV[i + 1])
+  end
   table.insert(owned, ARGV[i])
   redis.call('SADD', KEYS[5], ARGV[i])
   i = i + 2
@@ -455,7 +538,11 @@ if ttl > 0 then
   -- newest checkpoint must never outlive a blob it names
   for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
   redis.call('EXPIRE', KEYS[4], ttl)
-  for j = i, #ARGV do redis.call('EXPIRE', ARGV[j], ttl) end
+  for j = i, #ARGV do
+    redis.call('EXPIRE', ARGV[j], ttl)
+    -- a delta's bases live at least as long as it does
+    for _, link in ipairs(chain(ARGV[j])) do redis.call('EXPIRE', link, ttl) end
+  end
   -- Keys expire one by one while the thread's indexes live on (every write refreshes
   -- them), so each write prunes a few entries whose key is gone: the oldest ids, and a
   -- random sample of the key and blob registries. Removals outpace additions once a
@@ -511,17 +598,57 @@ def plan_put(
     *,
     shallow: bool = False,
     now_ms: int = 0,
-) -> Batch[RunnableConfig]:
+) -> Plan[RunnableConfig]:
     """One round trip: a script stores the checkpoint and its changed channel values.
 
     The script makes the write atomic; serialization happens here, before any I/O, so a
     value the serializer rejects raises ``ValueError`` and nothing is written. With
     ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
     caller's clock) matters only with TTL, for the thread registry's expiry scores.
+
+    A list channel that extends what this saver last stored for it is written as a
+    delta (``deltas.py``). If the script finds that delta's base gone (another process
+    pruned or deleted the thread), it writes nothing and a second round trip, rare,
+    resends the checkpoint with full values.
     """
-    thread_id, ns, parent_id = target(config, "put")
+    thread_id, _, _ = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
         raise ValueError("put: checkpoint must be a Checkpoint dict with an 'id'")
+    first = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, True)
+    if not first.deltas:
+        return cast(Batch[RunnableConfig], first.batch)  # never None: nothing to refuse
+
+    def with_fallback() -> Generator[Batch[Any], Any, RunnableConfig]:
+        stored = yield first.batch
+        if stored is not None:
+            return cast(RunnableConfig, stored)
+        # A base was gone or replaced: forget the thread, resend with full values.
+        cfg.deltas.forget(thread_id)
+        again = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False)
+        result = yield again.batch
+        return cast(RunnableConfig, result)
+
+    return with_fallback()
+
+
+@dataclass(frozen=True)
+class _PutBatch:
+    batch: Batch[RunnableConfig | None]
+    deltas: bool
+    """Some blob is a delta (the script may refuse it: see ``PUT``)."""
+
+
+def _put_batch(
+    cfg: SaverConfig,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    shallow: bool,
+    now_ms: int,
+    use_deltas: bool,
+) -> _PutBatch:
+    thread_id, ns, parent_id = target(config, "put")
     cid = str(checkpoint["id"])
     keys = cfg.keys(thread_id)
     stored = dict(checkpoint)
@@ -530,13 +657,19 @@ def plan_put(
     merged = get_checkpoint_metadata(config, metadata)
 
     blob_args: list[bytes | str] = []
+    remember: dict[str, Written | None] = {}
+    any_delta = False
     for channel, version in new_versions.items():
-        blob_args.append(keys.blob(ns, channel, str(version)))
-        blob_args.append(
-            dump_typed(cfg.serde, values[channel], f"channel {channel!r}")
-            if channel in values
-            else EMPTY
-        )
+        blob_key = keys.blob(ns, channel, str(version))
+        blob_args.append(blob_key)
+        if channel in values:
+            prev = cfg.deltas.get(thread_id, ns, channel) if use_deltas else None
+            raw, remember[channel] = blob_value(cfg.serde, blob_key, channel, values[channel], prev)
+            any_delta = any_delta or is_delta(raw)
+            blob_args.append(raw)
+        else:
+            remember[channel] = None
+            blob_args.append(EMPTY)
     fields: list[bytes | str] = [
         "fmt",
         FORMAT_VERSION,
@@ -572,11 +705,14 @@ def plan_put(
     side = _registry_commands(cfg, thread_id, ns, cid, merged.get("run_id"), now_ms)
     result = _config(thread_id, ns, cid)
 
-    def decode(replies: list[Any]) -> RunnableConfig:
+    def decode(replies: list[Any]) -> RunnableConfig | None:
         check(replies)
+        if replies[0] == 0:
+            return None  # a delta's base is gone: nothing was written
+        cfg.deltas.update(thread_id, ns, remember)
         return result
 
-    return batch([call], decode, side=side, writes=True)
+    return _PutBatch(batch([call], decode, side=side, writes=True), any_delta)
 
 
 def _registry_commands(
@@ -797,9 +933,11 @@ def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> Chec
     for chan, val in zip(chans, vals):
         if val is not None and val != EMPTY:
             channel = _text(chan)
-            channel_values[channel] = load_typed(
-                cfg.serde, val, f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
-            )
+            what = f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
+            if isinstance(val, list):  # a delta chain, newest first (GET_TUPLE)
+                channel_values[channel] = assemble(cfg.serde, val, what)
+            else:
+                channel_values[channel] = load_typed(cfg.serde, val, what)
     pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
     wkey = keys.writes(ns, cid)
     for i in range(0, len(w_flat), 2):
@@ -1092,6 +1230,8 @@ def _delete(
     """
     if not thread_ids:
         return
+    for t in thread_ids:
+        cfg.deltas.forget(t)  # its blobs go: extend nothing of it
     registry = thread_registry(cfg.prefix)
     if cluster:
         runs = yield batch(
@@ -1203,14 +1343,26 @@ def plan_copy_thread(
         _replies,
     )
     blob_keys = sorted({_text(v) for h in raw[0::3] for f, v in _pairs(h) if f.startswith("b:")})
-    blob_vals = (yield batch([("GET", k) for k in blob_keys], _replies)) if blob_keys else []
-    blobs = dict(zip(blob_keys, blob_vals))
+    blobs: dict[str, Any] = {}
+    while blob_keys:  # then the bases of deltas no checkpoint names (after a prune)
+        blobs.update(zip(blob_keys, (yield batch([("GET", k) for k in blob_keys], _replies))))
+        blob_keys = sorted({base_key(k, v) for k, v in blobs.items() if is_delta(v)} - blobs.keys())
+    base_keys = {base_key(k, v) for k, v in blobs.items() if is_delta(v)}
     cmds: list[Op] = []
     # Listed like a write: with TTL, until the copy expires (pruned by later writes).
     ttl_ms = cfg.ttl_seconds * 1000
     score = now_ms + ttl_ms if ttl_ms else 0
     side: list[Command] = [("ZADD", thread_registry(cfg.prefix), score, dst.thread_id)]
     owned: list[str] = [dst.namespaces]
+    for key in base_keys:
+        if blobs.get(key) is not None:  # named by no checkpoint: copied with its delta
+            new_key = dst.base + key[len(src.base) :]
+            ns = decode_part(key[len(src.base) :].split(":")[1])
+            cmds += [
+                ("SET", new_key, blobs[key]),
+                ("SADD", dst.blobs(ns), new_key),
+            ]
+            owned += [new_key, dst.blobs(ns)]
     for (ns, cid), cp_flat, w_flat, wr_flat in zip(scope, raw[0::3], raw[1::3], raw[2::3]):
         if not cp_flat:
             continue

@@ -16,8 +16,14 @@ from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatErro
 
 __all__ = ["CorruptDataError", "UnsupportedFormatError"]  # re-exported for _core callers
 
-FORMAT_VERSION = "1"
-"""Stored in each checkpoint hash; data from a newer release is refused, not misread."""
+FORMAT_VERSION = "2"
+"""Stored in each checkpoint hash; data from a newer release is refused, not misread.
+
+Format 2 (channel deltas, see ``deltas.py``): a blob may hold a list's tail and the key of
+the blob it extends. Format 1 data (no deltas) is read unchanged."""
+
+READABLE_FORMATS = ("1", FORMAT_VERSION)
+"""Formats this release reads."""
 
 
 def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:
@@ -79,8 +85,8 @@ def check_format(version: bytes | None, key: str) -> None:
     """Refuse data whose format version we do not know."""
     if version is None:
         raise CorruptDataError(f"{key}: missing format version (not written by langgraph-redis?)")
-    if version.decode() != FORMAT_VERSION:
+    if version.decode() not in READABLE_FORMATS:
         raise UnsupportedFormatError(
             f"{key}: stored with format {version.decode()!r}; this release reads "
-            f"format {FORMAT_VERSION!r}. Upgrade langgraph-redis."
+            f"formats {', '.join(map(repr, READABLE_FORMATS))}. Upgrade langgraph-redis."
         )
