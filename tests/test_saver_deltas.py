@@ -9,13 +9,13 @@ LangGraph's ``InMemorySaver``; storage must stay linear in the final state's siz
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -27,6 +27,10 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command, interrupt
+from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._core.deltas import DELTA, MAX_DEPTH, base_key
@@ -201,7 +205,8 @@ class Model:
         elif kind == "drop_run":
             for saver in (self.writers[w], self.oracle):
                 saver.delete_for_runs([f"run{arg}"])
-            self._forget(tid)  # what is left is compared; new puts start over
+            for t in {t for t, _ in SCOPES}:  # a run writes to every thread
+                self._forget(t)  # what is left is compared; new puts start over
         elif kind == "delete":
             for saver in (self.writers[w], self.oracle):
                 saver.delete_thread(tid)
@@ -441,3 +446,81 @@ def test_a_version_put_again_stays_readable(redis_url: str, key_prefix: str) -> 
             cfg = saver.put(cfg, cp, {}, {"messages": version})
         for t in saver.list(_cfg("t")):
             assert t.checkpoint["channel_values"]["messages"] == msgs
+
+
+# -- a real graph ----------------------------------------------------------------------
+
+
+class ChatState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def _chat_graph(saver: BaseCheckpointSaver[Any]) -> Any:
+    """A chat with a subgraph that interrupts for approval on every turn."""
+
+    def think(state: ChatState) -> dict[str, Any]:
+        n = len(state["messages"])
+        return {"messages": [AIMessage(f"thought {n}", id=f"think-{n}")]}
+
+    def approve(state: ChatState) -> dict[str, Any]:
+        answer = interrupt({"seen": len(state["messages"])})
+        n = len(state["messages"])
+        return {"messages": [AIMessage(f"approved: {answer}", id=f"ok-{n}")]}
+
+    sub = StateGraph(ChatState)
+    sub.add_node("think", think)
+    sub.add_node("approve", approve)
+    sub.add_edge(START, "think")
+    sub.add_edge("think", "approve")
+    sub.add_edge("approve", END)
+
+    def reply(state: ChatState) -> dict[str, Any]:
+        n = len(state["messages"])
+        return {"messages": [AIMessage(f"reply {n}", id=f"reply-{n}")]}
+
+    graph = StateGraph(ChatState)
+    graph.add_node("sub", sub.compile())
+    graph.add_node("reply", reply)
+    graph.add_edge(START, "sub")
+    graph.add_edge("sub", "reply")
+    graph.add_edge("reply", END)
+    return graph.compile(checkpointer=saver)
+
+
+def _chat_story(saver: BaseCheckpointSaver[Any]) -> list[Any]:
+    graph = _chat_graph(saver)
+    cfg: Any = {"configurable": {"thread_id": "chat"}}
+    for turn in range(6):
+        graph.invoke({"messages": [HumanMessage(f"turn {turn}", id=f"h-{turn}")]}, cfg)
+        graph.invoke(Command(resume=f"yes {turn}"), cfg)
+    history = list(graph.get_state_history(cfg))
+    # time travel: fork from an old checkpoint, edit a message by id, remove one
+    old = history[len(history) // 2].config
+    forked = graph.update_state(old, {"messages": [HumanMessage("edited", id="h-1")]})
+    graph.invoke(None, forked)
+    graph.invoke(Command(resume="fork"), forked)
+    graph.update_state(cfg, {"messages": [RemoveMessage(id="h-0")]})
+    graph.invoke({"messages": [HumanMessage("after", id="h-after")]}, cfg)
+    graph.invoke(Command(resume="last"), cfg)
+
+    def seen(s: Any) -> Any:
+        interrupts = [[i.value for i in t.interrupts] for t in s.tasks]  # ids are random
+        return (s.values, s.next, s.metadata.get("step"), interrupts)
+
+    return [seen(s) for s in graph.get_state_history(cfg)] + [
+        seen(graph.get_state(cfg, subgraphs=True))
+    ]
+
+
+def test_chat_graph_history_matches_in_memory_saver(redis_url: str, key_prefix: str) -> None:
+    """get_state_history of a chat with subgraph interrupts, a fork from an old
+    checkpoint, an edit by id and a removal: identical to InMemorySaver's."""
+    client = _client(redis_url)
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        ours = _chat_story(saver)
+        assert any(
+            (client.get(k) or b"").startswith(DELTA)
+            for k in client.scan_iter(match=f"{ThreadKeys(key_prefix, 'chat').base}b:*")
+        )
+    assert ours == _chat_story(InMemorySaver())
+    client.close()
