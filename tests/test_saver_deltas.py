@@ -35,6 +35,7 @@ from typing_extensions import TypedDict
 from langgraph_redis import RedisSaver, ShallowRedisSaver
 from langgraph_redis._core.deltas import DELTA, MAX_DEPTH, base_key
 from langgraph_redis._core.keys import ThreadKeys
+from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
@@ -523,4 +524,38 @@ def test_chat_graph_history_matches_in_memory_saver(redis_url: str, key_prefix: 
             for k in client.scan_iter(match=f"{ThreadKeys(key_prefix, 'chat').base}b:*")
         )
     assert ours == _chat_story(InMemorySaver())
+    client.close()
+
+
+def test_round_trips_with_deltas(redis_url: str, key_prefix: str, roundtrips: RoundTrips) -> None:
+    """A delta put and a chained read are one round trip each; only a put whose base
+    vanished takes a second (the resend with full values)."""
+    client = _client(redis_url)
+    with (
+        RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver,
+        RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as other,
+    ):
+        msgs = _conversation(saver, "t", 30)
+        cfg: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        latest = saver.get_tuple(cfg)
+        assert latest is not None
+        version = str(latest.checkpoint["channel_versions"]["messages"])
+        for expected in (1, 2):
+            if expected == 2:
+                other.delete_thread("t")
+            version = saver.get_next_version(version, None)
+            msgs = [*msgs, HumanMessage(f"more {expected}", id=f"more-{expected}")]
+            cp = empty_checkpoint()
+            cp["id"] = str(uuid6())
+            cp["channel_values"] = {"messages": msgs}
+            cp["channel_versions"] = {"messages": version}
+            with roundtrips as count:
+                cfg = saver.put(cfg, cp, {}, {"messages": version})
+            assert count.value == expected
+            blob = client.get(ThreadKeys(key_prefix, "t").blob("", "messages", version))
+            assert blob.startswith(DELTA) == (expected == 1)
+            with roundtrips as count:
+                found = saver.get_tuple(cfg)
+            assert count.value == 1
+            assert found is not None and found.checkpoint["channel_values"]["messages"] == msgs
     client.close()
