@@ -110,3 +110,18 @@ def test_cache_is_bounded_and_forgets_threads() -> None:
     assert cache.get("c", "", "messages") is entry
     cache.forget("c")
     assert cache.get("c", "", "messages") is None
+
+
+def test_cache_bounds_the_items_it_holds() -> None:
+    cache = DeltaCache(size=10, items=5)
+    small = Written("k", 1, (1, 2), [1, 2], 0, 1, 0)
+    big = Written("k", 1, (1, 2, 3, 4), [1, 2, 3, 4], 0, 1, 0)
+    cache.update("a", "", {"messages": small})
+    cache.update("b", "", {"messages": small})
+    cache.update("c", "", {"messages": big})  # 8 items: the oldest go until <= 5
+    assert cache.get("a", "", "messages") is None
+    assert cache.get("b", "", "messages") is None
+    assert cache.get("c", "", "messages") is big
+    cache.update("c", "", {"messages": small})  # replacing counts the new size only
+    cache.update("d", "", {"messages": small})
+    assert cache.get("c", "", "messages") is small

@@ -59,6 +59,10 @@ MAX_CHAIN = 10_000
 CACHE_SIZE = 1024
 """Channels (thread, namespace, channel) a writer remembers; older ones get full values."""
 
+CACHE_ITEMS = 50_000
+"""List items a writer remembers in all (it holds a read-back copy of each, to catch
+in-place mutation): bounds the client memory the cache costs, least recent out first."""
+
 
 @dataclass(frozen=True)
 class Written:
@@ -88,8 +92,10 @@ class DeltaCache:
     be shared). Entries change only after the write they describe succeeded.
     """
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, items: int = CACHE_ITEMS) -> None:
         self._size = size
+        self._max_items = items
+        self._items = 0
         self._entries: OrderedDict[tuple[str, str, str], Written] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -104,23 +110,27 @@ class DeltaCache:
         with self._lock:
             for channel, entry in changes.items():
                 key = (thread_id, ns, channel)
-                if entry is None:
-                    self._entries.pop(key, None)
-                else:
+                old = self._entries.pop(key, None)
+                if old is not None:
+                    self._items -= len(old.items)
+                if entry is not None:
                     self._entries[key] = entry
-                    self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+                    self._items += len(entry.items)
+            while self._entries and (
+                len(self._entries) > self._size or self._items > self._max_items
+            ):
+                self._items -= len(self._entries.popitem(last=False)[1].items)
 
     def forget(self, thread_id: str) -> None:
         """Drop everything known of a thread (its blobs may be gone)."""
         with self._lock:
             for key in [k for k in self._entries if k[0] == thread_id]:
-                del self._entries[key]
+                self._items -= len(self._entries.pop(key).items)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._items = 0
 
 
 def _extends(value: list[Any], prev: Written) -> bool:
