@@ -3,13 +3,15 @@
 Round trips and atomicity, per call:
 
 - ``put``: one script call (``PUT``). The checkpoint hash, the blobs of changed channels
-  only (one key per channel and version, written once), the index entry and the TTLs
-  commit together, so no reader ever sees a checkpoint without its blobs.
+  only (one key per channel and version, written once; a grown list as a delta, see
+  ``deltas.py``), the index entry and the TTLs commit together, so no reader ever sees a
+  checkpoint without its blobs. A second call only when a delta's base vanished.
 - ``put_writes``: one script call (``PUT_WRITES``); regular writes use HSETNX (first write
   wins, as in LangGraph's savers) and special channels (errors, interrupts) overwrite.
 - ``get_tuple``: one script call. Reading the latest id, the checkpoint, its writes and
-  the blobs it names are dependent reads; a script does them next to the data, so the
-  cost is O(log n + channels + writes), independent of thread length.
+  the blobs it names (and the links of delta chains) are dependent reads; a script does
+  them next to the data, so the cost is O(log n + channels + links + writes),
+  independent of thread length.
 - ``list``: one round trip per page of ids (plus one for metadata when filtering).
 - ``delete_thread``, ``delete_for_runs``, ``prune``: one script call per thread, each
   atomic; the scripts delete from the thread's own key registry, never SCAN or KEYS.
