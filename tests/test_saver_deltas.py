@@ -559,3 +559,28 @@ def test_round_trips_with_deltas(redis_url: str, key_prefix: str, roundtrips: Ro
             assert count.value == 1
             assert found is not None and found.checkpoint["channel_values"]["messages"] == msgs
     client.close()
+
+
+def test_refresh_on_read_refreshes_whole_chains(redis_url: str, key_prefix: str) -> None:
+    """A read with ``refresh_on_read`` extends every link of the chains it read."""
+    client = _client(redis_url)
+    with RedisSaver.from_conn_string(
+        redis_url, prefix=key_prefix, ttl={"default_ttl": 10, "refresh_on_read": True}
+    ) as saver:
+        _conversation(saver, "t", 30)
+        base = ThreadKeys(key_prefix, "t").base
+        for key in client.scan_iter(match=f"{base}*"):
+            client.pexpire(key, 5_000)  # as if 9.9 of the 10 minutes had passed
+        found = saver.get_tuple(_cfg("t"))
+        assert found is not None
+        key = ThreadKeys(key_prefix, "t").blob(
+            "", "messages", str(found.checkpoint["channel_versions"]["messages"])
+        )
+        links, value = [key], client.get(key)
+        assert value.startswith(DELTA)
+        while value.startswith(DELTA):
+            links.append(base_key(links[-1], value))
+            value = client.get(links[-1])
+        assert len(links) > 2
+        assert all(client.pttl(k) > 60_000 for k in links)
+    client.close()
