@@ -33,7 +33,8 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_redis import RedisSaver, ShallowRedisSaver
-from langgraph_redis._core.deltas import DELTA, MAX_DEPTH, base_key
+from langgraph_redis._core import deltas
+from langgraph_redis._core.deltas import DELTA, base_key
 from langgraph_redis._core.keys import ThreadKeys
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster
@@ -323,11 +324,14 @@ def test_storage_is_linear_in_the_final_state(redis_url: str, key_prefix: str) -
     client.close()
 
 
-def test_chains_are_bounded(redis_url: str, key_prefix: str) -> None:
+def test_chains_are_bounded(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No read assembles more than MAX_DEPTH + 1 parts, however long the thread."""
+    monkeypatch.setattr(deltas, "MAX_DEPTH", 12)  # the same rule, reached in fewer steps
     client = _client(redis_url)
     with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
-        _conversation(saver, "t", 3 * MAX_DEPTH)
+        _conversation(saver, "t", 8 * deltas.MAX_DEPTH)
         base = ThreadKeys(key_prefix, "t").base
         deepest = 0
         for key in client.scan_iter(match=f"{base}b:*"):
@@ -338,7 +342,7 @@ def test_chains_are_bounded(redis_url: str, key_prefix: str) -> None:
                 value = client.get(at)
             assert value is not None
             deepest = max(deepest, depth)
-        assert 0 < deepest <= MAX_DEPTH
+        assert deepest == deltas.MAX_DEPTH
     client.close()
 
 

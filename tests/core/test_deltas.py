@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from langgraph_redis._core import deltas
 from langgraph_redis._core.deltas import (
-    MAX_DEPTH,
     DeltaCache,
     Written,
     assemble,
@@ -56,16 +56,20 @@ def test_appends_become_deltas_and_read_back() -> None:
         assert _read(blobs, i) == value[: i + 1]
 
 
-def test_chain_depth_is_bounded() -> None:
-    blobs, _, last = _grow(4 * MAX_DEPTH)
+def test_chain_depth_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deltas, "MAX_DEPTH", 8)  # the same rule, reached in fewer steps
+    blobs, _, last = _grow(16 * deltas.MAX_DEPTH)
     assert last is not None
+    deepest = 0
     for i in range(len(blobs)):
         depth, key, raw = 0, _key(i), blobs[i]
         while is_delta(raw):
             depth += 1
             key = base_key(key, raw)
             raw = blobs[int(key.rpartition(":")[2].split(".")[0])]
-        assert depth <= MAX_DEPTH
+        assert depth <= deltas.MAX_DEPTH
+        deepest = max(deepest, depth)
+    assert deepest == deltas.MAX_DEPTH
 
 
 @pytest.mark.parametrize("change", ["edit", "remove", "reorder", "mutate", "new object"])

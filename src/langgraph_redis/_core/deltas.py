@@ -50,8 +50,12 @@ from langgraph_redis._core.serde import dump_typed, load_typed
 DELTA = b"delta\0"
 """First bytes of a delta blob (like ``EMPTY``, a type name the serializer never gives)."""
 
-MAX_DEPTH = 64
-"""Deltas in a row before a full value; a read assembles at most this many + 1 parts."""
+MAX_DEPTH = 256
+"""Deltas in a row before a full value; a read assembles at most this many + 1 parts.
+
+A part costs the reader about what one more item in a full value would (measured: the
+deserializer's per-call overhead is small next to a message's), and the server a ``GET``;
+a larger bound keeps storage linear for longer (up to ~2 x 256 one-item steps)."""
 
 MAX_CHAIN = 10_000
 """Links a reader follows before calling a chain damaged (a cycle in foreign data)."""
