@@ -1346,18 +1346,18 @@ def plan_copy_thread(
     )
     blob_keys = sorted({_text(v) for h in raw[0::3] for f, v in _pairs(h) if f.startswith("b:")})
     blobs: dict[str, Any] = {}
+    named = set(blob_keys)
     while blob_keys:  # then the bases of deltas no checkpoint names (after a prune)
         blobs.update(zip(blob_keys, (yield batch([("GET", k) for k in blob_keys], _replies))))
         blob_keys = sorted({base_key(k, v) for k, v in blobs.items() if is_delta(v)} - blobs.keys())
-    base_keys = {base_key(k, v) for k, v in blobs.items() if is_delta(v)}
     cmds: list[Op] = []
     # Listed like a write: with TTL, until the copy expires (pruned by later writes).
     ttl_ms = cfg.ttl_seconds * 1000
     score = now_ms + ttl_ms if ttl_ms else 0
     side: list[Command] = [("ZADD", thread_registry(cfg.prefix), score, dst.thread_id)]
     owned: list[str] = [dst.namespaces]
-    for key in base_keys:
-        if blobs.get(key) is not None:  # named by no checkpoint: copied with its delta
+    for key in sorted(blobs.keys() - named):
+        if blobs[key] is not None:  # a base named by no checkpoint: copied with its deltas
             new_key = dst.base + key[len(src.base) :]
             ns = decode_part(key[len(src.base) :].split(":")[1])
             cmds += [
