@@ -588,3 +588,16 @@ def test_refresh_on_read_refreshes_whole_chains(redis_url: str, key_prefix: str)
         assert len(links) > 2
         assert all(client.pttl(k) > 60_000 for k in links)
     client.close()
+
+
+def test_prune_then_copy_keeps_whole_chains(redis_url: str, key_prefix: str) -> None:
+    """After prune, the latest checkpoint's chain lives on in blobs no checkpoint names;
+    a copy takes them along, and stays readable once the source is gone."""
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        final = _conversation(saver, "src", 30)
+        saver.prune(["src"], strategy="keep_latest")
+        assert len(list(saver.list(_cfg("src")))) == 1
+        saver.copy_thread("src", "dst")
+        saver.delete_thread("src")
+        found = saver.get_tuple(_cfg("dst"))
+        assert found is not None and found.checkpoint["channel_values"]["messages"] == final
