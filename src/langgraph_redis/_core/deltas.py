@@ -78,8 +78,10 @@ class Written:
     """Bytes stored at ``key`` (the write script checks it before extending the blob)."""
     items: tuple[Any, ...]
     """The items put, compared by identity."""
-    stored: list[Any]
-    """The items as stored (read back through the serializer), compared by equality."""
+    stored: list[Any] | bytes
+    """The items as stored, read back through the serializer and compared by equality;
+    after a full value, its bytes, read back only when the next value starts with the
+    same objects (so a list replaced at every step never pays for a read-back)."""
     depth: int
     """Deltas since the last full value (0: this blob is a full value)."""
     full_bytes: int
@@ -137,13 +139,20 @@ class DeltaCache:
             self._items = 0
 
 
-def _extends(value: list[Any], prev: Written) -> bool:
-    """``value`` starts with exactly the items ``prev`` stored (same objects, unchanged)."""
+def _extends(
+    serde: SerializerProtocol, value: list[Any], prev: Written, what: str
+) -> list[Any] | None:
+    """The items ``prev`` stored, as read back, if ``value`` starts with exactly them
+    (the same objects, unchanged since); else None."""
     n = len(prev.items)
-    if len(value) < n:
-        return False
-    head = value[:n]
-    return all(a is b for a, b in zip(head, prev.items)) and head == prev.stored
+    if len(value) < n or not all(a is b for a, b in zip(value, prev.items)):
+        return None
+    stored = prev.stored
+    if isinstance(stored, bytes):
+        stored = load_typed(serde, stored, what)
+        if not isinstance(stored, list) or len(stored) != n:
+            return None  # the serializer does not give this list back: never extend it
+    return stored if value[:n] == stored else None
 
 
 def encode_delta(base_key: str, base_length: int, tail: bytes) -> bytes:
@@ -186,7 +195,10 @@ def blob_value(
     what = f"channel {channel!r}"
     if type(value) is not list:
         return dump_typed(serde, value, what), None
-    if prev is not None and prev.key != key and prev.depth < MAX_DEPTH and _extends(value, prev):
+    before = None
+    if prev is not None and prev.key != key and prev.depth < MAX_DEPTH:
+        before = _extends(serde, value, prev, what)
+    if prev is not None and before is not None:
         new = value[len(prev.items) :]
         tail = dump_typed(serde, new, what)
         raw = encode_delta(prev.key, prev.length, tail)
@@ -197,16 +209,13 @@ def blob_value(
                     key,
                     len(raw),
                     prev.items + tuple(new),
-                    prev.stored + stored,
+                    before + stored,
                     prev.depth + 1,
                     prev.full_bytes,
                     prev.delta_bytes + len(tail),
                 )
     raw = dump_typed(serde, value, what)
-    stored = load_typed(serde, raw, what)
-    if not isinstance(stored, list) or len(stored) != len(value):
-        return raw, None  # the serializer does not give a list back: never extend it
-    return raw, Written(key, len(raw), tuple(value), stored, 0, len(raw), 0)
+    return raw, Written(key, len(raw), tuple(value), raw, 0, len(raw), 0)
 
 
 def assemble(serde: SerializerProtocol, parts: Sequence[Any], what: str) -> Any:
