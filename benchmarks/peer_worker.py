@@ -83,10 +83,27 @@ async def _e2e(req: dict[str, Any]) -> list[dict[str, Any]]:
         return await bench_e2e(saver, store, SUBJECT, req["engine"], sizes)
 
 
+async def _storage(req: dict[str, Any]) -> list[dict[str, Any]]:
+    from langgraph.checkpoint.redis.aio import AsyncRedisSaver  # type: ignore[import-not-found,unused-ignore]
+
+    from benchmarks.storage import StorageSizes, bench_storage
+
+    async with AsyncRedisSaver.from_conn_string(req["url"]) as saver:
+        await saver.asetup()
+        return await bench_storage(
+            saver, SUBJECT, req["url"], StorageSizes.from_dict(req["storage"])
+        )
+
+
 async def main_async(req: dict[str, Any]) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
-    parts = (("checkpointer", _checkpointer), ("store", _store), ("e2e", _e2e))
+    parts = (
+        ("checkpointer", _checkpointer),
+        ("store", _store),
+        ("e2e", _e2e),
+        ("storage", _storage),
+    )
     for name, part in parts:
         if not req.get(name):
             continue

@@ -68,3 +68,23 @@ def test_bench_smoke(redis_url: str, tmp_path: Path) -> None:
     } <= set(pngs)
     for name in pngs:
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("engine", ENGINES[:1])
+def test_storage_bench_smoke(redis_url: str, tmp_path: Path) -> None:
+    """``python -m benchmarks.storage`` (issue 14) at tiny sizes: JSON, table and plot."""
+    pytest.importorskip("matplotlib")
+    env = {**os.environ, "REDIS_URL": redis_url, "MPLBACKEND": "Agg"}
+    proc = run_python(
+        *("-m", "benchmarks.storage", "--steps", "12", "--threads", "1"),
+        *("--no-peers", "--out", str(tmp_path)),
+        timeout=110,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads((tmp_path / "storage.json").read_text())["rows"]
+    assert {r["subject"] for r in rows} == {"langgraph-redis", "lower-bound"}
+    assert {(r["kind"], r["steps"]) for r in rows} >= {("bytes", 10), ("put", 10), ("get", 10)}
+    assert (tmp_path / "storage.png").read_bytes().startswith(PNG_MAGIC)
+    assert "| put at 10 |" in proc.stdout

@@ -32,7 +32,7 @@ SAVER_COMMANDS = (
     "+hello +auth +ping "
     "+info "
     "+multi +exec +discard +evalsha +eval +script|load "
-    "+get +set +mget +unlink +expire "
+    "+get +set +mget +getrange +strlen +unlink +expire "
     "+hset +hsetnx +hdel +hget +hgetall "
     "+sadd +srem +smembers +srandmember +exists "
     "+zadd +zrem +zrange +zremrangebyscore "

@@ -44,6 +44,13 @@ def _checkpoint(values: dict[str, Any]) -> Checkpoint:
     return ckpt
 
 
+def _put(*args: Any, **kwargs: Any) -> pl.Batch[Any]:
+    """``plan_put`` of a put with no delta (no earlier write to extend): one batch."""
+    plan = cp.plan_put(*args, **kwargs)
+    assert isinstance(plan, pl.Batch)
+    return plan
+
+
 def _only_call(batch: pl.Batch[Any]) -> pl.ScriptCall:
     assert len(batch.commands) == 1
     call = batch.commands[0]
@@ -56,7 +63,7 @@ def _only_call(batch: pl.Batch[Any]) -> pl.ScriptCall:
 
 def test_put_is_one_script_call_on_the_thread_slot() -> None:
     ckpt = _checkpoint({"a": 1, "b": 2})
-    batch = cp.plan_put(_cfg(), _config(), ckpt, {}, {"a": "1"})
+    batch = _put(_cfg(), _config(), ckpt, {}, {"a": "1"})
     call = _only_call(batch)
     keys = ck.ThreadKeys("pfx", "t1")
     assert call.script is cp.PUT
@@ -72,9 +79,9 @@ def test_put_is_one_script_call_on_the_thread_slot() -> None:
 
 def test_put_registers_the_thread_beside_the_script() -> None:
     ckpt = _checkpoint({})
-    plain = cp.plan_put(_cfg(), _config(), ckpt, {}, {}, now_ms=5_000)
+    plain = _put(_cfg(), _config(), ckpt, {}, {}, now_ms=5_000)
     assert plain.side == (("ZADD", ck.thread_registry("pfx"), 0, "t1"),)
-    ttl = cp.plan_put(_cfg(ttl_seconds=60), _config(), ckpt, {"run_id": "r1"}, {}, now_ms=5_000)
+    ttl = _put(_cfg(ttl_seconds=60), _config(), ckpt, {"run_id": "r1"}, {}, now_ms=5_000)
     assert ttl.side[:2] == (
         ("ZADD", ck.thread_registry("pfx"), 65_000, "t1"),
         ("ZREMRANGEBYSCORE", ck.thread_registry("pfx"), 1, 5_000),
@@ -84,8 +91,8 @@ def test_put_registers_the_thread_beside_the_script() -> None:
 
 def test_put_shallow_is_the_same_script_with_a_flag() -> None:
     ckpt = _checkpoint({})
-    full = _only_call(cp.plan_put(_cfg(), _config(), ckpt, {}, {}))
-    shallow = _only_call(cp.plan_put(_cfg(), _config(), ckpt, {}, {}, shallow=True))
+    full = _only_call(_put(_cfg(), _config(), ckpt, {}, {}))
+    shallow = _only_call(_put(_cfg(), _config(), ckpt, {}, {}, shallow=True))
     assert full.script is shallow.script
     assert (full.args[3], shallow.args[3]) == (0, 1)
 
@@ -93,12 +100,12 @@ def test_put_shallow_is_the_same_script_with_a_flag() -> None:
 def test_put_serializes_before_any_io() -> None:
     ckpt = _checkpoint({"a": object()})
     with pytest.raises(ValueError, match="channel 'a'"):
-        cp.plan_put(_cfg(), _config(), ckpt, {}, {"a": "1"})
+        _put(_cfg(), _config(), ckpt, {}, {"a": "1"})
 
 
 def test_put_refuses_a_checkpoint_without_id() -> None:
     with pytest.raises(ValueError, match="'id'"):
-        cp.plan_put(_cfg(), _config(), {}, {}, {})  # type: ignore[typeddict-item]
+        _put(_cfg(), _config(), {}, {}, {})
 
 
 # ---------------------------------------------------------------------- plan_get_tuple

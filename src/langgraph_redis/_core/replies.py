@@ -41,20 +41,22 @@ def as_map(raw: Any) -> dict[str, Any]:
     return {}
 
 
-def check_format(found: Any, expected: str, where: str) -> None:
+def check_format(found: Any, expected: str | tuple[str, ...], where: str) -> None:
     """Refuse stored data this release cannot read, before decoding any of it.
 
     No format field means the data was not written by langgraph-redis (or is damaged);
     another format means a newer release wrote it, and reading it as ours would misread it.
+    ``expected`` is the one format this release reads, or every format it reads.
 
     Raises:
         CorruptDataError: ``found`` is missing or empty.
-        UnsupportedFormatError: ``found`` is not ``expected``.
+        UnsupportedFormatError: ``found`` is not one of ``expected``.
     """
     if found is None or found == b"" or found == "":
         raise CorruptDataError(f"{where}: no format field (not written by langgraph-redis?)")
-    if text(found) != expected:
+    readable = (expected,) if isinstance(expected, str) else expected
+    if text(found) not in readable:
         raise UnsupportedFormatError(
             f"{where}: stored with format {text(found)!r}; this release reads "
-            f"format {expected!r}. Upgrade langgraph-redis."
+            f"format {' or '.join(map(repr, readable))}. Upgrade langgraph-redis."
         )

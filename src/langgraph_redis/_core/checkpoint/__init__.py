@@ -60,7 +60,7 @@ class SaverPlans(Protocol):
         new_versions: ChannelVersions,
         *,
         now_ms: int = 0,
-    ) -> Batch[RunnableConfig]: ...
+    ) -> Plan[RunnableConfig]: ...
 
     def plan_put_writes(
         self,

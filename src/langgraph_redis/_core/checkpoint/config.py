@@ -8,12 +8,13 @@ say what is missing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_redis._core.checkpoint.deltas import DeltaCache
 from langgraph_redis._core.checkpoint.keys import (
     ThreadKeys,
 )
@@ -28,6 +29,8 @@ class SaverConfig:
     prefix: str = "lgr"
     ttl_seconds: int = 0
     refresh_on_read: bool = False
+    deltas: DeltaCache = field(default_factory=DeltaCache, compare=False, repr=False)
+    """What this saver last stored per channel, to write list tails as deltas."""
 
     def __post_init__(self) -> None:
         check_prefix(self.prefix)

@@ -20,6 +20,30 @@ local function enc(s)
 end
 """
 
+LUA_CHAIN = r"""
+-- Channel deltas (_core/checkpoint/deltas.py): a blob 'delta\0<base version>\0<base length>\0<tail>'
+-- holds a list's new tail; its value is its base's value (the blob of the same channel
+-- at that version: same key up to the last ':') plus the tail.
+local DELTA = 'delta\0'
+local function base_key(k, v)
+  return string.match(k, '^(.*:)') .. string.sub(v, 7, string.find(v, '\0', 7, true) - 1)
+end
+local function base_of(k)
+  if redis.call('GETRANGE', k, 0, 5) ~= DELTA then return nil end
+  return base_key(k, redis.call('GET', k))
+end
+-- The keys a blob's value is assembled from, after itself (bounded: damaged data).
+local function chain(k)
+  local out = {}
+  local b = base_of(k)
+  while b and #out < 10000 do
+    table.insert(out, b)
+    b = base_of(b)
+  end
+  return out
+end
+"""
+
 LUA_TTL = r"""
 local function touch(ttl, keys)
   if ttl > 0 then
@@ -103,12 +127,19 @@ local function drop(base, registry, ens, ids)
     redis.call('SREM', registry, base .. 'cp:' .. tail, base .. 'w:' .. tail)
     redis.call('ZREM', idx, cid)
   end
-  local keep = {}
+  local keep, named = {}, {}
   for _, cid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
     local cp = redis.call('HGETALL', base .. 'cp:' .. ens .. ':' .. enc(cid))
     for i = 1, #cp, 2 do
-      if string.sub(cp[i], 1, 2) == 'b:' then keep[cp[i + 1]] = true end
+      if string.sub(cp[i], 1, 2) == 'b:' and not keep[cp[i + 1]] then
+        keep[cp[i + 1]] = true
+        table.insert(named, cp[i + 1])
+      end
     end
+  end
+  -- the bases of kept deltas are kept too, whether a checkpoint names them or not
+  for _, b in ipairs(named) do
+    for _, link in ipairs(chain(b)) do keep[link] = true end
   end
   local bset = base .. 'blobs:' .. ens
   for _, b in ipairs(redis.call('SMEMBERS', bset)) do

@@ -5,13 +5,15 @@ copy); :mod:`.full` gathers them for the full saver, :mod:`.shallow` for the sha
 Round trips and atomicity, per call:
 
 - ``put``: one script call (``PUT``). The checkpoint hash, the blobs of changed channels
-  only (one key per channel and version, written once), the index entry and the TTLs
-  commit together, so no reader ever sees a checkpoint without its blobs.
+  only (one key per channel and version, written once; a grown list as a delta, see
+  ``deltas.py``), the index entry and the TTLs commit together, so no reader ever sees a
+  checkpoint without its blobs. A second call only when a delta's base vanished.
 - ``put_writes``: one script call (``PUT_WRITES``); regular writes use HSETNX (first write
   wins, as in LangGraph's savers) and special channels (errors, interrupts) overwrite.
 - ``get_tuple``: one script call. Reading the latest id, the checkpoint, its writes and
-  the blobs it names are dependent reads; a script does them next to the data, so the
-  cost is O(log n + channels + writes), independent of thread length.
+  the blobs it names (and the links of delta chains) are dependent reads; a script does
+  them next to the data, so the cost is O(log n + channels + links + writes),
+  independent of thread length.
 - ``list``: one round trip per page of ids (plus one for metadata when filtering).
 - ``delete_thread``, ``delete_for_runs``, ``prune``: one script call per thread, each
   atomic; the scripts delete from the thread's own key registry, never SCAN or KEYS.
@@ -22,7 +24,8 @@ objects or generator plans for the runner in ``_async/_run.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -42,13 +45,19 @@ from langgraph_redis._core.checkpoint.config import (
     _config,
     target,
 )
+from langgraph_redis._core.checkpoint.deltas import (
+    Written,
+    assemble,
+    blob_value,
+    is_delta,
+)
 from langgraph_redis._core.checkpoint.keys import (
     encode,
     run_index,
     run_member,
     thread_registry,
 )
-from langgraph_redis._core.checkpoint.lua import LUA_DROP, LUA_ENCODE, LUA_TTL
+from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE, LUA_TTL
 from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
     FORMAT_VERSION,
@@ -60,7 +69,7 @@ from langgraph_redis._core.checkpoint.serde import (
     load_typed,
     load_write,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.replies import text as _text
 
 # -- Lua -------------------------------------------------------------------------------
@@ -69,6 +78,7 @@ from langgraph_redis._core.replies import text as _text
 GET_TUPLE = Script(
     "get_tuple",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_TTL
     + r"""
 -- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl, keys to touch
@@ -93,10 +103,27 @@ for i = 1, #cp, 2 do
 end
 local vals = {}
 if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
+-- A delta's value is replaced by its chain: {the delta, its base, ..., a full value};
+-- a missing link ends the chain with false (the client reports it).
+local links = {}
+for j = 1, #bkeys do
+  local v = vals[j]
+  if v and string.sub(v, 1, 6) == DELTA then
+    local parts, k = {v}, bkeys[j]
+    while v and string.sub(v, 1, 6) == DELTA and #parts <= 10000 do
+      k = base_key(k, v)
+      table.insert(links, k)
+      v = redis.call('GET', k)
+      table.insert(parts, v)
+    end
+    vals[j] = parts
+  end
+end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then
   touch(ttl, {cpkey, wkey, ARGV[2] .. 'wr:' .. tail, KEYS[1]})
   touch(ttl, bkeys)
+  touch(ttl, links)
   for i = 1, #cp, 2 do
     if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
   end
@@ -115,6 +142,7 @@ PRUNE = 8
 PUT = Script(
     "put",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + f"local PRUNE = {PRUNE}\n"
     + r"""
@@ -124,6 +152,20 @@ PUT = Script(
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local i = 6
 local nf = tonumber(ARGV[5])
+-- A delta extends a blob this writer stored: if that blob is gone (pruned, deleted,
+-- expired) or is not the one the writer stored (another length), write nothing and
+-- return 0; the saver then resends the checkpoint with full values.
+local j = i + 2 * nf + 1
+for _ = 1, tonumber(ARGV[i + 2 * nf]) do
+  local v = ARGV[j + 1]
+  if string.sub(v, 1, 6) == DELTA then
+    local e = string.find(v, '\0', 7, true)
+    local b = base_key(ARGV[j], v)
+    local len = tonumber(string.sub(v, e + 1, string.find(v, '\0', e + 1, true) - 1))
+    if redis.call('STRLEN', b) ~= len or (len == 0) then return 0 end
+  end
+  j = j + 2
+end
 -- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
 -- is not, and after any write a script runs to its end unchecked).
 redis.call('SADD', KEYS[4], KEYS[1])
@@ -134,7 +176,11 @@ local nb = tonumber(ARGV[i])
 i = i + 1
 local owned = {KEYS[1], KEYS[2], KEYS[3], KEYS[5]}
 for _ = 1, nb do
-  redis.call('SET', ARGV[i], ARGV[i + 1])
+  -- A blob key names one version and is written once; a delta never replaces a value
+  -- already there (a re-put of the same version), so no chain can loop back on itself.
+  if string.sub(ARGV[i + 1], 1, 6) ~= DELTA or redis.call('EXISTS', ARGV[i]) == 0 then
+    redis.call('SET', ARGV[i], ARGV[i + 1])
+  end
   table.insert(owned, ARGV[i])
   redis.call('SADD', KEYS[5], ARGV[i])
   i = i + 2
@@ -169,7 +215,11 @@ if ttl > 0 then
   -- newest checkpoint must never outlive a blob it names
   for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
   redis.call('EXPIRE', KEYS[4], ttl)
-  for j = i, #ARGV do redis.call('EXPIRE', ARGV[j], ttl) end
+  for j = i, #ARGV do
+    redis.call('EXPIRE', ARGV[j], ttl)
+    -- a delta's bases live at least as long as it does
+    for _, link in ipairs(chain(ARGV[j])) do redis.call('EXPIRE', link, ttl) end
+  end
   -- Keys expire one by one while the thread's indexes live on (every write refreshes
   -- them), so each write prunes a few entries whose key is gone: the oldest ids, and a
   -- random sample of the key and blob registries. Removals outpace additions once a
@@ -225,17 +275,57 @@ def plan_put(
     *,
     shallow: bool = False,
     now_ms: int = 0,
-) -> Batch[RunnableConfig]:
+) -> Plan[RunnableConfig]:
     """One round trip: a script stores the checkpoint and its changed channel values.
 
     The script makes the write atomic; serialization happens here, before any I/O, so a
     value the serializer rejects raises ``ValueError`` and nothing is written. With
     ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
     caller's clock) matters only with TTL, for the thread registry's expiry scores.
+
+    A list channel that extends what this saver last stored for it is written as a
+    delta (``deltas.py``). If the script finds that delta's base gone (another process
+    pruned or deleted the thread), it writes nothing and a second round trip, rare,
+    resends the checkpoint with full values.
     """
-    thread_id, ns, parent_id = target(config, "put")
+    thread_id, _, _ = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
         raise ValueError("put: checkpoint must be a Checkpoint dict with an 'id'")
+    first = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, True)
+    if not first.deltas:
+        return cast(Batch[RunnableConfig], first.batch)  # never None: nothing to refuse
+
+    def with_fallback() -> Generator[Batch[Any], Any, RunnableConfig]:
+        stored = yield first.batch
+        if stored is not None:
+            return cast(RunnableConfig, stored)
+        # A base was gone or replaced: forget the thread, resend with full values.
+        cfg.deltas.forget(thread_id)
+        again = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False)
+        result = yield again.batch
+        return cast(RunnableConfig, result)
+
+    return with_fallback()
+
+
+@dataclass(frozen=True)
+class _PutBatch:
+    batch: Batch[RunnableConfig | None]
+    deltas: bool
+    """Some blob is a delta (the script may refuse it: see ``PUT``)."""
+
+
+def _put_batch(
+    cfg: SaverConfig,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    shallow: bool,
+    now_ms: int,
+    use_deltas: bool,
+) -> _PutBatch:
+    thread_id, ns, parent_id = target(config, "put")
     cid = str(checkpoint["id"])
     keys = cfg.keys(thread_id)
     stored = dict(checkpoint)
@@ -244,13 +334,19 @@ def plan_put(
     merged = get_checkpoint_metadata(config, metadata)
 
     blob_args: list[bytes | str] = []
+    remember: dict[str, Written | None] = {}
+    any_delta = False
     for channel, version in new_versions.items():
-        blob_args.append(keys.blob(ns, channel, str(version)))
-        blob_args.append(
-            dump_typed(cfg.serde, values[channel], f"channel {channel!r}")
-            if channel in values
-            else EMPTY
-        )
+        blob_key = keys.blob(ns, channel, str(version))
+        blob_args.append(blob_key)
+        if channel in values:
+            prev = cfg.deltas.get(thread_id, ns, channel) if use_deltas else None
+            raw, remember[channel] = blob_value(cfg.serde, blob_key, channel, values[channel], prev)
+            any_delta = any_delta or is_delta(raw)
+            blob_args.append(raw)
+        else:
+            remember[channel] = None
+            blob_args.append(EMPTY)
     fields: list[bytes | str] = [
         "fmt",
         FORMAT_VERSION,
@@ -286,11 +382,14 @@ def plan_put(
     side = _registry_commands(cfg, thread_id, ns, cid, merged.get("run_id"), now_ms)
     result = _config(thread_id, ns, cid)
 
-    def decode(replies: list[Any]) -> RunnableConfig:
+    def decode(replies: list[Any]) -> RunnableConfig | None:
         check(replies)
+        if replies[0] == 0:
+            return None  # a delta's base is gone: nothing was written
+        cfg.deltas.update(thread_id, ns, remember)
         return result
 
-    return batch([call], decode, side=side, writes=True)
+    return _PutBatch(batch([call], decode, side=side, writes=True), any_delta)
 
 
 def _registry_commands(
@@ -511,9 +610,11 @@ def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> Chec
     for chan, val in zip(chans, vals):
         if val is not None and val != EMPTY:
             channel = _text(chan)
-            channel_values[channel] = load_typed(
-                cfg.serde, val, f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
-            )
+            what = f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
+            if isinstance(val, list):  # a delta chain, newest first (GET_TUPLE)
+                channel_values[channel] = assemble(cfg.serde, val, what)
+            else:
+                channel_values[channel] = load_typed(cfg.serde, val, what)
     pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
     wkey = keys.writes(ns, cid)
     for i in range(0, len(w_flat), 2):

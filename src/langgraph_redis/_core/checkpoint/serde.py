@@ -17,8 +17,14 @@ from langgraph_redis._core.errors import CorruptDataError, UnsupportedFormatErro
 
 __all__ = ["CorruptDataError", "UnsupportedFormatError"]  # re-exported for _core callers
 
-FORMAT_VERSION = "1"
-"""Stored in each checkpoint hash; data from a newer release is refused, not misread."""
+FORMAT_VERSION = "2"
+"""Stored in each checkpoint hash; data from a newer release is refused, not misread.
+
+Format 2 (channel deltas, see ``deltas.py``): a blob may hold a list's tail and the key of
+the blob it extends. Format 1 data (no deltas) is read unchanged."""
+
+READABLE_FORMATS = ("1", FORMAT_VERSION)
+"""Formats this release reads."""
 
 
 def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:
@@ -78,4 +84,4 @@ def load_write(
 
 def check_format(version: bytes | None, key: str) -> None:
     """Refuse data whose format version we do not know (see :func:`.replies.check_format`)."""
-    replies.check_format(version, FORMAT_VERSION, key)
+    replies.check_format(version, READABLE_FORMATS, key)

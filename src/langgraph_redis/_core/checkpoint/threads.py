@@ -10,6 +10,8 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from langgraph_redis._core.checkpoint.config import SaverConfig, _expire
+from langgraph_redis._core.checkpoint.deltas import base_key, is_delta
+from langgraph_redis._core.checkpoint.keys import decode as decode_part
 from langgraph_redis._core.checkpoint.keys import (
     encode,
     run_index,
@@ -17,7 +19,7 @@ from langgraph_redis._core.checkpoint.keys import (
     thread_registry,
 )
 from langgraph_redis._core.checkpoint.listing import _first, _no_nul, _replies
-from langgraph_redis._core.checkpoint.lua import LUA_DROP, LUA_ENCODE
+from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE
 from langgraph_redis._core.checkpoint.plans import (
     _flatten,
     _none,
@@ -37,6 +39,7 @@ from langgraph_redis._core.replies import text_pairs as _pairs
 DROP_RUNS = Script(
     "drop_runs",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] the thread's run ids.
@@ -83,6 +86,7 @@ return 1
 KEEP_LATEST = Script(
     "keep_latest",
     LUA_ENCODE
+    + LUA_CHAIN
     + LUA_DROP
     + r"""
 -- KEYS[1] thread key registry, KEYS[2] thread namespace set; ARGV[1] thread base.
@@ -150,6 +154,8 @@ def _delete(
     """
     if not thread_ids:
         return
+    for t in thread_ids:
+        cfg.deltas.forget(t)  # its blobs go: extend nothing of it
     registry = thread_registry(cfg.prefix)
     if cluster:
         runs = yield batch(
@@ -257,14 +263,26 @@ def plan_copy_thread(
         _replies,
     )
     blob_keys = sorted({_text(v) for h in raw[0::3] for f, v in _pairs(h) if f.startswith("b:")})
-    blob_vals = (yield batch([("GET", k) for k in blob_keys], _replies)) if blob_keys else []
-    blobs = dict(zip(blob_keys, blob_vals))
+    blobs: dict[str, Any] = {}
+    named = set(blob_keys)
+    while blob_keys:  # then the bases of deltas no checkpoint names (after a prune)
+        blobs.update(zip(blob_keys, (yield batch([("GET", k) for k in blob_keys], _replies))))
+        blob_keys = sorted({base_key(k, v) for k, v in blobs.items() if is_delta(v)} - blobs.keys())
     cmds: list[Op] = []
     # Listed like a write: with TTL, until the copy expires (pruned by later writes).
     ttl_ms = cfg.ttl_seconds * 1000
     score = now_ms + ttl_ms if ttl_ms else 0
     side: list[Command] = [("ZADD", thread_registry(cfg.prefix), score, dst.thread_id)]
     owned: list[str] = [dst.namespaces]
+    for key in sorted(blobs.keys() - named):
+        if blobs[key] is not None:  # a base named by no checkpoint: copied with its deltas
+            new_key = dst.base + key[len(src.base) :]
+            ns = decode_part(key[len(src.base) :].split(":")[1])
+            cmds += [
+                ("SET", new_key, blobs[key]),
+                ("SADD", dst.blobs(ns), new_key),
+            ]
+            owned += [new_key, dst.blobs(ns)]
     for (ns, cid), cp_flat, w_flat, wr_flat in zip(scope, raw[0::3], raw[1::3], raw[2::3]):
         if not cp_flat:
             continue
