@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -57,6 +57,8 @@ from langgraph_redis._core.serde import (
     load_typed,
     load_write,
 )
+
+T = TypeVar("T")
 
 # -- Lua -------------------------------------------------------------------------------
 # Scripts touch only keys of one thread (one hash tag), so they are Cluster-safe: keys
@@ -305,6 +307,22 @@ return runs
 )
 
 
+CONFIRM_REGISTRY = Script(
+    "confirm_registry",
+    r"""
+-- KEYS[1] thread registry; ARGV: score, thread id. Names a thread whose checkpoint is
+-- already stored (see _confirm_registry). Nothing is written when the entry is there
+-- (the common case). Otherwise its ZADD must not be refused at the memory limit, which
+-- would hide stored data, so the script first writes with a command the server allows
+-- there (a ZREM of the absent member): after a write, a script runs to its end.
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return 1
+""",
+)
+
+
 # -- options and config ----------------------------------------------------------------
 
 
@@ -407,7 +425,10 @@ PUT = Script(
 -- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
 -- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
 --       pairs, then blob keys named by the checkpoint (TTL refresh)
+-- Returns 1, or 2 when the thread had no checkpoint before (no namespace set): on a
+-- cluster the caller then confirms the thread registry entry (see plan_put).
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local created = redis.call('EXISTS', KEYS[3]) == 0
 local i = 6
 local nf = tonumber(ARGV[5])
 -- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
@@ -478,6 +499,7 @@ if ttl > 0 then
     end
   end
 end
+if created then return 2 end
 return 1
 """,
 )
@@ -511,13 +533,19 @@ def plan_put(
     *,
     shallow: bool = False,
     now_ms: int = 0,
-) -> Batch[RunnableConfig]:
+    cluster: bool = False,
+) -> Plan[RunnableConfig]:
     """One round trip: a script stores the checkpoint and its changed channel values.
 
     The script makes the write atomic; serialization happens here, before any I/O, so a
     value the serializer rejects raises ``ValueError`` and nothing is written. With
     ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
     caller's clock) matters only with TTL, for the thread registry's expiry scores.
+
+    On a ``cluster`` the registry ``ZADD`` goes first, in a round trip of its own (see
+    ``_send_once``), and a put whose script finds the thread without checkpoints (its
+    first put, or the first after a delete) confirms it with a second ``ZADD``: see
+    :func:`_confirm_registry` for why that keeps every committed thread listed.
     """
     thread_id, ns, parent_id = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
@@ -576,7 +604,59 @@ def plan_put(
         check(replies)
         return result
 
-    return batch([call], decode, side=side, writes=True)
+    if not cluster:
+        return batch([call], decode, side=side, writes=True)
+    return _confirm_registry(
+        cfg, thread_id, batch([call], _created, side=side, writes=True), result, now_ms
+    )
+
+
+def _created(replies: list[Any]) -> bool:
+    """Whether the PUT script found the thread without checkpoints (it returns 2)."""
+    check(replies)
+    return int(replies[0]) == 2
+
+
+def _confirm_registry(
+    cfg: SaverConfig, thread_id: str, write: Batch[bool], result: T, now_ms: int
+) -> Generator[Batch[Any], Any, T]:
+    """A cluster write, then, if it created the thread, its registry entry again.
+
+    On a cluster the thread registry lives in another slot than the thread, so nothing
+    is atomic across them: a write sends its registry ``ZADD`` first, and a cluster
+    ``delete_thread`` its ``ZREM`` first, each before its script. The one interleaving
+    that could hide a thread: write W's ``ZADD``, then delete D's ``ZREM`` and script,
+    then W's script, which stores checkpoints the registry no longer names.
+
+    Why no committed thread stays unlisted. Every ``ZREM`` of the thread comes from a
+    cluster delete, which sends it, waits for it, then sends its script, and runs to
+    its end even when cancelled; every write sends its ``ZADD``, waits for it, then its
+    script. Take the thread with checkpoints at rest. If no delete script ever ran in
+    its slot, no ``ZREM`` did either (but of deletes that raised, see below), and the
+    registry holds the ``ZADD`` of every write. Otherwise let S be the last delete
+    script: it emptied the thread, so the first write script after S, W's, found no
+    namespace set and reported ``created``, and W sent this confirming ``ZADD`` after
+    its script ran, so after S ran, so after every ``ZREM`` whose script ran no later
+    than S. A ``ZREM`` after W's confirmation would belong to a delete whose script runs
+    after it, after S: there is none. So the registry names the thread. The caller runs
+    this plan to its end when cancelled (``afinish``), so no cancellation point falls
+    between the script and the confirmation. Left open: a process killed right there,
+    or a delete that raised after its ``ZREM`` (repeating it finishes it); and, with
+    TTL only, a write that sits longer than its TTL between its ``ZADD`` and its script
+    (another write's pruning may remove the entry meanwhile).
+    Cost: one more round trip, only when a write creates the thread; any other put is
+    still its registry round trip and one script call.
+    """
+    created = yield write
+    if created:
+        ttl_ms = cfg.ttl_seconds * 1000
+        score = now_ms + ttl_ms if ttl_ms else 0
+        yield batch(
+            [CONFIRM_REGISTRY.call([thread_registry(cfg.prefix)], [score, thread_id])],
+            _replies,
+            writes=True,
+        )
+    return result
 
 
 def _registry_commands(
@@ -1176,13 +1256,15 @@ def _none(replies: list[Any]) -> None:
 
 
 def plan_copy_thread(
-    cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0
+    cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0, cluster: bool = False
 ) -> Generator[Batch[Any], Any, None]:
     """Read the whole source thread, then write the copy in one atomic batch.
 
     Blob key names are stored inside checkpoint hashes, so a copy cannot be a raw
     DUMP/RESTORE: every name is rebuilt for the target's hash tag. The copy is filed
     under the runs of the source (run index, run sets) like the writes that made it.
+    On a ``cluster`` the copy is a write like a put: when it creates the target, its
+    registry entry is confirmed after it (:func:`_confirm_registry`).
     """
     src, dst = cfg.keys(str(source)), cfg.keys(str(target_id))
     nss = [_text(n) for n in (yield batch([("SMEMBERS", src.namespaces)], _first))]
@@ -1258,7 +1340,18 @@ def plan_copy_thread(
     side = list(dict.fromkeys(side))
     cmds.append(("SADD", dst.registry, *owned))
     cmds += _expire([*owned, dst.registry], cfg.ttl_seconds)
-    yield batch(cmds, _replies, atomic=True, side=side)
+    if not cluster:
+        yield batch(cmds, _replies, atomic=True, side=side)
+        return
+    # the same transaction first tells whether the target had checkpoints
+    cmds.insert(0, ("EXISTS", dst.namespaces))
+    write = batch(cmds, _target_was_empty, atomic=True, side=side)
+    yield from _confirm_registry(cfg, dst.thread_id, write, None, now_ms)
+
+
+def _target_was_empty(replies: list[Any]) -> bool:
+    check(replies)
+    return int(replies[0]) == 0
 
 
 def _pairs(reply: Any) -> list[tuple[str, Any]]:
@@ -1268,5 +1361,5 @@ def _pairs(reply: Any) -> list[tuple[str, Any]]:
     return [(_text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
 
 
-SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD)
+SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD, CONFIRM_REGISTRY)
 """Every script the savers send, loaded once at setup."""
