@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
+import redis
 import redis.asyncio.connection
 from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
@@ -206,3 +207,44 @@ async def test_delete_between_registry_and_copy_hides_nothing(
         assert race.fired
         assert await _readable(cluster.url, key_prefix, "copy")
         assert await _listed(cluster.url, key_prefix) == {"source", "copy"}
+
+
+async def test_confirmation_is_not_refused_at_the_memory_limit(
+    cluster: LocalCluster, key_prefix: str, hooks: tuple[Race, Replies]
+) -> None:
+    """The race, with the registry's node at its memory limit once the put's script is
+    accepted (on another node): the put returns and its thread is listed (before the
+    fix: hidden; with a plain ``ZADD`` as the confirmation: ``MemoryLimitError`` for a
+    stored checkpoint)."""
+    race, _ = hooks
+    admin = redis.RedisCluster.from_url(cluster.url)
+    try:
+        registry_node = admin.get_node_from_key(thread_registry(key_prefix))  # type: ignore[no-untyped-call]
+        tid = next(
+            t
+            for t in (f"t{i}" for i in range(1000))
+            if admin.get_node_from_key(f"{key_prefix}:{{{t}}}:keys").name  # type: ignore[no-untyped-call]
+            != registry_node.name
+        )
+        node = registry_node.redis_connection
+        assert node is not None
+        async with (
+            AsyncRedisSaver.from_conn_string(cluster.url, prefix=key_prefix) as writer,
+            AsyncRedisSaver.from_conn_string(cluster.url, prefix=key_prefix) as deleter,
+        ):
+
+            async def delete_then_limit() -> None:
+                await deleter.adelete_thread(tid)
+                node.config_set("maxmemory-policy", "noeviction")
+                node.config_set("maxmemory", 1)
+
+            race.arm(tid, delete_then_limit)
+            try:
+                await writer.aput(_cfg(tid), _snapshot(), META, {})
+            finally:
+                node.config_set("maxmemory", 0)
+            assert race.fired
+        assert await _readable(cluster.url, key_prefix, tid)
+        assert await _listed(cluster.url, key_prefix) == {tid}
+    finally:
+        admin.close()
