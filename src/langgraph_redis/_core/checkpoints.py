@@ -163,11 +163,22 @@ local function needed(base, ens, cid)
   return keep
 end
 
+-- Runs that a shallow put left with nothing in this thread; only PUT sets it (to a
+-- table): they leave the thread's run set, and PUT returns them so its caller takes
+-- the thread out of their run indexes (other slots).
+local GONE = nil
+
 -- Take `member` out of run `run`'s set of what it wrote in this thread.
 local function unlist(base, registry, run, member)
   local rkey = base .. 'run:' .. enc(run)
   redis.call('SREM', rkey, member)
-  if redis.call('EXISTS', rkey) == 0 then redis.call('SREM', registry, rkey) end
+  if redis.call('EXISTS', rkey) == 0 then
+    redis.call('SREM', registry, rkey)
+    if GONE then
+      redis.call('SREM', base .. 'runs', run)
+      table.insert(GONE, run)
+    end
+  end
 end
 
 -- Before a checkpoint (tail '<ns>:<id>') is dropped: unlist it from its run ('r' field)
@@ -425,8 +436,9 @@ PUT = Script(
 -- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
 -- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
 --       pairs, then blob keys named by the checkpoint (TTL refresh)
--- Returns 1, or 2 when the thread had no checkpoint before (no namespace set): on a
--- cluster the caller then confirms the thread registry entry (see plan_put).
+-- Returns {1 (or 2 when the thread had no checkpoint before: no namespace set; on a
+-- cluster the caller then confirms the thread registry entry, see plan_put), then the
+-- runs the shallow drop left with nothing in this thread}.
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local created = redis.call('EXISTS', KEYS[3]) == 0
 local i = 6
@@ -464,6 +476,7 @@ if shallow then
   -- new one's delta channels are rebuilt from), their writes and unnamed blobs
   local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
   local keep = needed(base, enc(ns), cid)
+  GONE = {}
   local older = {}
   for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     if not keep[other] then table.insert(older, other) end
@@ -499,8 +512,9 @@ if ttl > 0 then
     end
   end
 end
-if created then return 2 end
-return 1
+local out = {created and 2 or 1}
+for _, run in ipairs(GONE or {}) do table.insert(out, run) end
+return out
 """,
 )
 
@@ -604,17 +618,45 @@ def plan_put(
         check(replies)
         return result
 
-    if not cluster:
+    if not cluster and not shallow:
         return batch([call], decode, side=side, writes=True)
-    return _confirm_registry(
-        cfg, thread_id, batch([call], _created, side=side, writes=True), result, now_ms
-    )
+    write = batch([call], _put_outcome, side=side, writes=True)
+    return _after_write(cfg, thread_id, write, result, now_ms, cluster=cluster)
 
 
-def _created(replies: list[Any]) -> bool:
-    """Whether the PUT script found the thread without checkpoints (it returns 2)."""
+def _put_outcome(replies: list[Any]) -> tuple[bool, list[str]]:
+    """The PUT script's reply: whether it created the thread, and the runs it left."""
     check(replies)
-    return int(replies[0]) == 2
+    reply = replies[0]
+    return int(reply[0]) == 2, [_text(r) for r in reply[1:]]
+
+
+def _after_write(
+    cfg: SaverConfig,
+    thread_id: str,
+    write: Batch[tuple[bool, list[str]]],
+    result: T,
+    now_ms: int,
+    *,
+    cluster: bool,
+) -> Generator[Batch[Any], Any, T]:
+    """A write, then, in one more round trip and only when needed: the registry
+    confirmation of a thread it created on a cluster (:func:`_confirm_registry`), and
+    the thread out of the run indexes of runs a shallow put left with nothing here
+    (their run ids already left the thread's run set in the script).
+
+    A run index naming a thread without anything of the run costs ``delete_for_runs``
+    one no-op script; if this second step is lost (a process killed between), the
+    entry stays, harmless, until the run's index expires (with TTL) or forever.
+    """
+    created, gone = yield write
+    follow: list[Op] = []
+    if cluster and created:
+        follow.append(_confirmation(cfg, thread_id, now_ms))
+    follow += [("SREM", run_index(cfg.prefix, r), run_member(thread_id)) for r in gone]
+    if follow:
+        yield batch(follow, _replies, writes=True)
+    return result
 
 
 def _confirm_registry(
@@ -649,14 +691,14 @@ def _confirm_registry(
     """
     created = yield write
     if created:
-        ttl_ms = cfg.ttl_seconds * 1000
-        score = now_ms + ttl_ms if ttl_ms else 0
-        yield batch(
-            [CONFIRM_REGISTRY.call([thread_registry(cfg.prefix)], [score, thread_id])],
-            _replies,
-            writes=True,
-        )
+        yield batch([_confirmation(cfg, thread_id, now_ms)], _replies, writes=True)
     return result
+
+
+def _confirmation(cfg: SaverConfig, thread_id: str, now_ms: int) -> Op:
+    ttl_ms = cfg.ttl_seconds * 1000
+    score = now_ms + ttl_ms if ttl_ms else 0
+    return CONFIRM_REGISTRY.call([thread_registry(cfg.prefix)], [score, thread_id])
 
 
 def _registry_commands(
