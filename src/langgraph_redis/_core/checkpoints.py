@@ -558,8 +558,10 @@ def plan_put(
 
     On a ``cluster`` the registry ``ZADD`` goes first, in a round trip of its own (see
     ``_send_once``), and a put whose script finds the thread without checkpoints (its
-    first put, or the first after a delete) confirms it with a second ``ZADD``: see
-    :func:`_confirm_registry` for why that keeps every committed thread listed.
+    first put, or the first after a delete) confirms the registry entry after it: see
+    :func:`_confirm_registry` for why that keeps every committed thread listed. A
+    shallow put that leaves an earlier run with nothing in the thread takes the thread
+    out of that run's index after it (:func:`_after_write`).
     """
     thread_id, ns, parent_id = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
