@@ -46,6 +46,9 @@ from tests._async.test_saver_lifecycle import (
     test_shallow_thread_storage_stays_flat as _flat_story,
 )
 from tests._async.test_saver_lifecycle import (
+    test_shallow_thread_with_a_run_per_invocation_stays_flat as _run_per_invocation_story,
+)
+from tests._async.test_saver_lifecycle import (
     test_thread_kept_alive_by_reads_stays_listed as _kept_alive_story,
 )
 from tests.conformance import arun_conformance
@@ -235,6 +238,12 @@ async def test_shallow_thread_storage_stays_flat_on_cluster(
     cluster: LocalCluster, key_prefix: str, aclient: AsyncRedisCluster
 ) -> None:
     await _flat_story(cluster.url, key_prefix, aclient, "run-1")  # type: ignore[arg-type]
+
+
+async def test_shallow_thread_with_a_run_per_invocation_stays_flat_on_cluster(
+    cluster: LocalCluster, key_prefix: str, aclient: AsyncRedisCluster
+) -> None:
+    await _run_per_invocation_story(cluster.url, key_prefix, aclient)  # type: ignore[arg-type]
 
 
 async def test_registries_follow_expiry_on_cluster(

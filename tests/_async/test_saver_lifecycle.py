@@ -319,6 +319,29 @@ async def test_shallow_thread_storage_stays_flat(
             }
 
 
+async def test_shallow_thread_with_a_run_per_invocation_stays_flat(
+    redis_url: str, key_prefix: str, aclient: AsyncRedis
+) -> None:
+    """Each invocation a new ``run_id`` (what LangGraph's server does): a run whose last
+    checkpoint the shallow put dropped leaves the thread's run set and the run's index,
+    so keys and sets stay the same from invocation to invocation (before: one run index
+    key per invocation, and the thread's run set grew by one)."""
+    async with AsyncShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        graph = _loop_graph(saver, 3)
+        tid = str(uuid.uuid4())
+        seen = []
+        for i in range(12):
+            cfg: Any = {"configurable": {"thread_id": tid}, "metadata": {"run_id": f"run-{i}"}}
+            await graph.ainvoke({"n": 0, "payload": ""}, cfg)
+            if i in (2, 11):
+                seen.append(await _footprint(aclient, key_prefix))
+        (k2, _, s2), (k11, _, s11) = seen
+        assert (k11, sorted(s11.values())) == (k2, sorted(s2.values()))
+        assert await aclient.smembers(f"{key_prefix}:{{{tid}}}:runs") == {b"run-11"}
+        await saver.adelete_thread(tid)
+        assert await _keys(aclient, key_prefix) == []
+
+
 async def test_shallow_ignores_writes_for_dropped_checkpoints(
     redis_url: str, key_prefix: str, aclient: AsyncRedis
 ) -> None:

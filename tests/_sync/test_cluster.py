@@ -48,6 +48,9 @@ from tests._sync.test_saver_lifecycle import (
     test_shallow_thread_storage_stays_flat as _flat_story,
 )
 from tests._sync.test_saver_lifecycle import (
+    test_shallow_thread_with_a_run_per_invocation_stays_flat as _run_per_invocation_story,
+)
+from tests._sync.test_saver_lifecycle import (
     test_thread_kept_alive_by_reads_stays_listed as _kept_alive_story,
 )
 from tests.conformance import run_conformance
@@ -237,6 +240,12 @@ def test_shallow_thread_storage_stays_flat_on_cluster(
     cluster: LocalCluster, key_prefix: str, client: RedisCluster
 ) -> None:
     _flat_story(cluster.url, key_prefix, client, "run-1")  # type: ignore[arg-type]
+
+
+def test_shallow_thread_with_a_run_per_invocation_stays_flat_on_cluster(
+    cluster: LocalCluster, key_prefix: str, client: RedisCluster
+) -> None:
+    _run_per_invocation_story(cluster.url, key_prefix, client)  # type: ignore[arg-type]
 
 
 def test_registries_follow_expiry_on_cluster(

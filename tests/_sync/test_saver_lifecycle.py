@@ -321,6 +321,29 @@ def test_shallow_thread_storage_stays_flat(
             }
 
 
+def test_shallow_thread_with_a_run_per_invocation_stays_flat(
+    redis_url: str, key_prefix: str, client: Redis
+) -> None:
+    """Each invocation a new ``run_id`` (what LangGraph's server does): a run whose last
+    checkpoint the shallow put dropped leaves the thread's run set and the run's index,
+    so keys and sets stay the same from invocation to invocation (before: one run index
+    key per invocation, and the thread's run set grew by one)."""
+    with ShallowRedisSaver.from_conn_string(redis_url, prefix=key_prefix) as saver:
+        graph = _loop_graph(saver, 3)
+        tid = str(uuid.uuid4())
+        seen = []
+        for i in range(12):
+            cfg: Any = {"configurable": {"thread_id": tid}, "metadata": {"run_id": f"run-{i}"}}
+            graph.invoke({"n": 0, "payload": ""}, cfg)
+            if i in (2, 11):
+                seen.append(_footprint(client, key_prefix))
+        (k2, _, s2), (k11, _, s11) = seen
+        assert (k11, sorted(s11.values())) == (k2, sorted(s2.values()))
+        assert client.smembers(f"{key_prefix}:{{{tid}}}:runs") == {b"run-11"}
+        saver.delete_thread(tid)
+        assert _keys(client, key_prefix) == []
+
+
 def test_shallow_ignores_writes_for_dropped_checkpoints(
     redis_url: str, key_prefix: str, client: Redis
 ) -> None:

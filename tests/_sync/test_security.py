@@ -35,7 +35,7 @@ SAVER_COMMANDS = (
     "+get +set +mget +getrange +strlen +unlink +expire "
     "+hset +hsetnx +hdel +hget +hgetall "
     "+sadd +srem +smembers +srandmember +exists "
-    "+zadd +zrem +zrange +zremrangebyscore "
+    "+zadd +zrem +zrange +zremrangebyscore +zscore "
     "+wait"
 )
 

@@ -74,7 +74,7 @@ def test_put_is_one_script_call_on_the_thread_slot() -> None:
     # only the channel in new_versions is sent as a blob; both are referenced
     assert call.args.count(keys.blob("", "a", "1")) == 2
     assert call.args.count(keys.blob("", "b", "1")) == 1
-    assert batch.decode([1]) == _config(cid=ckpt["id"])
+    assert batch.decode([[1]]) == _config(cid=ckpt["id"])  # the script replies {1}
 
 
 def test_put_registers_the_thread_beside_the_script() -> None:
@@ -92,7 +92,10 @@ def test_put_registers_the_thread_beside_the_script() -> None:
 def test_put_shallow_is_the_same_script_with_a_flag() -> None:
     ckpt = _checkpoint({})
     full = _only_call(_put(_cfg(), _config(), ckpt, {}, {}))
-    shallow = _only_call(_put(_cfg(), _config(), ckpt, {}, {}, shallow=True))
+    # shallow: the same script first, then (when it left runs) one follow-up round trip
+    plan = cp.plan_put(_cfg(), _config(), ckpt, {}, {}, shallow=True)
+    assert not isinstance(plan, pl.Batch)
+    shallow = _only_call(next(plan))
     assert full.script is shallow.script
     assert (full.args[3], shallow.args[3]) == (0, 1)
 

@@ -23,7 +23,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_redis._acompat import AsyncIterator
+from langgraph_redis._acompat import AsyncIterator, afinish
 from langgraph_redis._async._run import AnyAsyncClient
 from langgraph_redis._async.connection import (
     ConnectionOwner,
@@ -107,6 +107,19 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         await self.asetup()
         return await self._conn.run(plan, wait=self._wait if wait else None)
 
+    async def _run_registered(self, plan: Plan[T], *, wait: bool = False) -> T:
+        """Run a plan that writes or removes a thread registry entry.
+
+        On a cluster the registry lives in another slot than the thread, so such a plan
+        is two or more round trips (registry, then the thread, then on a write creating
+        the thread a confirmation); once started it runs to its end even if this call
+        is cancelled, so no cancellation lands between them (see
+        ``checkpoints._confirm_registry``). On one server it is one atomic round trip.
+        """
+        if self._conn.cluster:
+            return await afinish(self._run(plan, wait=wait))
+        return await self._run(plan, wait=wait)
+
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Latest checkpoint of the thread (or the one named by ``checkpoint_id``).
 
@@ -167,11 +180,20 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
     ) -> RunnableConfig:
         """Store a checkpoint; only channels in ``new_versions`` are written.
 
-        One round trip: one script, atomic on the thread's slot.
+        One round trip: one script, atomic on the thread's slot. On a cluster: the thread
+        registry entry, then the script, then, only when the put creates the thread, a
+        confirmation of the entry (so a racing ``delete_thread`` cannot hide the thread).
         """
-        stored: RunnableConfig = await self._run(
+        await self.asetup()  # the plan differs on a cluster
+        stored: RunnableConfig = await self._run_registered(
             self._plans.plan_put(
-                self._cfg, config, checkpoint, metadata, new_versions, now_ms=now_ms()
+                self._cfg,
+                config,
+                checkpoint,
+                metadata,
+                new_versions,
+                now_ms=now_ms(),
+                cluster=self._conn.cluster,
             ),
             wait=True,
         )
@@ -196,7 +218,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         run indexes.
         """
         await self.asetup()  # the plan differs on a cluster
-        await self._run(
+        await self._run_registered(
             self._plans.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
         )
 
@@ -210,9 +232,14 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy all checkpoints, writes and blobs of a thread under a new thread id."""
-        await self._run(
+        await self.asetup()  # the plan differs on a cluster
+        await self._run_registered(
             self._plans.plan_copy_thread(
-                self._cfg, source_thread_id, target_thread_id, now_ms=now_ms()
+                self._cfg,
+                source_thread_id,
+                target_thread_id,
+                now_ms=now_ms(),
+                cluster=self._conn.cluster,
             )
         )
 
@@ -224,7 +251,7 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         run indexes); each thread is pruned atomically by a script.
         """
         await self.asetup()  # the plan differs on a cluster
-        await self._run(
+        await self._run_registered(
             self._plans.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
         )
 

@@ -60,6 +60,7 @@ class SaverPlans(Protocol):
         new_versions: ChannelVersions,
         *,
         now_ms: int = 0,
+        cluster: bool = False,
     ) -> Plan[RunnableConfig]: ...
 
     def plan_put_writes(
@@ -80,7 +81,13 @@ class SaverPlans(Protocol):
     ) -> Generator[Batch[Any], Any, None]: ...
 
     def plan_copy_thread(
-        self, cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0
+        self,
+        cfg: SaverConfig,
+        source: str,
+        target_id: str,
+        *,
+        now_ms: int = 0,
+        cluster: bool = False,
     ) -> Generator[Batch[Any], Any, None]: ...
 
     def plan_prune(

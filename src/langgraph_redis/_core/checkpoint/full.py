@@ -11,7 +11,7 @@ from __future__ import annotations
 # ``name as name``: re-exported, for the savers (``SaverPlans``) and for shallow.py.
 from langgraph_redis._core.checkpoint.listing import plan_list_page as plan_list_page
 from langgraph_redis._core.checkpoint.listing import plan_list_scopes as plan_list_scopes
-from langgraph_redis._core.checkpoint.plans import GET_TUPLE, PUT, PUT_WRITES
+from langgraph_redis._core.checkpoint.plans import CONFIRM_REGISTRY, GET_TUPLE, PUT, PUT_WRITES
 from langgraph_redis._core.checkpoint.plans import plan_get_tuple as plan_get_tuple
 from langgraph_redis._core.checkpoint.plans import plan_put as plan_put
 from langgraph_redis._core.checkpoint.plans import plan_put_writes as plan_put_writes
@@ -21,5 +21,5 @@ from langgraph_redis._core.checkpoint.threads import plan_delete_for_runs as pla
 from langgraph_redis._core.checkpoint.threads import plan_delete_thread as plan_delete_thread
 from langgraph_redis._core.checkpoint.threads import plan_prune as plan_prune
 
-SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD)
+SCRIPTS = (PUT, PUT_WRITES, GET_TUPLE, DROP_RUNS, KEEP_LATEST, DELETE_THREAD, CONFIRM_REGISTRY)
 """Every script the savers send, loaded once at setup."""

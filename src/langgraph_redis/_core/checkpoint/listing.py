@@ -237,8 +237,3 @@ def plan_list_page(
 def _first(replies: list[Any]) -> Any:
     check(replies)
     return replies[0]
-
-
-def _replies(replies: list[Any]) -> list[Any]:
-    check(replies)
-    return replies

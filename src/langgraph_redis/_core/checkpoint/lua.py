@@ -91,11 +91,22 @@ local function needed(base, ens, cid)
   return keep
 end
 
+-- Runs that a shallow put left with nothing in this thread; only PUT sets it (to a
+-- table): they leave the thread's run set, and PUT returns them so its caller takes
+-- the thread out of their run indexes (other slots).
+local GONE = nil
+
 -- Take `member` out of run `run`'s set of what it wrote in this thread.
 local function unlist(base, registry, run, member)
   local rkey = base .. 'run:' .. enc(run)
   redis.call('SREM', rkey, member)
-  if redis.call('EXISTS', rkey) == 0 then redis.call('SREM', registry, rkey) end
+  if redis.call('EXISTS', rkey) == 0 then
+    redis.call('SREM', registry, rkey)
+    if GONE then
+      redis.call('SREM', base .. 'runs', run)
+      table.insert(GONE, run)
+    end
+  end
 end
 
 -- Before a checkpoint (tail '<ns>:<id>') is dropped: unlist it from its run ('r' field)

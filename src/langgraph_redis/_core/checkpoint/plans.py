@@ -69,7 +69,7 @@ from langgraph_redis._core.checkpoint.serde import (
     load_typed,
     load_write,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, T, batch, check
 from langgraph_redis._core.replies import text as _text
 
 # -- Lua -------------------------------------------------------------------------------
@@ -149,7 +149,12 @@ PUT = Script(
 -- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
 -- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
 --       pairs, then blob keys named by the checkpoint (TTL refresh)
+-- Returns 0 when a delta's base is gone (nothing written, below); else {1 (or 2 when
+-- the thread had no checkpoint before: no namespace set; on a cluster the caller then
+-- confirms the thread registry entry, see plan_put), then the runs the shallow drop left
+-- with nothing in this thread}.
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local created = redis.call('EXISTS', KEYS[3]) == 0
 local i = 6
 local nf = tonumber(ARGV[5])
 -- A delta extends a blob this writer stored: if that blob is gone (pruned, deleted,
@@ -203,6 +208,7 @@ if shallow then
   -- new one's delta channels are rebuilt from), their writes and unnamed blobs
   local base = string.sub(KEYS[2], 1, #KEYS[2] - #('idx:' .. enc(ns)))
   local keep = needed(base, enc(ns), cid)
+  GONE = {}
   local older = {}
   for _, other in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     if not keep[other] then table.insert(older, other) end
@@ -242,7 +248,9 @@ if ttl > 0 then
     end
   end
 end
-return 1
+local out = {created and 2 or 1}
+for _, run in ipairs(GONE or {}) do table.insert(out, run) end
+return out
 """,
 )
 
@@ -275,6 +283,7 @@ def plan_put(
     *,
     shallow: bool = False,
     now_ms: int = 0,
+    cluster: bool = False,
 ) -> Plan[RunnableConfig]:
     """One round trip: a script stores the checkpoint and its changed channel values.
 
@@ -287,32 +296,142 @@ def plan_put(
     delta (``deltas.py``). If the script finds that delta's base gone (another process
     pruned or deleted the thread), it writes nothing and a second round trip, rare,
     resends the checkpoint with full values.
+
+    On a ``cluster`` the registry ``ZADD`` goes first, in a round trip of its own (see
+    ``_send_once``), and a put whose script finds the thread without checkpoints (its
+    first put, or the first after a delete) confirms the registry entry after it: see
+    :func:`_confirm_registry` for why that keeps every committed thread listed. A
+    shallow put that leaves an earlier run with nothing in the thread takes the thread
+    out of that run's index after it (:func:`_after_write`).
     """
     thread_id, _, _ = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
         raise ValueError("put: checkpoint must be a Checkpoint dict with an 'id'")
     first = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, True)
-    if not first.deltas:
-        return cast(Batch[RunnableConfig], first.batch)  # never None: nothing to refuse
+    result = first.result
+    if not (first.deltas or cluster or shallow):
+        # The common case: one script call, nothing to follow up (never refused: no delta).
+        written = first.batch
 
-    def with_fallback() -> Generator[Batch[Any], Any, RunnableConfig]:
-        stored = yield first.batch
-        if stored is not None:
-            return cast(RunnableConfig, stored)
-        # A base was gone or replaced: forget the thread, resend with full values.
-        cfg.deltas.forget(thread_id)
-        again = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False)
-        result = yield again.batch
-        return cast(RunnableConfig, result)
+        def stored(replies: list[Any]) -> RunnableConfig:
+            written.decode(replies)
+            return result
 
-    return with_fallback()
+        return batch(written.commands, stored, side=written.side, writes=True)
+
+    def with_follow_ups() -> Generator[Batch[Any], Any, RunnableConfig]:
+        outcome = yield first.batch
+        if outcome is None:
+            # A base was gone or replaced: forget the thread, resend with full values.
+            cfg.deltas.forget(thread_id)
+            again = _put_batch(
+                cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False
+            )
+            outcome = yield again.batch
+        assert outcome is not None  # full values are never refused
+        created, gone = outcome
+        yield from _after_write(cfg, thread_id, created, gone, now_ms, cluster=cluster)
+        return result
+
+    return with_follow_ups()
+
+
+def _replies(replies: list[Any]) -> list[Any]:
+    check(replies)
+    return replies
+
+
+CONFIRM_REGISTRY = Script(
+    "confirm_registry",
+    r"""
+-- KEYS[1] thread registry; ARGV: score, thread id. Names a thread whose checkpoint is
+-- already stored (see _confirm_registry). Nothing is written when the entry is there
+-- (the common case). Otherwise its ZADD must not be refused at the memory limit, which
+-- would hide stored data, so the script first writes with a command the server allows
+-- there (a ZREM of the absent member): after a write, a script runs to its end.
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return 1
+""",
+)
+
+
+def _confirm_registry(
+    cfg: SaverConfig, thread_id: str, write: Batch[bool], result: T, now_ms: int
+) -> Generator[Batch[Any], Any, T]:
+    """A cluster write, then, if it created the thread, its registry entry again.
+
+    On a cluster the thread registry lives in another slot than the thread, so nothing
+    is atomic across them: a write sends its registry ``ZADD`` first, and a cluster
+    ``delete_thread`` its ``ZREM`` first, each before its script. The one interleaving
+    that could hide a thread: write W's ``ZADD``, then delete D's ``ZREM`` and script,
+    then W's script, which stores checkpoints the registry no longer names.
+
+    Why no committed thread stays unlisted. Every ``ZREM`` of the thread comes from a
+    cluster delete, which sends it, waits for it, then sends its script, and runs to
+    its end even when cancelled; every write sends its ``ZADD``, waits for it, then its
+    script. Take the thread with checkpoints at rest. If no delete script ever ran in
+    its slot, no ``ZREM`` did either (but of deletes that raised, see below), and the
+    registry holds the ``ZADD`` of every write. Otherwise let S be the last delete
+    script: it emptied the thread, so the first write script after S, W's, found no
+    namespace set and reported ``created``, and W sent this confirming ``ZADD`` after
+    its script ran, so after S ran, so after every ``ZREM`` whose script ran no later
+    than S. A ``ZREM`` after W's confirmation would belong to a delete whose script runs
+    after it, after S: there is none. So the registry names the thread. The caller runs
+    this plan to its end when cancelled (``afinish``), so no cancellation point falls
+    between the script and the confirmation. Left open: a process killed right there,
+    or a delete that raised after its ``ZREM`` (repeating it finishes it); and, with
+    TTL only, a write that sits longer than its TTL between its ``ZADD`` and its script
+    (another write's pruning may remove the entry meanwhile).
+    Cost: one more round trip, only when a write creates the thread; any other put is
+    still its registry round trip and one script call.
+    """
+    created = yield write
+    if created:
+        yield batch([_confirmation(cfg, thread_id, now_ms)], _replies, writes=True)
+    return result
+
+
+def _confirmation(cfg: SaverConfig, thread_id: str, now_ms: int) -> Op:
+    ttl_ms = cfg.ttl_seconds * 1000
+    score = now_ms + ttl_ms if ttl_ms else 0
+    return CONFIRM_REGISTRY.call([thread_registry(cfg.prefix)], [score, thread_id])
 
 
 @dataclass(frozen=True)
 class _PutBatch:
-    batch: Batch[RunnableConfig | None]
+    batch: Batch[tuple[bool, list[str]] | None]
+    """Decodes to None when the script refused a delta, else (created, runs left)."""
     deltas: bool
     """Some blob is a delta (the script may refuse it: see ``PUT``)."""
+    result: RunnableConfig
+
+
+def _after_write(
+    cfg: SaverConfig,
+    thread_id: str,
+    created: bool,
+    gone: list[str],
+    now_ms: int,
+    *,
+    cluster: bool,
+) -> Generator[Batch[Any], Any, None]:
+    """After a write, in one more round trip and only when needed: the registry
+    confirmation of a thread it created on a cluster (:func:`_confirm_registry`), and
+    the thread out of the run indexes of runs a shallow put left with nothing here
+    (their run ids already left the thread's run set in the script).
+
+    A run index naming a thread without anything of the run costs ``delete_for_runs``
+    one no-op script; if this second step is lost (a process killed between), the
+    entry stays, harmless, until the run's index expires (with TTL) or forever.
+    """
+    follow: list[Op] = []
+    if cluster and created:
+        follow.append(_confirmation(cfg, thread_id, now_ms))
+    follow += [("SREM", run_index(cfg.prefix, r), run_member(thread_id)) for r in gone]
+    if follow:
+        yield batch(follow, _replies, writes=True)
 
 
 def _put_batch(
@@ -382,14 +501,15 @@ def _put_batch(
     side = _registry_commands(cfg, thread_id, ns, cid, merged.get("run_id"), now_ms)
     result = _config(thread_id, ns, cid)
 
-    def decode(replies: list[Any]) -> RunnableConfig | None:
+    def decode(replies: list[Any]) -> tuple[bool, list[str]] | None:
         check(replies)
-        if replies[0] == 0:
+        reply = replies[0]
+        if reply == 0:
             return None  # a delta's base is gone: nothing was written
         cfg.deltas.update(thread_id, ns, remember)
-        return result
+        return int(reply[0]) == 2, [_text(r) for r in reply[1:]]
 
-    return _PutBatch(batch([call], decode, side=side, writes=True), any_delta)
+    return _PutBatch(batch([call], decode, side=side, writes=True), any_delta, result)
 
 
 def _registry_commands(

@@ -18,11 +18,13 @@ from langgraph_redis._core.checkpoint.keys import (
     run_member,
     thread_registry,
 )
-from langgraph_redis._core.checkpoint.listing import _first, _no_nul, _replies
+from langgraph_redis._core.checkpoint.listing import _first, _no_nul
 from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE
 from langgraph_redis._core.checkpoint.plans import (
+    _confirm_registry,
     _flatten,
     _none,
+    _replies,
     _run_entry,
     _run_index_commands,
 )
@@ -30,7 +32,7 @@ from langgraph_redis._core.checkpoint.serde import (
     CorruptDataError,
     load_typed,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch
+from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, batch, check
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.replies import text_pairs as _pairs
 
@@ -236,13 +238,15 @@ def plan_prune(
 
 
 def plan_copy_thread(
-    cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0
+    cfg: SaverConfig, source: str, target_id: str, *, now_ms: int = 0, cluster: bool = False
 ) -> Generator[Batch[Any], Any, None]:
     """Read the whole source thread, then write the copy in one atomic batch.
 
     Blob key names are stored inside checkpoint hashes, so a copy cannot be a raw
     DUMP/RESTORE: every name is rebuilt for the target's hash tag. The copy is filed
     under the runs of the source (run index, run sets) like the writes that made it.
+    On a ``cluster`` the copy is a write like a put: when it creates the target, its
+    registry entry is confirmed after it (:func:`_confirm_registry`).
     """
     src, dst = cfg.keys(str(source)), cfg.keys(str(target_id))
     nss = [_text(n) for n in (yield batch([("SMEMBERS", src.namespaces)], _first))]
@@ -330,4 +334,15 @@ def plan_copy_thread(
     side = list(dict.fromkeys(side))
     cmds.append(("SADD", dst.registry, *owned))
     cmds += _expire([*owned, dst.registry], cfg.ttl_seconds)
-    yield batch(cmds, _replies, atomic=True, side=side)
+    if not cluster:
+        yield batch(cmds, _replies, atomic=True, side=side)
+        return
+    # the same transaction first tells whether the target had checkpoints
+    cmds.insert(0, ("EXISTS", dst.namespaces))
+    write = batch(cmds, _target_was_empty, atomic=True, side=side)
+    yield from _confirm_registry(cfg, dst.thread_id, write, None, now_ms)
+
+
+def _target_was_empty(replies: list[Any]) -> bool:
+    check(replies)
+    return int(replies[0]) == 0
