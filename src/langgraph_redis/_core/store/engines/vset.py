@@ -17,9 +17,12 @@ into ``VSIM ... FILTER``; every filter is still applied to the fetched items, an
 widened until the page is certain (no namespace cut off at k could hold a better item).
 Expired items whose elements wait for the sweeper are skipped the same way.
 
-Exactness follows ``ann_index_config``: ``algorithm="flat"`` asks ``VSIM ... TRUTH`` (a
-linear scan on the server: the same items and order as the plain engine);
-``"hnsw"`` walks the graph with ``EF = max(ef_runtime, k)`` (approximate).
+Exactness follows ``ann_index_config``: ``algorithm="flat"``, given explicitly, asks
+``VSIM ... TRUTH`` (a linear scan on the server: the same items and order as the plain
+engine); otherwise searches walk the graph with ``EF = max(ef_runtime, k)``
+(approximate). Unlike the query engine, whose default is FLAT because building its HNSW
+graph slows every write, a vector set builds its graph at every ``VADD`` whatever the
+setting, so only an explicit ``"flat"`` pays the linear scan.
 ``quantization`` (``noquant`` default, ``q8``, ``bin``) sets how the server stores
 vectors. Vector sets rank by cosine similarity only, on float32 input: other metrics and
 ``halfvec`` use another engine (:func:`unsuited`). Scores: ``VSIM`` reports
@@ -294,7 +297,8 @@ def search_call(
 ) -> Op:
     """The :data:`SEARCH` script for namespace ``nst``: top ``count`` elements, the
     fields of the best ``items`` items."""
-    effort = "TRUTH" if cfg.algorithm == "flat" else str(max(cfg.ef_runtime, count))
+    exact = cfg.algorithm == "flat" and cfg.algorithm_given
+    effort = "TRUTH" if exact else str(max(cfg.ef_runtime, count))
     return SEARCH.call(
         (sk.vset_key(prefix, nst),),
         (blob, count, effort, expr or "", sk.item_key_prefix(prefix, nst), items),
