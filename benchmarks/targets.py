@@ -75,23 +75,41 @@ def targets(rows: list[Row], rat: list[Row]) -> list[Row]:
         )
         return worst["ratio"], detail
 
+    def ratio_target(
+        name: str, vs: list[Row], limit: float, lower: bool, missing: str = ""
+    ) -> None:
+        """A target on ratios: the worst median of ``vs`` against ``limit``."""
+        value, detail = picked(vs, lower)
+        add(name, value, limit, lower, detail or missing)
+
+    def ours_target(name: str, hits: list[Row], field: str, limit: float, unit: str) -> None:
+        """A target on our own figures (``p50_ms`` lower is better, ``items_s`` higher)."""
+        lower = unit == " ms"
+        values = [r[field] for r in hits]
+        shown = [f"{v:.2f} ms" if lower else f"{v:,.0f}/s" for v in values]
+        add(
+            name,
+            (max if lower else min)(values) if values else None,
+            limit,
+            lower,
+            ", ".join(f"{r['engine']}: {v}" for r, v in zip(hits, shown)),
+            unit,
+        )
+
     cp = where(rat, suite="checkpointer")
     concs = sorted({int(r["concurrency"]) for r in cp})
     top = concs[-1] if concs else 64
     for op in ("put", "get_tuple"):
-        value, detail = picked(where(cp, op=op, versus=PEER), False)
-        add(
+        ratio_target(
             f"checkpointer {op}: ≥3x the throughput of {PEER} (same server)",
-            value,
+            where(cp, op=op, versus=PEER),
             TARGETS["peer"],
             False,
-            detail,
         )
-    value, detail = picked(where(cp, versus=BOUND), True)
     worst = max(where(cp, versus=BOUND), key=lambda r: r["ratio"], default=None)
     add(
         "our calls ≤1.3x the time of the hand-written lower bound",
-        value,
+        worst["ratio"] if worst else None,
         TARGETS["bound"],
         True,
         f"worst: {worst['op']} c={worst['concurrency']} on {worst['engine']}" if worst else "",
@@ -99,44 +117,29 @@ def targets(rows: list[Row], rat: list[Row]) -> list[Row]:
     # Issue 13: per operation, 1 client and the highest concurrency, every engine.
     for op in CP_OPS:
         for conc, limit in ((1, TARGETS["bound_1"]), (top, TARGETS["bound_64"])):
-            value, detail = picked(
-                where(cp, op=op, versus=BOUND, concurrency=conc),
-                True,
-            )
-            add(
+            ratio_target(
                 f"checkpoint {op}, {conc} task{'s' if conc > 1 else ''}: ≤{limit:g}x the "
                 "lower bound's time, every engine",
-                value,
+                where(cp, op=op, versus=BOUND, concurrency=conc),
                 limit,
                 True,
-                detail,
             )
-        value, detail = picked(
-            where(cp, op=op, versus=PEER, concurrency=top),
-            False,
-        )
-        add(
+        ratio_target(
             f"checkpoint {op}, {top} tasks: ≥3x the throughput of {PEER}",
-            value,
+            where(cp, op=op, versus=PEER, concurrency=top),
             TARGETS["peer_64"],
             False,
-            detail,
         )
-    cpu = where(rat, suite="server_cpu", versus=BOUND)
-    value, detail = picked(cpu, True)
-    add(
+    ratio_target(
         "server CPU per checkpoint put ≤1.5x the lower bound's (INFO cpu)",
-        value,
+        where(rat, suite="server_cpu", versus=BOUND),
         TARGETS["server_cpu"],
         True,
-        detail,
     )
     hist: list[tuple[str, float]] = []
     depths = sorted({int(r["history"]) for r in rows if r["suite"] == "history"})
     if depths:
-        for eng in sorted(
-            {r["engine"] for r in rows if r["suite"] == "history" and r["subject"] == OURS}
-        ):
+        for eng in sorted({r["engine"] for r in where(rows, suite="history", subject=OURS)}):
             lo = find(rows, suite="history", subject=OURS, engine=eng, history=depths[0])
             hi = find(rows, suite="history", subject=OURS, engine=eng, history=depths[-1])
             if lo and hi:
@@ -154,79 +157,57 @@ def targets(rows: list[Row], rat: list[Row]) -> list[Row]:
         ("vset", TARGETS["vector_query_ms"]),  # server-side too: the same target
         ("plain", TARGETS["vector_plain_ms"]),
     ):
-        hits = _ours_store(rows, "search_vector", engine_kind, 10_000)
-        add(
+        ours_target(
             f"vector search, 10,000 items, k=10: p50 <{limit:g} ms ({engine_kind} engine)",
-            max(r["p50_ms"] for r in hits) if hits else None,
+            _ours_store(rows, "search_vector", engine_kind, 10_000),
+            "p50_ms",
             limit,
-            True,
-            ", ".join(f"{r['engine']}: {r['p50_ms']:.2f} ms" for r in hits),
             " ms",
         )
     # Issue 13: the store.
-    value, detail = picked(
-        where(rat, suite="store", op="put", versus=BOUND, concurrency=1),
-        True,
-    )
-    add(
+    no_store_bound = "the suite has no hand-written store bound yet"
+    ratio_target(
         "store put (1 item): ≤1.5x the lower bound's time",
-        value,
+        where(rat, suite="store", op="put", versus=BOUND, concurrency=1),
         TARGETS["store_put_bound"],
         True,
-        detail or "the suite has no hand-written store bound yet",
+        no_store_bound,
     )
     for engine_kind in ("query", "plain"):
-        hits = _ours_store(rows, "batch_put", engine_kind, 10_000, concurrency=None)
-        add(
+        ours_target(
             f"store batch put at 10,000 items: ≥4,000 items/s ({engine_kind} engine, "
             "default index)",
-            min(r["items_s"] for r in hits) if hits else None,
+            _ours_store(rows, "batch_put", engine_kind, 10_000, concurrency=None),
+            "items_s",
             TARGETS["batch_put_items_s"],
-            False,
-            ", ".join(f"{r['engine']}: {r['items_s']:,.0f}/s" for r in hits),
             " items/s",
         )
-    value, detail = picked(
-        where(rat, suite="store", op="batch_put", versus=PEER, size=10_000),
-        False,
-    )
-    add(
+    ratio_target(
         f"store batch put at 10,000 items: ≥5x the throughput of {PEER}",
-        value,
+        where(rat, suite="store", op="batch_put", versus=PEER, size=10_000),
         TARGETS["batch_put_peer"],
         False,
-        detail,
     )
-    value, detail = picked(
-        where(rat, suite="store", op="search_filter", versus=BOUND, concurrency=1),
-        True,
-    )
-    add(
+    ratio_target(
         "filter-only search (query engine): ≤2x the lower bound's time",
-        value,
+        where(rat, suite="store", op="search_filter", versus=BOUND, concurrency=1),
         TARGETS["filter_query_bound"],
         True,
-        detail or "the suite has no hand-written store bound yet",
+        no_store_bound,
     )
-    hits = _ours_store(rows, "search_filter", "plain", 10_000)
-    add(
+    ours_target(
         "filter-only search, warm, 10,000 items: p50 <1 ms (plain engine)",
-        max(r["p50_ms"] for r in hits) if hits else None,
+        _ours_store(rows, "search_filter", "plain", 10_000),
+        "p50_ms",
         TARGETS["filter_plain_ms"],
-        True,
-        ", ".join(f"{r['engine']}: {r['p50_ms']:.2f} ms" for r in hits),
         " ms",
     )
-    value, detail = picked(
-        where(rat, suite="e2e", versus=BOUND, concurrency=32),
-        True,
-    )
-    add(
+    ratio_target(
         "chatbot ainvoke, 32 concurrent: ≤1.3x the lower bound's time",
-        value,
+        where(rat, suite="e2e", versus=BOUND, concurrency=32),
         TARGETS["e2e_bound"],
         True,
-        detail or "the suite has no hand-written end-to-end bound yet",
+        "the suite has no hand-written end-to-end bound yet",
     )
     return out
 
