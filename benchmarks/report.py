@@ -23,6 +23,7 @@ from benchmarks.rows import (
     ratios,
     subject_label,
     subjects_of,
+    where,
 )
 from benchmarks.targets import targets
 
@@ -54,6 +55,24 @@ def _ratio(r: Row | None) -> str:
     if len(r.get("ratio_reps", ())) > 1:
         return f"{fmt_value(r['ratio'])} ({r['lo']:.2f}-{r['hi']:.2f})"
     return fmt_value(r["ratio"])
+
+
+def _ratio_table(
+    rat: list[Row], suite: str, columns: Sequence[tuple[str, dict[str, Any]]]
+) -> list[str]:
+    """One row per (engine, alternative) of the suite; a column per ``(header, fields)``."""
+    pairs = sorted({(r["engine"], r["versus"]) for r in where(rat, suite=suite)})
+    body = [
+        [
+            f"{eng} ÷ {versus}",
+            *[
+                _ratio(find(rat, suite=suite, engine=eng, versus=versus, **want))
+                for _, want in columns
+            ],
+        ]
+        for eng, versus in pairs
+    ]
+    return md_table(["ours @ engine ÷", *[header for header, _ in columns]], body)
 
 
 def _concurrencies(rows: Iterable[Row], suite: str) -> list[int]:
@@ -89,18 +108,15 @@ def _checkpointer_md(rows: list[Row], rat: list[Row]) -> list[str]:
         "Median of the repetitions (min-max in brackets).",
         "",
     ]
-    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "checkpointer"})
-    concs = _concurrencies(rows, "checkpointer")
-    headers = ["ours @ engine ÷", *[f"{op} c={c}" for c in concs for op in CP_OPS]]
-    body = []
-    for eng, versus in pairs:
-        cells = []
-        for c in concs:
-            for op in CP_OPS:
-                r = find(rat, suite="checkpointer", op=op, concurrency=c, engine=eng, versus=versus)
-                cells.append(_ratio(r))
-        body.append([f"{eng} ÷ {versus}", *cells])
-    md += md_table(headers, body)
+    md += _ratio_table(
+        rat,
+        "checkpointer",
+        [
+            (f"{op} c={c}", {"op": op, "concurrency": c})
+            for c in _concurrencies(rows, "checkpointer")
+            for op in CP_OPS
+        ],
+    )
     cpu = [r for r in rows if r["suite"] == "server_cpu"]
     if cpu:
         md += [
@@ -218,27 +234,17 @@ def _store_md(rows: list[Row], rat: list[Row]) -> list[str]:
                 for r in recall
             ],
         )
-    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "store"})
-    if pairs:
+    if where(rat, suite="store"):
         md += ["### Ratios: ours ÷ alternative (throughput, 1 task)", ""]
-        headers = ["ours @ engine ÷", *[f"{op} {size:,}" for size in sizes for op in STORE_OPS]]
-        body = []
-        for eng, versus in pairs:
-            cells = []
-            for size in sizes:
-                for op in STORE_OPS:
-                    r = find(
-                        rat,
-                        suite="store",
-                        op=op,
-                        size=size,
-                        concurrency=1,
-                        engine=eng,
-                        versus=versus,
-                    )
-                    cells.append(_ratio(r))
-            body.append([f"{eng} ÷ {versus}", *cells])
-        md += md_table(headers, body)
+        md += _ratio_table(
+            rat,
+            "store",
+            [
+                (f"{op} {size:,}", {"op": op, "size": size, "concurrency": 1})
+                for size in sizes
+                for op in STORE_OPS
+            ],
+        )
     return md
 
 
@@ -261,18 +267,11 @@ def _e2e_md(rows: list[Row], rat: list[Row]) -> list[str]:
         for s, e in subjects_of(rows, "e2e")
     ]
     md += md_table(["subject", *[f"{c} concurrent" for c in concs]], body)
-    pairs = sorted({(r["engine"], r["versus"]) for r in rat if r["suite"] == "e2e"})
-    if pairs:
-        body = []
-        for eng, versus in pairs:
-            cells = [
-                find(rat, suite="e2e", concurrency=c, engine=eng, versus=versus) for c in concs
-            ]
-            body.append([f"{eng} ÷ {versus}", *[_ratio(r) for r in cells]])
+    if where(rat, suite="e2e"):
         md += [
             "Throughput ratios, ours ÷ alternative:",
             "",
-            *md_table(["ours @ engine ÷", *[f"c={c}" for c in concs]], body),
+            *_ratio_table(rat, "e2e", [(f"c={c}", {"concurrency": c}) for c in concs]),
         ]
     return md
 
