@@ -77,11 +77,25 @@ def embedder() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
+AUTO_AND_PLAIN = pytest.mark.parametrize(
+    "store", ["auto", "plain-unless-auto"], ids=["auto", "plain"], indirect=True
+)
+"""Run a test on the automatic engine and on the plain one, where they differ."""
+
+
 @pytest.fixture
 def store(
-    request: pytest.FixtureRequest, redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    key_prefix: str,
+    embedder: FakeEmbeddings,
+    engine: str,
 ) -> Iterator[RedisStore]:
     mode: Any = getattr(request, "param", "auto")
+    if mode == "plain-unless-auto":
+        if engine not in ("stack", "redis8"):
+            pytest.skip("plain is already the automatic engine here")
+        mode = "plain"
     store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
     store.setup()
     index_built(store)
@@ -360,12 +374,10 @@ def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
             assert g.score == pytest.approx(w.score, abs=1e-5)
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_vector_search_matches_in_memory_store(
-    store: RedisStore, embedder: FakeEmbeddings, engine: str
+    store: RedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     mem = InMemoryStore(index=index_config(embedder))
     ops = [
         PutOp(("mem", f"u{i % 3}"), f"k{i}", {"text": f"memory number {i}", "n": i})
@@ -440,12 +452,10 @@ def test_index_fields_and_wildcards(
     assert again[0].score is None
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_ten_thousand_items_exact_top_ten(
-    store: RedisStore, embedder: FakeEmbeddings, engine: str
+    store: RedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     n = 10_000
     texts = [f"item {i}" for i in range(n)]
     for start in range(0, n, 2_000):
@@ -746,17 +756,14 @@ def test_snapshot_reloads_after_many_changes_or_recreation(
 # --------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_round_trips_per_method(
     redis_url: str,
     key_prefix: str,
     store: RedisStore,
     embedder: FakeEmbeddings,
-    engine: str,
     roundtrips: RoundTrips,
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     ns = ("rt", "u1")
     store.put(ns, "warm", {"text": "loads the scripts"})
     store.delete(ns, "nothing")
