@@ -72,17 +72,26 @@ async def test_aclose_closes_every_connection_it_opened(
     assert wait_no_connections([redis_url], name) == 0
 
 
+async def _used_in_with_block(
+    url: str, nodes: list[str], prefix: str, kind: str
+) -> tuple[Owner, str]:
+    """An object of ``kind`` opened by ``from_conn_string`` and used, and the client name
+    it used; once the block has ended, none of its connections is left on ``nodes``."""
+    name = unique_name(kind)
+    async with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
+        url, prefix=prefix, client_name=name
+    ) as obj:
+        await _busy(obj)
+        assert named_connections(nodes, name) > 0
+    assert wait_no_connections(nodes, name) == 0
+    return obj, name
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 async def test_from_conn_string_exit_closes_every_connection(
     redis_url: str, key_prefix: str, kind: str
 ) -> None:
-    name = unique_name(kind)
-    async with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
-        redis_url, prefix=key_prefix, client_name=name
-    ) as obj:
-        await _busy(obj)
-        assert named_connections([redis_url], name) > 0
-    assert wait_no_connections([redis_url], name) == 0
+    await _used_in_with_block(redis_url, [redis_url], key_prefix, kind)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -111,14 +120,8 @@ async def test_cluster_aclose_closes_every_connection(
     cluster: LocalCluster, key_prefix: str, kind: str
 ) -> None:
     """Includes the standalone client the probe replaced by a cluster client."""
-    name = unique_name(kind)
-    async with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
-        cluster.url, prefix=key_prefix, client_name=name
-    ) as obj:
-        await _busy(obj)
-        assert named_connections(cluster.urls, name) > 0
-    assert wait_no_connections(cluster.urls, name) == 0
-    await _busy(obj)
+    obj, name = await _used_in_with_block(cluster.url, cluster.urls, key_prefix, kind)
+    await _busy(obj)  # reconnects
     await obj.aclose()
     assert wait_no_connections(cluster.urls, name) == 0
 
