@@ -29,7 +29,7 @@ from langgraph_redis._bridge import in_thread  # sync: skip
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._async.clock import ttl_clock
-from tests._async.stores import close_store
+from tests._async.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._bridge import run_async
@@ -138,16 +138,7 @@ async def test_engine_is_picked_by_probe(astore: AsyncRedisStore, engine: str) -
 
 async def test_put_get_delete_hostile_names(astore: AsyncRedisStore) -> None:
     namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            await astore.aput(ns, key, {"text": f"{ns}/{key}", "k": key})
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            item = await astore.aget(ns, key)
-            assert item is not None
-            assert item.namespace == ns
-            assert item.key == key
-            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    await put_and_read_back(astore, namespaces, HOSTILE_KEYS)
     for ns in namespaces:
         found = await astore.asearch(ns, limit=100)
         assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)

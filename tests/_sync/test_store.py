@@ -29,7 +29,7 @@ from langgraph_redis._sync.store import RedisStore
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._sync.clock import ttl_clock
-from tests._sync.stores import close_store
+from tests._sync.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
 
 from langgraph_redis._bridge import run_async
@@ -138,16 +138,7 @@ def test_engine_is_picked_by_probe(store: RedisStore, engine: str) -> None:
 
 def test_put_get_delete_hostile_names(store: RedisStore) -> None:
     namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            store.put(ns, key, {"text": f"{ns}/{key}", "k": key})
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            item = store.get(ns, key)
-            assert item is not None
-            assert item.namespace == ns
-            assert item.key == key
-            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    put_and_read_back(store, namespaces, HOSTILE_KEYS)
     for ns in namespaces:
         found = store.search(ns, limit=100)
         assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)
