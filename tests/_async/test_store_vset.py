@@ -63,10 +63,11 @@ async def admin(topology: str, url: str) -> AsyncIterator[Any]:
     await client.aclose()
 
 
+Opener = Callable[..., AsyncRedisStore]
+
+
 @pytest.fixture
-async def open_store(
-    url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> AsyncIterator[Callable[..., AsyncRedisStore]]:
+async def open_store(url: str, key_prefix: str, embedder: FakeEmbeddings) -> AsyncIterator[Opener]:
     """``open_store(**options)``: a store on the test's server and prefix (the test index
     unless ``index`` is given); every store it made is closed when the test ends."""
     made: list[AsyncRedisStore] = []
@@ -94,11 +95,7 @@ async def members(admin: Any, prefix: str, ns: tuple[str, ...]) -> list[str]:
     return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in some)
 
 
-async def test_sets_follow_every_write(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., AsyncRedisStore],
-) -> None:
+async def test_sets_follow_every_write(admin: Any, key_prefix: str, open_store: Opener) -> None:
     store = open_store()
     await store.asetup()
     assert store.engine == "vset"
@@ -121,9 +118,7 @@ async def test_sets_follow_every_write(
 
 
 async def test_expired_items_never_found_and_swept_from_the_set(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., AsyncRedisStore],
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
     store = open_store()
     await store.asetup()
@@ -140,9 +135,7 @@ async def test_expired_items_never_found_and_swept_from_the_set(
 
 
 async def test_plain_writer_keeps_an_existing_set_in_step(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., AsyncRedisStore],
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
     """Another process on the plain engine (same prefix) updates the sets it finds."""
     ours = open_store()
@@ -157,10 +150,7 @@ async def test_plain_writer_keeps_an_existing_set_in_step(
 
 
 async def test_setup_backfills_in_bounded_steps(
-    admin: Any,
-    key_prefix: str,
-    monkeypatch: pytest.MonkeyPatch,
-    open_store: Callable[..., AsyncRedisStore],
+    admin: Any, key_prefix: str, monkeypatch: pytest.MonkeyPatch, open_store: Opener
 ) -> None:
     """Data written by the plain engine gets its vector sets at the vector-set engine's
     setup; a second setup finds nothing to do; results equal the plain engine's."""
@@ -221,9 +211,7 @@ def test_filter_push_down_only_where_exact() -> None:
         assert expr(compile_filter(spec)) is None, spec
 
 
-async def test_filtered_search_matches_plain_engine(
-    open_store: Callable[..., AsyncRedisStore],
-) -> None:
+async def test_filtered_search_matches_plain_engine(open_store: Opener) -> None:
     """Values the push-down must not lose: booleans equal to 1, floats equal to ints,
     strings with slashes and non-ASCII, long strings, nested values."""
     ours = open_store()
@@ -249,9 +237,7 @@ async def test_filtered_search_matches_plain_engine(
         assert got, flt
 
 
-async def test_exact_settings_equal_plain_engine_at_scale(
-    open_store: Callable[..., AsyncRedisStore],
-) -> None:
+async def test_exact_settings_equal_plain_engine_at_scale(open_store: Opener) -> None:
     """FLAT (VSIM TRUTH): the plain engine's items, order and scores on clustered data,
     across several namespaces (merged by score) with offsets; HNSW: close to it."""
     rng = np.random.default_rng(7)
@@ -295,7 +281,7 @@ async def test_unsuited_vectors_use_the_plain_engine(
     extra: Any,
     why: str,
     caplog: pytest.LogCaptureFixture,
-    open_store: Callable[..., AsyncRedisStore],
+    open_store: Opener,
 ) -> None:
     store = open_store(index=index_config(embedder, **extra))
     forced = open_store(
@@ -308,8 +294,7 @@ async def test_unsuited_vectors_use_the_plain_engine(
 
 
 async def test_engine_logged_once_with_reason(
-    caplog: pytest.LogCaptureFixture,
-    open_store: Callable[..., AsyncRedisStore],
+    caplog: pytest.LogCaptureFixture, open_store: Opener
 ) -> None:
     caplog.set_level(logging.INFO, logger="langgraph_redis")
     store = open_store()
@@ -320,10 +305,7 @@ async def test_engine_logged_once_with_reason(
 
 
 async def test_quantized_sets_report_recall(
-    admin: Any,
-    key_prefix: str,
-    embedder: FakeEmbeddings,
-    open_store: Callable[..., AsyncRedisStore],
+    admin: Any, key_prefix: str, embedder: FakeEmbeddings, open_store: Opener
 ) -> None:
     """Q8 and HNSW settings reach the server (recall is measured by the benchmarks)."""
     index = index_config(

@@ -64,10 +64,11 @@ def admin(topology: str, url: str) -> Iterator[Any]:
     client.close()
 
 
+Opener = Callable[..., RedisStore]
+
+
 @pytest.fixture
-def open_store(
-    url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> Iterator[Callable[..., RedisStore]]:
+def open_store(url: str, key_prefix: str, embedder: FakeEmbeddings) -> Iterator[Opener]:
     """``open_store(**options)``: a store on the test's server and prefix (the test index
     unless ``index`` is given); every store it made is closed when the test ends."""
     made: list[RedisStore] = []
@@ -95,11 +96,7 @@ def members(admin: Any, prefix: str, ns: tuple[str, ...]) -> list[str]:
     return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in some)
 
 
-def test_sets_follow_every_write(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., RedisStore],
-) -> None:
+def test_sets_follow_every_write(admin: Any, key_prefix: str, open_store: Opener) -> None:
     store = open_store()
     store.setup()
     assert store.engine == "vset"
@@ -122,9 +119,7 @@ def test_sets_follow_every_write(
 
 
 def test_expired_items_never_found_and_swept_from_the_set(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., RedisStore],
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
     store = open_store()
     store.setup()
@@ -141,9 +136,7 @@ def test_expired_items_never_found_and_swept_from_the_set(
 
 
 def test_plain_writer_keeps_an_existing_set_in_step(
-    admin: Any,
-    key_prefix: str,
-    open_store: Callable[..., RedisStore],
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
     """Another process on the plain engine (same prefix) updates the sets it finds."""
     ours = open_store()
@@ -158,10 +151,7 @@ def test_plain_writer_keeps_an_existing_set_in_step(
 
 
 def test_setup_backfills_in_bounded_steps(
-    admin: Any,
-    key_prefix: str,
-    monkeypatch: pytest.MonkeyPatch,
-    open_store: Callable[..., RedisStore],
+    admin: Any, key_prefix: str, monkeypatch: pytest.MonkeyPatch, open_store: Opener
 ) -> None:
     """Data written by the plain engine gets its vector sets at the vector-set engine's
     setup; a second setup finds nothing to do; results equal the plain engine's."""
@@ -222,9 +212,7 @@ def test_filter_push_down_only_where_exact() -> None:
         assert expr(compile_filter(spec)) is None, spec
 
 
-def test_filtered_search_matches_plain_engine(
-    open_store: Callable[..., RedisStore],
-) -> None:
+def test_filtered_search_matches_plain_engine(open_store: Opener) -> None:
     """Values the push-down must not lose: booleans equal to 1, floats equal to ints,
     strings with slashes and non-ASCII, long strings, nested values."""
     ours = open_store()
@@ -250,9 +238,7 @@ def test_filtered_search_matches_plain_engine(
         assert got, flt
 
 
-def test_exact_settings_equal_plain_engine_at_scale(
-    open_store: Callable[..., RedisStore],
-) -> None:
+def test_exact_settings_equal_plain_engine_at_scale(open_store: Opener) -> None:
     """FLAT (VSIM TRUTH): the plain engine's items, order and scores on clustered data,
     across several namespaces (merged by score) with offsets; HNSW: close to it."""
     rng = np.random.default_rng(7)
@@ -296,7 +282,7 @@ def test_unsuited_vectors_use_the_plain_engine(
     extra: Any,
     why: str,
     caplog: pytest.LogCaptureFixture,
-    open_store: Callable[..., RedisStore],
+    open_store: Opener,
 ) -> None:
     store = open_store(index=index_config(embedder, **extra))
     forced = open_store(
@@ -309,8 +295,7 @@ def test_unsuited_vectors_use_the_plain_engine(
 
 
 def test_engine_logged_once_with_reason(
-    caplog: pytest.LogCaptureFixture,
-    open_store: Callable[..., RedisStore],
+    caplog: pytest.LogCaptureFixture, open_store: Opener
 ) -> None:
     caplog.set_level(logging.INFO, logger="langgraph_redis")
     store = open_store()
@@ -321,10 +306,7 @@ def test_engine_logged_once_with_reason(
 
 
 def test_quantized_sets_report_recall(
-    admin: Any,
-    key_prefix: str,
-    embedder: FakeEmbeddings,
-    open_store: Callable[..., RedisStore],
+    admin: Any, key_prefix: str, embedder: FakeEmbeddings, open_store: Opener
 ) -> None:
     """Q8 and HNSW settings reach the server (recall is measured by the benchmarks)."""
     index = index_config(
