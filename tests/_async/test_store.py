@@ -91,12 +91,14 @@ async def astore(
     embedder: FakeEmbeddings,
     engine: str,
 ) -> AsyncIterator[AsyncRedisStore]:
-    mode: Any = getattr(request, "param", "auto")
-    if mode == "plain-unless-auto":
+    """The test's store; an indirect parameter names its engine or gives its options."""
+    param: Any = getattr(request, "param", "auto")
+    options: dict[str, Any] = dict(param) if isinstance(param, dict) else {"engine": param}
+    if options.get("engine") == "plain-unless-auto":
         if engine not in ("stack", "redis8"):
             pytest.skip("plain is already the automatic engine here")
-        mode = "plain"
-    store = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+        options["engine"] = "plain"
+    store = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, **options)
     await store.asetup()
     await index_built(store)
     try:
@@ -584,34 +586,28 @@ async def test_ttl_expiry_and_refresh(astore: AsyncRedisStore) -> None:
     assert [i.key for i in await astore.asearch(ns, query="k")] == ["forever"]
 
 
+@pytest.mark.parametrize(
+    "astore", [{"ttl": {"default_ttl": 1, "refresh_on_read": False}}], indirect=True
+)
 async def test_default_ttl_and_sweep_leave_nothing_behind(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    astore: AsyncRedisStore, key_prefix: str
 ) -> None:
-    store = AsyncRedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"default_ttl": 1, "refresh_on_read": False},
-        prefix=key_prefix,
+    clock = ttl_clock(astore)
+    for i in range(5):
+        await astore.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+    assert len(await astore.alist_namespaces(prefix=("sweep",))) == 2
+    await clock.advance(61)
+    assert await astore.asearch(("sweep",)) == []
+    removed = await astore.asweep_ttl()
+    assert removed == 5
+    assert await astore.alist_namespaces() == []
+    left = sorted(
+        (k.decode() if isinstance(k, bytes) else k)
+        for k in await astore.client.keys(f"{key_prefix}:*")
     )
-    clock = ttl_clock(store)
-    try:
-        for i in range(5):
-            await store.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
-        assert len(await store.alist_namespaces(prefix=("sweep",))) == 2
-        await clock.advance(61)
-        assert await store.asearch(("sweep",)) == []
-        removed = await store.asweep_ttl()
-        assert removed == 5
-        assert await store.alist_namespaces() == []
-        left = sorted(
-            (k.decode() if isinstance(k, bytes) else k)
-            for k in await store.client.keys(f"{key_prefix}:*")
-        )
-        # Settings, and on the query engine the index token (store_keys: P:ixg).
-        kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
-        assert left == [f"{key_prefix}:{k}" for k in kept]
-    finally:
-        await close_store(store, key_prefix)
+    # Settings, and on the query engine the index token (store_keys: P:ixg).
+    kept = ["cfg", "ixg"] if astore.engine == "query" else ["cfg"]
+    assert left == [f"{key_prefix}:{k}" for k in kept]
 
 
 async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
@@ -868,32 +864,24 @@ async def test_get_with_ttl_config_renews_in_one_round_trip(
 # --------------------------------------------------------------------------- omit_expired
 
 
-async def test_omit_expired_hides_expired_items_before_the_sweep(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
-    store = AsyncRedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"omit_expired": True, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
-    clock = ttl_clock(store)
-    try:
-        await store.aput(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
-        await store.aput(("om", "mixed"), "b", {"text": "short"}, ttl=1)
-        await store.aput(("om", "mixed"), "c", {"text": "kept"})
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
-        assert len(await store.asearch(("om",), query="short")) == 3
-        await clock.advance(61)
-        assert await store.aget(("om", "gone"), "a") is None
-        assert [i.key for i in await store.asearch(("om",))] == ["c"]
-        assert [i.key for i in await store.asearch(("om",), query="short")] == ["c"]
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
-        assert await store.alist_namespaces(max_depth=1) == [("om",)]
-        assert await store.asweep_ttl() == 2
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
-    finally:
-        await close_store(store, key_prefix)
+@pytest.mark.parametrize(
+    "astore", [{"ttl": {"omit_expired": True, "refresh_on_read": False}}], indirect=True
+)
+async def test_omit_expired_hides_expired_items_before_the_sweep(astore: AsyncRedisStore) -> None:
+    clock = ttl_clock(astore)
+    await astore.aput(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+    await astore.aput(("om", "mixed"), "b", {"text": "short"}, ttl=1)
+    await astore.aput(("om", "mixed"), "c", {"text": "kept"})
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+    assert len(await astore.asearch(("om",), query="short")) == 3
+    await clock.advance(61)
+    assert await astore.aget(("om", "gone"), "a") is None
+    assert [i.key for i in await astore.asearch(("om",))] == ["c"]
+    assert [i.key for i in await astore.asearch(("om",), query="short")] == ["c"]
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
+    assert await astore.alist_namespaces(max_depth=1) == [("om",)]
+    assert await astore.asweep_ttl() == 2
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
 
 
 async def test_without_omit_expired_namespaces_stay_until_swept(

@@ -91,12 +91,14 @@ def store(
     embedder: FakeEmbeddings,
     engine: str,
 ) -> Iterator[RedisStore]:
-    mode: Any = getattr(request, "param", "auto")
-    if mode == "plain-unless-auto":
+    """The test's store; an indirect parameter names its engine or gives its options."""
+    param: Any = getattr(request, "param", "auto")
+    options: dict[str, Any] = dict(param) if isinstance(param, dict) else {"engine": param}
+    if options.get("engine") == "plain-unless-auto":
         if engine not in ("stack", "redis8"):
             pytest.skip("plain is already the automatic engine here")
-        mode = "plain"
-    store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+        options["engine"] = "plain"
+    store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, **options)
     store.setup()
     index_built(store)
     try:
@@ -584,34 +586,28 @@ def test_ttl_expiry_and_refresh(store: RedisStore) -> None:
     assert [i.key for i in store.search(ns, query="k")] == ["forever"]
 
 
+@pytest.mark.parametrize(
+    "store", [{"ttl": {"default_ttl": 1, "refresh_on_read": False}}], indirect=True
+)
 def test_default_ttl_and_sweep_leave_nothing_behind(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    store: RedisStore, key_prefix: str
 ) -> None:
-    store = RedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"default_ttl": 1, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
     clock = ttl_clock(store)
-    try:
-        for i in range(5):
-            store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
-        assert len(store.list_namespaces(prefix=("sweep",))) == 2
-        clock.advance(61)
-        assert store.search(("sweep",)) == []
-        removed = store.sweep_ttl()
-        assert removed == 5
-        assert store.list_namespaces() == []
-        left = sorted(
-            (k.decode() if isinstance(k, bytes) else k)
-            for k in store.client.keys(f"{key_prefix}:*")
-        )
-        # Settings, and on the query engine the index token (store_keys: P:ixg).
-        kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
-        assert left == [f"{key_prefix}:{k}" for k in kept]
-    finally:
-        close_store(store, key_prefix)
+    for i in range(5):
+        store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+    assert len(store.list_namespaces(prefix=("sweep",))) == 2
+    clock.advance(61)
+    assert store.search(("sweep",)) == []
+    removed = store.sweep_ttl()
+    assert removed == 5
+    assert store.list_namespaces() == []
+    left = sorted(
+        (k.decode() if isinstance(k, bytes) else k)
+        for k in store.client.keys(f"{key_prefix}:*")
+    )
+    # Settings, and on the query engine the index token (store_keys: P:ixg).
+    kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
+    assert left == [f"{key_prefix}:{k}" for k in kept]
 
 
 def test_sweeper_starts_and_stops(store: RedisStore) -> None:
@@ -865,32 +861,24 @@ def test_get_with_ttl_config_renews_in_one_round_trip(
 # --------------------------------------------------------------------------- omit_expired
 
 
-def test_omit_expired_hides_expired_items_before_the_sweep(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
-    store = RedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"omit_expired": True, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
+@pytest.mark.parametrize(
+    "store", [{"ttl": {"omit_expired": True, "refresh_on_read": False}}], indirect=True
+)
+def test_omit_expired_hides_expired_items_before_the_sweep(store: RedisStore) -> None:
     clock = ttl_clock(store)
-    try:
-        store.put(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
-        store.put(("om", "mixed"), "b", {"text": "short"}, ttl=1)
-        store.put(("om", "mixed"), "c", {"text": "kept"})
-        assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
-        assert len(store.search(("om",), query="short")) == 3
-        clock.advance(61)
-        assert store.get(("om", "gone"), "a") is None
-        assert [i.key for i in store.search(("om",))] == ["c"]
-        assert [i.key for i in store.search(("om",), query="short")] == ["c"]
-        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
-        assert store.list_namespaces(max_depth=1) == [("om",)]
-        assert store.sweep_ttl() == 2
-        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
-    finally:
-        close_store(store, key_prefix)
+    store.put(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+    store.put(("om", "mixed"), "b", {"text": "short"}, ttl=1)
+    store.put(("om", "mixed"), "c", {"text": "kept"})
+    assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+    assert len(store.search(("om",), query="short")) == 3
+    clock.advance(61)
+    assert store.get(("om", "gone"), "a") is None
+    assert [i.key for i in store.search(("om",))] == ["c"]
+    assert [i.key for i in store.search(("om",), query="short")] == ["c"]
+    assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
+    assert store.list_namespaces(max_depth=1) == [("om",)]
+    assert store.sweep_ttl() == 2
+    assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
 
 
 def test_without_omit_expired_namespaces_stay_until_swept(
