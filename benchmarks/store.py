@@ -66,7 +66,7 @@ def redis_memory(url: str) -> MemoryFn:
     return read
 
 
-async def _load(store: BaseStore, first: int, last: int) -> Stat:
+async def load_items(store: BaseStore, first: int, last: int) -> Stat:
     """Put items ``first .. last`` in batches of 100; one timed call per batch."""
     starts = list(range(first, last, BATCH))
 
@@ -90,7 +90,7 @@ async def bench_store(
     loaded = 0
     for size in sizes.sizes:
         before = memory() if memory else None
-        stat = await _load(store, loaded, size)
+        stat = await load_items(store, loaded, size)
         rows.append(
             record(
                 "store",
