@@ -32,7 +32,6 @@ from tests._sync.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import LocalCluster, LocalServer, require_engine, start_server, start_tls_server
 from tests.tls import write_tls_files
-from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 Owner = RedisSaver | ShallowRedisSaver | RedisStore
 KINDS: dict[str, Callable[..., Owner]] = {
@@ -108,11 +107,6 @@ def test_a_client_passed_in_stays_open(redis_url: str, key_prefix: str, kind: st
     finally:
         client.close()
     assert wait_no_connections([redis_url], name) == 0
-
-
-@pytest.fixture(params=CLUSTER_ENGINES)
-def cluster(request: pytest.FixtureRequest) -> LocalCluster:
-    return shared_cluster(request.param)
 
 
 @pytest.mark.cluster
