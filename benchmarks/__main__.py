@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import report, rows
 from benchmarks.runner import PARTS, Run, Settings, machine, run_all, sizes_for
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.plots import draw_all
 
     write(run)
-    pngs = draw_all(report.collapse(run.rows), settings.out)
+    pngs = draw_all(rows.collapse(run.rows), settings.out)
     run.log(f"wrote {settings.out}/results.json, results.md and {len(pngs)} plots")
     return 0
 

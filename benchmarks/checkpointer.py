@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from benchmarks.stats import measure, record, sizes_from_json
+from benchmarks.stats import Sizes, measure, record
 from benchmarks.workload import WRITES, ThreadWriter, thread_config, write_config
 
 
@@ -38,7 +38,7 @@ class SaverLike(Protocol):
 
 
 @dataclass(frozen=True)
-class CheckpointerSizes:
+class CheckpointerSizes(Sizes):
     """How many calls to make; ``--quick`` and ``--smoke`` shrink these."""
 
     ops: int = 2000
@@ -48,11 +48,6 @@ class CheckpointerSizes:
     history_ops: int = 1000
     warmup: int = 50
     budget_s: float = 20.0
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckpointerSizes:
-        """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        return sizes_from_json(cls, data)
 
 
 @dataclass

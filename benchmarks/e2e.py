@@ -16,7 +16,7 @@ from langgraph.config import get_store
 from langgraph.func import entrypoint, task
 from langgraph.store.base import BaseStore
 
-from benchmarks.stats import measure, record, sizes_from_json
+from benchmarks.stats import Sizes, measure, record
 
 MESSAGES = (
     "Hi, remember that my name is Bob and I like {n} cats",
@@ -27,7 +27,7 @@ MESSAGES = (
 
 
 @dataclass(frozen=True)
-class E2ESizes:
+class E2ESizes(Sizes):
     """Invocations per concurrency level; threads and users spread the load."""
 
     invocations: int = 2000
@@ -37,11 +37,6 @@ class E2ESizes:
     dims: int = 1536
     warmup: int = 20
     budget_s: float = 30.0
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> E2ESizes:
-        """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        return sizes_from_json(cls, data)
 
 
 def build_chatbot(checkpointer: Any, store: BaseStore) -> Any:

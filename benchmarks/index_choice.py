@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from benchmarks.stats import measure
-from benchmarks.store import _load
+from benchmarks.store import load_items
 from benchmarks.workload import HashEmbeddings
 from langgraph_redis import AsyncRedisStore
 from tests.servers import start_server
@@ -45,7 +45,7 @@ async def compare(url: str, sizes: tuple[int, ...] = SIZES, queries: int = 100) 
         loaded = 0
         for size in sizes:
             for algo, store in stores.items():
-                stat = await _load(store, loaded, size)
+                stat = await load_items(store, loaded, size)
 
                 async def search(i: int, s: AsyncRedisStore = store) -> None:
                     found = await s.asearch(

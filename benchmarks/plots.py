@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from benchmarks.report import CP_OPS, STORE_OPS, _label, _subjects, find
+from benchmarks.rows import CP_OPS, STORE_OPS, find, subject_label, subjects_of
 
 Row = dict[str, Any]
 
@@ -30,7 +30,7 @@ def _save(fig: Any, path: Path) -> Path:
 
 def latency_by_operation(rows: list[Row], out: Path) -> Path:
     """p50 bars with p99 whiskers per checkpointer operation, one task."""
-    subjects = _subjects(rows, "checkpointer")
+    subjects = subjects_of(rows, "checkpointer")
     fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / max(1, len(subjects))
     for k, (s, e) in enumerate(subjects):
@@ -41,7 +41,7 @@ def latency_by_operation(rows: list[Row], out: Path) -> Path:
         p50 = [r["p50_ms"] if r else 0.0 for r in found]
         p99 = [(r["p99_ms"] - r["p50_ms"]) if r else 0.0 for r in found]
         xs = [i + k * width for i in range(len(CP_OPS))]
-        ax.bar(xs, p50, width, yerr=[[0.0] * len(p99), p99], capsize=2, label=_label(s, e))
+        ax.bar(xs, p50, width, yerr=[[0.0] * len(p99), p99], capsize=2, label=subject_label(s, e))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(CP_OPS))], list(CP_OPS))
     ax.set_ylabel("latency, ms (bar p50, whisker p99)")
     ax.set_yscale("log")
@@ -81,7 +81,7 @@ def throughput_by_concurrency(rows: list[Row], out: Path) -> Path:
     fig, axes = plt.subplots(1, len(CP_OPS), figsize=(14, 4), sharey=False)
     concs = sorted({int(r["concurrency"]) for r in rows if r["suite"] == "checkpointer"})
     for ax, op in zip(axes, CP_OPS):
-        for k, (s, e) in enumerate(_subjects(rows, "checkpointer")):
+        for k, (s, e) in enumerate(subjects_of(rows, "checkpointer")):
             pts = [
                 (c, find(rows, suite="checkpointer", op=op, subject=s, engine=e, concurrency=c))
                 for c in concs
@@ -89,7 +89,7 @@ def throughput_by_concurrency(rows: list[Row], out: Path) -> Path:
             xs = [c for c, r in pts if r]
             ys = [r["ops_s"] for _, r in pts if r]
             if xs:
-                ax.plot(xs, ys, marker="o", color=f"C{k % 10}", label=_label(s, e))
+                ax.plot(xs, ys, marker="o", color=f"C{k % 10}", label=subject_label(s, e))
     return _panels(
         fig,
         axes,
@@ -103,13 +103,13 @@ def throughput_by_concurrency(rows: list[Row], out: Path) -> Path:
 def cost_by_history(rows: list[Row], out: Path) -> Path:
     """get_tuple p50 against the number of checkpoints in the thread."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for s, e in _subjects(rows, "history"):
+    for s, e in subjects_of(rows, "history"):
         pts = sorted(
             (r["history"], r["p50_ms"])
             for r in rows
             if r["suite"] == "history" and r["subject"] == s and r["engine"] == e
         )
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=_label(s, e))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=subject_label(s, e))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("checkpoints in thread")
@@ -123,7 +123,7 @@ def cost_by_store_size(rows: list[Row], out: Path) -> Path:
     """p50 of each store operation against the number of items (one task)."""
     fig, axes = plt.subplots(1, len(STORE_OPS), figsize=(14, 4))
     for ax, op in zip(axes, STORE_OPS):
-        for k, (s, e) in enumerate(_subjects(rows, "store")):
+        for k, (s, e) in enumerate(subjects_of(rows, "store")):
             pts = sorted(
                 (r["size"], r["p50_ms"])
                 for r in rows
@@ -140,7 +140,7 @@ def cost_by_store_size(rows: list[Row], out: Path) -> Path:
                     [p[1] for p in pts],
                     marker="o",
                     color=f"C{k % 10}",
-                    label=_label(s, e),
+                    label=subject_label(s, e),
                 )
     return _panels(
         fig,

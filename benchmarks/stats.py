@@ -91,9 +91,14 @@ def record(
     return {"suite": suite, "op": op, "subject": subject, "engine": engine, **extra, **asdict(stat)}
 
 
-_S = TypeVar("_S")
+_S = TypeVar("_S", bound="Sizes")
 
 
-def sizes_from_json(cls: Callable[..., _S], data: dict[str, Any]) -> _S:
-    """Rebuild a sizes dataclass from JSON, whose lists were tuples (every list field is)."""
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+class Sizes:
+    """Base of each suite's sizes dataclass (how many calls, at which concurrency)."""
+
+    @classmethod
+    def from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
+        """Rebuild from JSON (the peer worker receives its sizes on stdin), whose lists
+        were tuples (every list field is)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

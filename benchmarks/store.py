@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import BaseStore, PutOp
 
-from benchmarks.stats import Stat, measure, record, sizes_from_json
+from benchmarks.stats import Sizes, Stat, measure, record
 from benchmarks.workload import HashEmbeddings, VectorEmbeddings, store_item
 
 MemoryFn = Callable[[], int]
@@ -25,7 +25,7 @@ BATCH = 100
 
 
 @dataclass(frozen=True)
-class StoreSizes:
+class StoreSizes(Sizes):
     """Store sizes and call counts; ``--quick`` and ``--smoke`` shrink these."""
 
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
@@ -38,11 +38,6 @@ class StoreSizes:
     """Vectors in the recall measurement (HNSW and FLAT against the exact plain engine)."""
     recall_dims: int = 384
     recall_queries: int = 200
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StoreSizes:
-        """Rebuild from JSON (the peer worker receives its sizes on stdin)."""
-        return sizes_from_json(cls, data)
 
 
 def index_config(dims: int) -> Any:  # IndexConfig + ann_index_config (not in its TypedDict)
@@ -71,7 +66,7 @@ def redis_memory(url: str) -> MemoryFn:
     return read
 
 
-async def _load(store: BaseStore, first: int, last: int) -> Stat:
+async def load_items(store: BaseStore, first: int, last: int) -> Stat:
     """Put items ``first .. last`` in batches of 100; one timed call per batch."""
     starts = list(range(first, last, BATCH))
 
@@ -95,7 +90,7 @@ async def bench_store(
     loaded = 0
     for size in sizes.sizes:
         before = memory() if memory else None
-        stat = await _load(store, loaded, size)
+        stat = await load_items(store, loaded, size)
         rows.append(
             record(
                 "store",

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import engines_for_run, server_url
+from tests.servers import LocalCluster, engines_for_run, server_url
+from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 ENGINES = engines_for_run()
 
@@ -46,6 +47,12 @@ def engine(request: pytest.FixtureRequest) -> str:
 def redis_url(engine: str, _servers: dict[str, str]) -> str:
     """URL of a running server of ``engine``."""
     return _servers[engine]
+
+
+@pytest.fixture(params=CLUSTER_ENGINES)
+def cluster(request: pytest.FixtureRequest) -> LocalCluster:
+    """The shared 3+3 cluster of each cluster engine (started once per process)."""
+    return shared_cluster(request.param)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import report
+from benchmarks.rows import BOUND, OURS, collapse, find, ratios
+from benchmarks.targets import targets
 
 
 def _row(subject: str, op: str, rep: int, ops_s: float, p50_ms: float, **extra: Any) -> Any:
@@ -31,25 +32,25 @@ def _row(subject: str, op: str, rep: int, ops_s: float, p50_ms: float, **extra: 
 def test_ratios_pair_repetitions_then_take_the_median() -> None:
     # Our time per put over the bound's: 1.1, 3.0 (one noisy repetition), 1.15.
     rows = [
-        _row(report.OURS, "put", 0, 900, 1.1),
-        _row(report.BOUND, "put", 0, 1000, 1.0),
-        _row(report.OURS, "put", 1, 300, 6.0),
-        _row(report.BOUND, "put", 1, 500, 2.0),
-        _row(report.OURS, "put", 2, 850, 1.15),
-        _row(report.BOUND, "put", 2, 1000, 1.0),
+        _row(OURS, "put", 0, 900, 1.1),
+        _row(BOUND, "put", 0, 1000, 1.0),
+        _row(OURS, "put", 1, 300, 6.0),
+        _row(BOUND, "put", 1, 500, 2.0),
+        _row(OURS, "put", 2, 850, 1.15),
+        _row(BOUND, "put", 2, 1000, 1.0),
     ]
-    [ratio] = report.ratios(rows)
-    assert ratio["versus"] == report.BOUND
+    [ratio] = ratios(rows)
+    assert ratio["versus"] == BOUND
     assert sorted(ratio["ratio_reps"]) == [1.1, 1.15, 3.0]
     assert (ratio["ratio"], ratio["lo"], ratio["hi"]) == (1.15, 1.1, 3.0)
-    medians = report.collapse(rows)
-    ours = report.find(medians, subject=report.OURS)
+    medians = collapse(rows)
+    ours = find(medians, subject=OURS)
     assert ours is not None
     assert (ours["reps"], ours["p50_ms"], ours["ops_s"]) == (3, 1.15, 850)
     assert ours["spread"] == (300, 900)
     target = next(
         t
-        for t in report.targets(medians, report.ratios(rows))
+        for t in targets(medians, ratios(rows))
         if t["target"].startswith("checkpoint put, 1 task")
     )
     # The median (1.15) meets the 1.2x goal; the noisy repetition alone would not.
@@ -58,7 +59,7 @@ def test_ratios_pair_repetitions_then_take_the_median() -> None:
 
 
 def test_every_issue_13_goal_has_a_row_even_when_not_measured() -> None:
-    names = [t["target"] for t in report.targets([], [])]
+    names = [t["target"] for t in targets([], [])]
     for goal in (
         "checkpoint put_writes, 1 task",
         "server CPU per checkpoint put",
@@ -71,4 +72,4 @@ def test_every_issue_13_goal_has_a_row_even_when_not_measured() -> None:
         "chatbot ainvoke, 32 concurrent",
     ):
         assert any(goal in n for n in names), goal
-    assert {t["status"] for t in report.targets([], [])} == {"not measured"}
+    assert {t["status"] for t in targets([], [])} == {"not measured"}

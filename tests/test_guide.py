@@ -14,7 +14,6 @@ import pytest
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, RedisSaver, RedisStore
 from langgraph_redis.demo.chatbot import INDEX, build, converse, make_workflow
 from tests.servers import LocalCluster
-from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 
 def _config(thread: str, user: str, prefix: str) -> Any:
@@ -82,12 +81,6 @@ async def test_guide_sync_classes_under_ainvoke(redis_url: str, key_prefix: str)
         cp.setup()
         checkpointer = cp
     _check(await _three_turns(make_workflow(checkpointer, store), key_prefix))
-
-
-@pytest.fixture(params=CLUSTER_ENGINES)
-def cluster(request: pytest.FixtureRequest) -> LocalCluster:
-    """The shared 3+3 cluster of each engine (started once per process)."""
-    return shared_cluster(request.param)
 
 
 @pytest.mark.cluster

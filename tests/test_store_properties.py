@@ -219,18 +219,23 @@ def oracle_operators(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def _examples(n: int) -> settings:
+    """Hypothesis settings for a server test: ``n`` examples, no per-example deadline."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
+
+
 INDEX: Any = {"dims": DIMS, "embed": HashEmbeddings(DIMS), "fields": ["text", "alt"]}
 
 
-@settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+@_examples(120)
 @given(steps=scenarios())
 def test_store_agrees_with_in_memory_store(
     redis_url: str, oracle_operators: None, steps: list[tuple[Any, ...]]
@@ -238,15 +243,7 @@ def test_store_agrees_with_in_memory_store(
     _agrees(redis_url, steps)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+@_examples(30)
 @given(steps=scenarios())
 def test_store_agrees_on_the_redis8_cluster(
     redis8_cluster_url: str, oracle_operators: None, steps: list[tuple[Any, ...]]

@@ -30,7 +30,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph_redis import AsyncRedisStore
 from langgraph_redis.demo import HashEmbeddings
 from tests.roundtrips import RoundTrips
-from tests.topology import CLUSTER_ENGINES, shared_cluster
+from tests.servers import LocalCluster
 
 DIMS = 8
 NAMESPACES = 200
@@ -224,11 +224,10 @@ async def test_concurrent_put_and_delete_agree(
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("cluster_engine", CLUSTER_ENGINES)
 async def test_concurrent_put_and_delete_agree_on_cluster(
-    cluster_engine: Any, key_prefix: str, seed: int
+    cluster: LocalCluster, key_prefix: str, seed: int
 ) -> None:
-    await _check(shared_cluster(cluster_engine).url, key_prefix, "plain", seed)
+    await _check(cluster.url, key_prefix, "plain", seed)
 
 
 async def test_index_upkeep_costs_one_round_trip_on_standalone(

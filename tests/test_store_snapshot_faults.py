@@ -29,7 +29,7 @@ from langgraph_redis._acompat import AsyncRetry, Retry, _finishing
 from langgraph_redis._core.store.snapshot import DELTA_LIMIT
 from langgraph_redis.demo import HashEmbeddings
 from tests.proxy import FaultProxy
-from tests.topology import CLUSTER_ENGINES, shared_cluster
+from tests.servers import LocalCluster
 
 N = 3000
 NS = ("load", "big")
@@ -180,11 +180,10 @@ async def test_search_cancelled_at_every_reply_of_the_first_load(
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("cluster_engine", CLUSTER_ENGINES)
 async def test_search_cancelled_at_every_reply_on_a_cluster(
-    cluster_engine: Any, key_prefix: str, hook: ReplyHook
+    cluster: LocalCluster, key_prefix: str, hook: ReplyHook
 ) -> None:
-    await _cancel_at_every_reply(shared_cluster(cluster_engine).url, key_prefix, hook, True)
+    await _cancel_at_every_reply(cluster.url, key_prefix, hook, True)
 
 
 async def _cancel_at_every_reply(

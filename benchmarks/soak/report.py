@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.report import NA, _fmt, _table
+from benchmarks.report import fmt_value, md_table
+from benchmarks.rows import NA
 
 
 def _mb(x: float | None) -> str:
@@ -40,7 +41,7 @@ def soak_markdown(data: dict[str, Any], png: str | None) -> str:
         "",
     ]
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(s["errors_by_type"].items())) or "none"
-    md += _table(
+    md += md_table(
         ["invocations", "throughput", "p50", "p99", "max", "errors", "max clients"],
         [
             [
@@ -82,11 +83,11 @@ def soak_markdown(data: dict[str, Any], png: str | None) -> str:
                 fmt(f["end"]),
                 _per_min(fmt(f["slope_first_half_per_min"])),
                 _per_min(fmt(f["slope_last_half_per_min"])),
-                _fmt(f["growth_last_half_pct"], " %"),
+                fmt_value(f["growth_last_half_pct"], " %"),
                 _trend(f["growth_last_half_pct"]),
             ]
         )
-    md += _table(
+    md += md_table(
         ["series", "start", "half-way", "end", "slope, 1st half", "slope, 2nd half", "growth", ""],
         body,
     )
@@ -109,7 +110,7 @@ def soak_markdown(data: dict[str, Any], png: str | None) -> str:
             ]
         )
     md += [f"Over time (every {stride * st['interval_s']:g} s):", ""]
-    md += _table(
+    md += md_table(
         [
             "t, s",
             "invocations/s",

@@ -66,6 +66,15 @@ def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield seq[i : i + size]
 
 
+def _target_client(target: RedisSaver | RedisStore, dry_run: bool) -> Any:
+    """The target's own client, set up unless ``dry_run``: after its probe (a cluster
+    client on a cluster), so the "already there" reads go wherever the target writes."""
+    if not dry_run:
+        target.setup()
+    target._probe()
+    return target.client
+
+
 def _old_saver(url: str, checkpoint_prefix: str, writes_prefix: str) -> Any:
     try:
         from langgraph.checkpoint.redis import RedisSaver as OldRedisSaver
@@ -215,12 +224,7 @@ def _copy_threads(
     ttl = {"default_ttl": checkpoint_ttl} if checkpoint_ttl else None
     saver = RedisSaver(target_url, prefix=target_prefix, ttl=ttl)
     try:
-        if not dry_run:
-            saver.setup()
-        # our saver's own client (after its probe: a cluster client on a cluster), so
-        # the "already there" reads go wherever the saver writes
-        saver._probe()
-        dst = saver.client
+        dst = _target_client(saver, dry_run)
 
         def one(thread_id: str, count: int) -> MigrationReport:
             part = MigrationReport(dry_run=dry_run)
@@ -403,10 +407,7 @@ def _copy_store(
         store_index = dict(index) if reembed else {**index, "embed": _no_embed}
     target = RedisStore(target_url, prefix=target_prefix, index=store_index)
     try:
-        if not dry_run:
-            target.setup()
-        target._probe()
-        dst = target.client
+        dst = _target_client(target, dry_run)
         done = 0
         for chunk in _chunks(keys, batch_size):
             decoded = _read_items(src, chunk, store_prefix, vector_prefix)

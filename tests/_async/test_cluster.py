@@ -54,15 +54,8 @@ from tests._async.test_saver_lifecycle import (
 from tests.conformance import arun_conformance
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster
-from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(params=CLUSTER_ENGINES)
-def cluster(request: pytest.FixtureRequest) -> LocalCluster:
-    """The shared 3+3 cluster of each engine (started once per process)."""
-    return shared_cluster(request.param)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, CorruptDataError
 from langgraph_redis._acompat import AsyncRedis
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from langgraph_redis._core.store import keys as sk
-from tests._async.stores import close_store
+from tests._async.stores import close_store, put_and_read_back
 from tests._async.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
@@ -144,17 +144,11 @@ async def test_store_names_with_control_characters_round_trip(
         label = c
     namespaces = [("mem", f"a{label}b"), (label, "x"), ("mem", f"{label}{label}")]
     keys = [f"k{c}", c, f"{c}k{c}"]
+    await put_and_read_back(astore, namespaces, keys)
     for ns in namespaces:
-        for key in keys:
-            await astore.aput(ns, key, {"text": f"about {key!r}", "k": key})
-    for ns in namespaces:
-        for key in keys:
-            item = await astore.aget(ns, key)
-            assert item is not None and (item.namespace, item.key) == (ns, key)
-            assert item.value == {"text": f"about {key!r}", "k": key}
         found = await astore.asearch(ns, limit=10)
         assert sorted(i.key for i in found) == sorted(keys)
-        scored = await astore.asearch(ns, query=f"about {keys[0]!r}", limit=10)
+        scored = await astore.asearch(ns, query=f"{ns}/{keys[0]}", limit=10)
         assert sorted(i.key for i in scored) == sorted(keys)
         matched = await astore.asearch(ns, filter={"k": keys[2]}, limit=10)
         assert [i.key for i in matched] == [keys[2]]

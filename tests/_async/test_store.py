@@ -29,7 +29,7 @@ from langgraph_redis._bridge import in_thread  # sync: skip
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._async.clock import ttl_clock
-from tests._async.stores import close_store
+from tests._async.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
 
 # sync: from langgraph_redis._bridge import run_async
@@ -77,12 +77,28 @@ def embedder() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
+AUTO_AND_PLAIN = pytest.mark.parametrize(
+    "astore", ["auto", "plain-unless-auto"], ids=["auto", "plain"], indirect=True
+)
+"""Run a test on the automatic engine and on the plain one, where they differ."""
+
+
 @pytest.fixture
 async def astore(
-    request: pytest.FixtureRequest, redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    key_prefix: str,
+    embedder: FakeEmbeddings,
+    engine: str,
 ) -> AsyncIterator[AsyncRedisStore]:
-    mode: Any = getattr(request, "param", "auto")
-    store = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+    """The test's store; an indirect parameter names its engine or gives its options."""
+    param: Any = getattr(request, "param", "auto")
+    options: dict[str, Any] = dict(param) if isinstance(param, dict) else {"engine": param}
+    if options.get("engine") == "plain-unless-auto":
+        if engine not in ("stack", "redis8"):
+            pytest.skip("plain is already the automatic engine here")
+        options["engine"] = "plain"
+    store = AsyncRedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, **options)
     await store.asetup()
     await index_built(store)
     try:
@@ -124,16 +140,7 @@ async def test_engine_is_picked_by_probe(astore: AsyncRedisStore, engine: str) -
 
 async def test_put_get_delete_hostile_names(astore: AsyncRedisStore) -> None:
     namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            await astore.aput(ns, key, {"text": f"{ns}/{key}", "k": key})
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            item = await astore.aget(ns, key)
-            assert item is not None
-            assert item.namespace == ns
-            assert item.key == key
-            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    await put_and_read_back(astore, namespaces, HOSTILE_KEYS)
     for ns in namespaces:
         found = await astore.asearch(ns, limit=100)
         assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)
@@ -360,12 +367,10 @@ def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
             assert g.score == pytest.approx(w.score, abs=1e-5)
 
 
-@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 async def test_vector_search_matches_in_memory_store(
-    astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
+    astore: AsyncRedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     mem = InMemoryStore(index=index_config(embedder))
     ops = [
         PutOp(("mem", f"u{i % 3}"), f"k{i}", {"text": f"memory number {i}", "n": i})
@@ -440,12 +445,10 @@ async def test_index_fields_and_wildcards(
     assert again[0].score is None
 
 
-@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 async def test_ten_thousand_items_exact_top_ten(
-    astore: AsyncRedisStore, embedder: FakeEmbeddings, engine: str
+    astore: AsyncRedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     n = 10_000
     texts = [f"item {i}" for i in range(n)]
     for start in range(0, n, 2_000):
@@ -583,34 +586,28 @@ async def test_ttl_expiry_and_refresh(astore: AsyncRedisStore) -> None:
     assert [i.key for i in await astore.asearch(ns, query="k")] == ["forever"]
 
 
+@pytest.mark.parametrize(
+    "astore", [{"ttl": {"default_ttl": 1, "refresh_on_read": False}}], indirect=True
+)
 async def test_default_ttl_and_sweep_leave_nothing_behind(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    astore: AsyncRedisStore, key_prefix: str
 ) -> None:
-    store = AsyncRedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"default_ttl": 1, "refresh_on_read": False},
-        prefix=key_prefix,
+    clock = ttl_clock(astore)
+    for i in range(5):
+        await astore.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+    assert len(await astore.alist_namespaces(prefix=("sweep",))) == 2
+    await clock.advance(61)
+    assert await astore.asearch(("sweep",)) == []
+    removed = await astore.asweep_ttl()
+    assert removed == 5
+    assert await astore.alist_namespaces() == []
+    left = sorted(
+        (k.decode() if isinstance(k, bytes) else k)
+        for k in await astore.client.keys(f"{key_prefix}:*")
     )
-    clock = ttl_clock(store)
-    try:
-        for i in range(5):
-            await store.aput(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
-        assert len(await store.alist_namespaces(prefix=("sweep",))) == 2
-        await clock.advance(61)
-        assert await store.asearch(("sweep",)) == []
-        removed = await store.asweep_ttl()
-        assert removed == 5
-        assert await store.alist_namespaces() == []
-        left = sorted(
-            (k.decode() if isinstance(k, bytes) else k)
-            for k in await store.client.keys(f"{key_prefix}:*")
-        )
-        # Settings, and on the query engine the index token (store_keys: P:ixg).
-        kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
-        assert left == [f"{key_prefix}:{k}" for k in kept]
-    finally:
-        await close_store(store, key_prefix)
+    # Settings, and on the query engine the index token (store_keys: P:ixg).
+    kept = ["cfg", "ixg"] if astore.engine == "query" else ["cfg"]
+    assert left == [f"{key_prefix}:{k}" for k in kept]
 
 
 async def test_sweeper_starts_and_stops(astore: AsyncRedisStore) -> None:
@@ -749,17 +746,14 @@ async def test_snapshot_reloads_after_many_changes_or_recreation(
 # --------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize("astore", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 async def test_round_trips_per_method(
     redis_url: str,
     key_prefix: str,
     astore: AsyncRedisStore,
     embedder: FakeEmbeddings,
-    engine: str,
     roundtrips: RoundTrips,
 ) -> None:
-    if astore._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     ns = ("rt", "u1")
     await astore.aput(ns, "warm", {"text": "loads the scripts"})
     await astore.adelete(ns, "nothing")
@@ -870,32 +864,24 @@ async def test_get_with_ttl_config_renews_in_one_round_trip(
 # --------------------------------------------------------------------------- omit_expired
 
 
-async def test_omit_expired_hides_expired_items_before_the_sweep(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
-    store = AsyncRedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"omit_expired": True, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
-    clock = ttl_clock(store)
-    try:
-        await store.aput(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
-        await store.aput(("om", "mixed"), "b", {"text": "short"}, ttl=1)
-        await store.aput(("om", "mixed"), "c", {"text": "kept"})
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
-        assert len(await store.asearch(("om",), query="short")) == 3
-        await clock.advance(61)
-        assert await store.aget(("om", "gone"), "a") is None
-        assert [i.key for i in await store.asearch(("om",))] == ["c"]
-        assert [i.key for i in await store.asearch(("om",), query="short")] == ["c"]
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
-        assert await store.alist_namespaces(max_depth=1) == [("om",)]
-        assert await store.asweep_ttl() == 2
-        assert await store.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
-    finally:
-        await close_store(store, key_prefix)
+@pytest.mark.parametrize(
+    "astore", [{"ttl": {"omit_expired": True, "refresh_on_read": False}}], indirect=True
+)
+async def test_omit_expired_hides_expired_items_before_the_sweep(astore: AsyncRedisStore) -> None:
+    clock = ttl_clock(astore)
+    await astore.aput(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+    await astore.aput(("om", "mixed"), "b", {"text": "short"}, ttl=1)
+    await astore.aput(("om", "mixed"), "c", {"text": "kept"})
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+    assert len(await astore.asearch(("om",), query="short")) == 3
+    await clock.advance(61)
+    assert await astore.aget(("om", "gone"), "a") is None
+    assert [i.key for i in await astore.asearch(("om",))] == ["c"]
+    assert [i.key for i in await astore.asearch(("om",), query="short")] == ["c"]
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
+    assert await astore.alist_namespaces(max_depth=1) == [("om",)]
+    assert await astore.asweep_ttl() == 2
+    assert await astore.alist_namespaces(prefix=("om",)) == [("om", "mixed")]
 
 
 async def test_without_omit_expired_namespaces_stay_until_swept(

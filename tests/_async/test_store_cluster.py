@@ -23,7 +23,6 @@ from langgraph_redis.demo.chatbot import INDEX, make_workflow
 from tests._async.clock import ttl_clock
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster, require_engine, start_cluster
-from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 pytestmark = pytest.mark.cluster
 
@@ -37,12 +36,6 @@ NAMESPACES: list[tuple[str, ...]] = [
 
 def index(**extra: Any) -> Any:
     return {"dims": DIMS, "embed": HashEmbeddings(DIMS), "fields": ["text"], **extra}
-
-
-@pytest.fixture(params=CLUSTER_ENGINES)
-def cluster(request: pytest.FixtureRequest) -> LocalCluster:
-    """The shared 3+3 cluster of each engine (started once per process)."""
-    return shared_cluster(request.param)
 
 
 @pytest.fixture

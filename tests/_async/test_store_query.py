@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import numpy as np
@@ -21,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import PutOp
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_redis._acompat import asleep
+from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.engines.query import index_settings
@@ -180,21 +181,37 @@ async def _check_against(
             _same_results(got, want)
 
 
+@asynccontextmanager
+async def _two_stores(
+    url: str, prefix: str, n: int, seed: int
+) -> AsyncIterator[
+    tuple[TableEmbeddings, list[PutOp], AsyncRedisStore, AsyncRedisStore, InMemoryStore]
+]:
+    """Two stores on one prefix holding ``n`` items (and the same in memory, to compare
+    with); the index is dropped and both stores closed afterwards."""
+    embed = TableEmbeddings()
+    ops = _items(embed, n, seed=seed)
+    store = await _open(url, prefix, embed)
+    other = await _open(url, prefix, embed)
+    mem = InMemoryStore(index=config(embed))
+    try:
+        await store.abatch(ops)
+        await mem.abatch(ops)
+        yield embed, ops, store, other, mem
+    finally:
+        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{prefix}:idx")
+        await store.aclose()
+        await other.aclose()
+
+
 async def test_dropped_index_is_rebuilt(
     stack_only: None, redis_url: str, key_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """FT.DROPINDEX (documents kept): the next search recreates the index and answers
     exactly; a second store on the prefix, which did not recreate it, answers exactly
     too while the new index may still be scanning."""
-    embed = TableEmbeddings()
-    ops = _items(embed, 1500, seed=1)
-    store = await _open(redis_url, key_prefix, embed)
-    other = await _open(redis_url, key_prefix, embed)
-    client = cast(Any, store.client)
-    mem = InMemoryStore(index=config(embed))
-    try:
-        await store.abatch(ops)
-        await mem.abatch(ops)
+    async with _two_stores(redis_url, key_prefix, 1500, seed=1) as (embed, ops, store, other, mem):
+        client = cast(Any, store.client)
         await _check_against(store, mem, embed, seed=1)
         await _check_against(other, mem, embed, seed=2)
         for s in (store, other):  # caches namespaces as the query engine needs them
@@ -211,10 +228,6 @@ async def test_dropped_index_is_rebuilt(
         assert int(info["num_docs"]) == len(ops)
         await _check_against(store, mem, embed, seed=5)
         await _check_against(other, mem, embed, seed=6)
-    finally:
-        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
-        await other.aclose()
 
 
 async def test_an_index_recreated_elsewhere_is_checked_before_use(
@@ -223,15 +236,8 @@ async def test_an_index_recreated_elsewhere_is_checked_before_use(
     """When another process recreates the index, this store notices on its next search
     (one FT.INFO, since the new index may still be indexing; complete, it is searched
     again) and trusts it afterwards."""
-    embed = TableEmbeddings()
-    ops = _items(embed, 200, seed=50)
-    mine = await _open(redis_url, key_prefix, embed)
-    theirs = await _open(redis_url, key_prefix, embed)
-    client = cast(Any, mine.client)
-    mem = InMemoryStore(index=config(embed))
-    try:
-        await mine.abatch(ops)
-        await mem.abatch(ops)
+    async with _two_stores(redis_url, key_prefix, 200, seed=50) as (embed, _, mine, theirs, mem):
+        client = cast(Any, mine.client)
         await _check_against(mine, mem, embed, seed=51)  # warm: index checked once
         name = embed.add("probe", clustered(1, seed=52)[0])
 
@@ -248,10 +254,6 @@ async def test_an_index_recreated_elsewhere_is_checked_before_use(
         # + FT.INFO (a new index), then the KNN again: its first pass ran before FT.INFO
         assert await search_trips() == 5
         assert await search_trips() == 2
-    finally:
-        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await mine.aclose()
-        await theirs.aclose()
 
 
 def query_info(raw: Any) -> dict[str, Any]:

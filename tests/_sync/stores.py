@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from langgraph_redis import RedisStore
@@ -15,3 +16,18 @@ def close_store(store: RedisStore, prefix: str) -> None:
     if store.engine == "query":
         cast(Any, store.client).execute_command("FT.DROPINDEX", f"{prefix}:idx")
     store.close()
+
+
+def put_and_read_back(
+    store: RedisStore, namespaces: Sequence[tuple[str, ...]], keys: Sequence[str]
+) -> None:
+    """Put an item under every key in every namespace, then get each: its namespace, key
+    and value come back as written (names that need escaping must round-trip)."""
+    for ns in namespaces:
+        for key in keys:
+            store.put(ns, key, {"text": f"{ns}/{key}", "k": key})
+    for ns in namespaces:
+        for key in keys:
+            item = store.get(ns, key)
+            assert item is not None and (item.namespace, item.key) == (ns, key)
+            assert item.value == {"text": f"{ns}/{key}", "k": key}

@@ -32,7 +32,6 @@ from tests._sync.test_saver import config, snapshot
 from tests.connections import named_connections, unique_name, wait_no_connections
 from tests.servers import LocalCluster, LocalServer, require_engine, start_server, start_tls_server
 from tests.tls import write_tls_files
-from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 Owner = RedisSaver | ShallowRedisSaver | RedisStore
 KINDS: dict[str, Callable[..., Owner]] = {
@@ -73,17 +72,26 @@ def test_aclose_closes_every_connection_it_opened(
     assert wait_no_connections([redis_url], name) == 0
 
 
+def _used_in_with_block(
+    url: str, nodes: list[str], prefix: str, kind: str
+) -> tuple[Owner, str]:
+    """An object of ``kind`` opened by ``from_conn_string`` and used, and the client name
+    it used; once the block has ended, none of its connections is left on ``nodes``."""
+    name = unique_name(kind)
+    with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
+        url, prefix=prefix, client_name=name
+    ) as obj:
+        _busy(obj)
+        assert named_connections(nodes, name) > 0
+    assert wait_no_connections(nodes, name) == 0
+    return obj, name
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_from_conn_string_exit_closes_every_connection(
     redis_url: str, key_prefix: str, kind: str
 ) -> None:
-    name = unique_name(kind)
-    with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
-        redis_url, prefix=key_prefix, client_name=name
-    ) as obj:
-        _busy(obj)
-        assert named_connections([redis_url], name) > 0
-    assert wait_no_connections([redis_url], name) == 0
+    _used_in_with_block(redis_url, [redis_url], key_prefix, kind)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -101,25 +109,14 @@ def test_a_client_passed_in_stays_open(redis_url: str, key_prefix: str, kind: st
     assert wait_no_connections([redis_url], name) == 0
 
 
-@pytest.fixture(params=CLUSTER_ENGINES)
-def cluster(request: pytest.FixtureRequest) -> LocalCluster:
-    return shared_cluster(request.param)
-
-
 @pytest.mark.cluster
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_cluster_aclose_closes_every_connection(
     cluster: LocalCluster, key_prefix: str, kind: str
 ) -> None:
     """Includes the standalone client the probe replaced by a cluster client."""
-    name = unique_name(kind)
-    with KINDS[kind].from_conn_string(  # type: ignore[attr-defined]
-        cluster.url, prefix=key_prefix, client_name=name
-    ) as obj:
-        _busy(obj)
-        assert named_connections(cluster.urls, name) > 0
-    assert wait_no_connections(cluster.urls, name) == 0
-    _busy(obj)
+    obj, name = _used_in_with_block(cluster.url, cluster.urls, key_prefix, kind)
+    _busy(obj)  # reconnects
     obj.close()
     assert wait_no_connections(cluster.urls, name) == 0
 

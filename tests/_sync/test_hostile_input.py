@@ -25,7 +25,7 @@ from langgraph_redis import RedisSaver, RedisStore, CorruptDataError
 from langgraph_redis._acompat import Redis
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from langgraph_redis._core.store import keys as sk
-from tests._sync.stores import close_store
+from tests._sync.stores import close_store, put_and_read_back
 from tests._sync.test_store import FakeEmbeddings, index_config
 
 CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
@@ -146,17 +146,11 @@ def test_store_names_with_control_characters_round_trip(
         label = c
     namespaces = [("mem", f"a{label}b"), (label, "x"), ("mem", f"{label}{label}")]
     keys = [f"k{c}", c, f"{c}k{c}"]
+    put_and_read_back(store, namespaces, keys)
     for ns in namespaces:
-        for key in keys:
-            store.put(ns, key, {"text": f"about {key!r}", "k": key})
-    for ns in namespaces:
-        for key in keys:
-            item = store.get(ns, key)
-            assert item is not None and (item.namespace, item.key) == (ns, key)
-            assert item.value == {"text": f"about {key!r}", "k": key}
         found = store.search(ns, limit=10)
         assert sorted(i.key for i in found) == sorted(keys)
-        scored = store.search(ns, query=f"about {keys[0]!r}", limit=10)
+        scored = store.search(ns, query=f"{ns}/{keys[0]}", limit=10)
         assert sorted(i.key for i in scored) == sorted(keys)
         matched = store.search(ns, filter={"k": keys[2]}, limit=10)
         assert [i.key for i in matched] == [keys[2]]

@@ -29,7 +29,7 @@ from langgraph_redis._sync.store import RedisStore
 from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
 from tests._sync.clock import ttl_clock
-from tests._sync.stores import close_store
+from tests._sync.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
 
 from langgraph_redis._bridge import run_async
@@ -77,12 +77,28 @@ def embedder() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
+AUTO_AND_PLAIN = pytest.mark.parametrize(
+    "store", ["auto", "plain-unless-auto"], ids=["auto", "plain"], indirect=True
+)
+"""Run a test on the automatic engine and on the plain one, where they differ."""
+
+
 @pytest.fixture
 def store(
-    request: pytest.FixtureRequest, redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    key_prefix: str,
+    embedder: FakeEmbeddings,
+    engine: str,
 ) -> Iterator[RedisStore]:
-    mode: Any = getattr(request, "param", "auto")
-    store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, engine=mode)
+    """The test's store; an indirect parameter names its engine or gives its options."""
+    param: Any = getattr(request, "param", "auto")
+    options: dict[str, Any] = dict(param) if isinstance(param, dict) else {"engine": param}
+    if options.get("engine") == "plain-unless-auto":
+        if engine not in ("stack", "redis8"):
+            pytest.skip("plain is already the automatic engine here")
+        options["engine"] = "plain"
+    store = RedisStore(redis_url, index=index_config(embedder), prefix=key_prefix, **options)
     store.setup()
     index_built(store)
     try:
@@ -124,16 +140,7 @@ def test_engine_is_picked_by_probe(store: RedisStore, engine: str) -> None:
 
 def test_put_get_delete_hostile_names(store: RedisStore) -> None:
     namespaces = [("memories", label) for label in HOSTILE_LABELS] + [tuple(HOSTILE_LABELS)]
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            store.put(ns, key, {"text": f"{ns}/{key}", "k": key})
-    for ns in namespaces:
-        for key in HOSTILE_KEYS:
-            item = store.get(ns, key)
-            assert item is not None
-            assert item.namespace == ns
-            assert item.key == key
-            assert item.value == {"text": f"{ns}/{key}", "k": key}
+    put_and_read_back(store, namespaces, HOSTILE_KEYS)
     for ns in namespaces:
         found = store.search(ns, limit=100)
         assert sorted(i.key for i in found if i.namespace == ns) == sorted(HOSTILE_KEYS)
@@ -360,12 +367,10 @@ def _same_results(got: Sequence[Any], want: Sequence[Any]) -> None:
             assert g.score == pytest.approx(w.score, abs=1e-5)
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_vector_search_matches_in_memory_store(
-    store: RedisStore, embedder: FakeEmbeddings, engine: str
+    store: RedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     mem = InMemoryStore(index=index_config(embedder))
     ops = [
         PutOp(("mem", f"u{i % 3}"), f"k{i}", {"text": f"memory number {i}", "n": i})
@@ -440,12 +445,10 @@ def test_index_fields_and_wildcards(
     assert again[0].score is None
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_ten_thousand_items_exact_top_ten(
-    store: RedisStore, embedder: FakeEmbeddings, engine: str
+    store: RedisStore, embedder: FakeEmbeddings
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     n = 10_000
     texts = [f"item {i}" for i in range(n)]
     for start in range(0, n, 2_000):
@@ -583,34 +586,28 @@ def test_ttl_expiry_and_refresh(store: RedisStore) -> None:
     assert [i.key for i in store.search(ns, query="k")] == ["forever"]
 
 
+@pytest.mark.parametrize(
+    "store", [{"ttl": {"default_ttl": 1, "refresh_on_read": False}}], indirect=True
+)
 def test_default_ttl_and_sweep_leave_nothing_behind(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
+    store: RedisStore, key_prefix: str
 ) -> None:
-    store = RedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"default_ttl": 1, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
     clock = ttl_clock(store)
-    try:
-        for i in range(5):
-            store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
-        assert len(store.list_namespaces(prefix=("sweep",))) == 2
-        clock.advance(61)
-        assert store.search(("sweep",)) == []
-        removed = store.sweep_ttl()
-        assert removed == 5
-        assert store.list_namespaces() == []
-        left = sorted(
-            (k.decode() if isinstance(k, bytes) else k)
-            for k in store.client.keys(f"{key_prefix}:*")
-        )
-        # Settings, and on the query engine the index token (store_keys: P:ixg).
-        kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
-        assert left == [f"{key_prefix}:{k}" for k in kept]
-    finally:
-        close_store(store, key_prefix)
+    for i in range(5):
+        store.put(("sweep", f"n{i % 2}"), f"k{i}", {"text": f"t{i}"})
+    assert len(store.list_namespaces(prefix=("sweep",))) == 2
+    clock.advance(61)
+    assert store.search(("sweep",)) == []
+    removed = store.sweep_ttl()
+    assert removed == 5
+    assert store.list_namespaces() == []
+    left = sorted(
+        (k.decode() if isinstance(k, bytes) else k)
+        for k in store.client.keys(f"{key_prefix}:*")
+    )
+    # Settings, and on the query engine the index token (store_keys: P:ixg).
+    kept = ["cfg", "ixg"] if store.engine == "query" else ["cfg"]
+    assert left == [f"{key_prefix}:{k}" for k in kept]
 
 
 def test_sweeper_starts_and_stops(store: RedisStore) -> None:
@@ -746,17 +743,14 @@ def test_snapshot_reloads_after_many_changes_or_recreation(
 # --------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize("store", ["auto", "plain"], indirect=True)
+@AUTO_AND_PLAIN
 def test_round_trips_per_method(
     redis_url: str,
     key_prefix: str,
     store: RedisStore,
     embedder: FakeEmbeddings,
-    engine: str,
     roundtrips: RoundTrips,
 ) -> None:
-    if store._engine_choice == "plain" and engine not in ("stack", "redis8"):
-        pytest.skip("plain is already the automatic engine here")
     ns = ("rt", "u1")
     store.put(ns, "warm", {"text": "loads the scripts"})
     store.delete(ns, "nothing")
@@ -867,32 +861,24 @@ def test_get_with_ttl_config_renews_in_one_round_trip(
 # --------------------------------------------------------------------------- omit_expired
 
 
-def test_omit_expired_hides_expired_items_before_the_sweep(
-    redis_url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
-    store = RedisStore(
-        redis_url,
-        index=index_config(embedder),
-        ttl={"omit_expired": True, "refresh_on_read": False},
-        prefix=key_prefix,
-    )
+@pytest.mark.parametrize(
+    "store", [{"ttl": {"omit_expired": True, "refresh_on_read": False}}], indirect=True
+)
+def test_omit_expired_hides_expired_items_before_the_sweep(store: RedisStore) -> None:
     clock = ttl_clock(store)
-    try:
-        store.put(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
-        store.put(("om", "mixed"), "b", {"text": "short"}, ttl=1)
-        store.put(("om", "mixed"), "c", {"text": "kept"})
-        assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
-        assert len(store.search(("om",), query="short")) == 3
-        clock.advance(61)
-        assert store.get(("om", "gone"), "a") is None
-        assert [i.key for i in store.search(("om",))] == ["c"]
-        assert [i.key for i in store.search(("om",), query="short")] == ["c"]
-        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
-        assert store.list_namespaces(max_depth=1) == [("om",)]
-        assert store.sweep_ttl() == 2
-        assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
-    finally:
-        close_store(store, key_prefix)
+    store.put(("om", "gone"), "a", {"text": "short"}, ttl=1)  # 60 s
+    store.put(("om", "mixed"), "b", {"text": "short"}, ttl=1)
+    store.put(("om", "mixed"), "c", {"text": "kept"})
+    assert store.list_namespaces(prefix=("om",)) == [("om", "gone"), ("om", "mixed")]
+    assert len(store.search(("om",), query="short")) == 3
+    clock.advance(61)
+    assert store.get(("om", "gone"), "a") is None
+    assert [i.key for i in store.search(("om",))] == ["c"]
+    assert [i.key for i in store.search(("om",), query="short")] == ["c"]
+    assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
+    assert store.list_namespaces(max_depth=1) == [("om",)]
+    assert store.sweep_ttl() == 2
+    assert store.list_namespaces(prefix=("om",)) == [("om", "mixed")]
 
 
 def test_without_omit_expired_namespaces_stay_until_swept(

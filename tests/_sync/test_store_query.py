@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import numpy as np
@@ -23,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import PutOp
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_redis._acompat import sleep
+from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.engines.query import index_settings
@@ -182,21 +183,37 @@ def _check_against(
             _same_results(got, want)
 
 
+@contextmanager
+def _two_stores(
+    url: str, prefix: str, n: int, seed: int
+) -> Iterator[
+    tuple[TableEmbeddings, list[PutOp], RedisStore, RedisStore, InMemoryStore]
+]:
+    """Two stores on one prefix holding ``n`` items (and the same in memory, to compare
+    with); the index is dropped and both stores closed afterwards."""
+    embed = TableEmbeddings()
+    ops = _items(embed, n, seed=seed)
+    store = _open(url, prefix, embed)
+    other = _open(url, prefix, embed)
+    mem = InMemoryStore(index=config(embed))
+    try:
+        store.batch(ops)
+        mem.batch(ops)
+        yield embed, ops, store, other, mem
+    finally:
+        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{prefix}:idx")
+        store.close()
+        other.close()
+
+
 def test_dropped_index_is_rebuilt(
     stack_only: None, redis_url: str, key_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """FT.DROPINDEX (documents kept): the next search recreates the index and answers
     exactly; a second store on the prefix, which did not recreate it, answers exactly
     too while the new index may still be scanning."""
-    embed = TableEmbeddings()
-    ops = _items(embed, 1500, seed=1)
-    store = _open(redis_url, key_prefix, embed)
-    other = _open(redis_url, key_prefix, embed)
-    client = cast(Any, store.client)
-    mem = InMemoryStore(index=config(embed))
-    try:
-        store.batch(ops)
-        mem.batch(ops)
+    with _two_stores(redis_url, key_prefix, 1500, seed=1) as (embed, ops, store, other, mem):
+        client = cast(Any, store.client)
         _check_against(store, mem, embed, seed=1)
         _check_against(other, mem, embed, seed=2)
         for s in (store, other):  # caches namespaces as the query engine needs them
@@ -213,10 +230,6 @@ def test_dropped_index_is_rebuilt(
         assert int(info["num_docs"]) == len(ops)
         _check_against(store, mem, embed, seed=5)
         _check_against(other, mem, embed, seed=6)
-    finally:
-        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
-        other.close()
 
 
 def test_an_index_recreated_elsewhere_is_checked_before_use(
@@ -225,15 +238,8 @@ def test_an_index_recreated_elsewhere_is_checked_before_use(
     """When another process recreates the index, this store notices on its next search
     (one FT.INFO, since the new index may still be indexing; complete, it is searched
     again) and trusts it afterwards."""
-    embed = TableEmbeddings()
-    ops = _items(embed, 200, seed=50)
-    mine = _open(redis_url, key_prefix, embed)
-    theirs = _open(redis_url, key_prefix, embed)
-    client = cast(Any, mine.client)
-    mem = InMemoryStore(index=config(embed))
-    try:
-        mine.batch(ops)
-        mem.batch(ops)
+    with _two_stores(redis_url, key_prefix, 200, seed=50) as (embed, _, mine, theirs, mem):
+        client = cast(Any, mine.client)
         _check_against(mine, mem, embed, seed=51)  # warm: index checked once
         name = embed.add("probe", clustered(1, seed=52)[0])
 
@@ -250,10 +256,6 @@ def test_an_index_recreated_elsewhere_is_checked_before_use(
         # + FT.INFO (a new index), then the KNN again: its first pass ran before FT.INFO
         assert search_trips() == 5
         assert search_trips() == 2
-    finally:
-        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        mine.close()
-        theirs.close()
 
 
 def query_info(raw: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ sets cannot hold fall back to the plain engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Callable
 from typing import Any
 
 import numpy as np
@@ -64,9 +64,24 @@ def admin(topology: str, url: str) -> Iterator[Any]:
     client.close()
 
 
-def store_for(url: str, prefix: str, embedder: FakeEmbeddings, **kw: Any) -> RedisStore:
-    index = kw.pop("index", None) or index_config(embedder)
-    return RedisStore(url, index=index, prefix=prefix, **kw)
+Opener = Callable[..., RedisStore]
+
+
+@pytest.fixture
+def open_store(url: str, key_prefix: str, embedder: FakeEmbeddings) -> Iterator[Opener]:
+    """``open_store(**options)``: a store on the test's server and prefix (the test index
+    unless ``index`` is given); every store it made is closed when the test ends."""
+    made: list[RedisStore] = []
+
+    def make(**options: Any) -> RedisStore:
+        options.setdefault("prefix", key_prefix)
+        index = options.pop("index", None) or index_config(embedder)
+        made.append(RedisStore(url, index=index, **options))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()
 
 
 def members(admin: Any, prefix: str, ns: tuple[str, ...]) -> list[str]:
@@ -81,82 +96,66 @@ def members(admin: Any, prefix: str, ns: tuple[str, ...]) -> list[str]:
     return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in some)
 
 
-def test_sets_follow_every_write(
-    url: str, admin: Any, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
-    store = store_for(url, key_prefix, embedder)
+def test_sets_follow_every_write(admin: Any, key_prefix: str, open_store: Opener) -> None:
+    store = open_store()
     store.setup()
     assert store.engine == "vset"
     ns = ("mem", "u:1")  # a label that needs escaping
     multi = ["tags[*]"]
-    try:
-        store.put(ns, "a.b", {"text": "one", "tags": ["x", "y", "z"]}, index=multi)
-        store.put(ns, "c", {"text": "two"})
-        assert members(admin, key_prefix, ns) == ["a%2Eb:0", "a%2Eb:1", "a%2Eb:2", "c:0"]
-        # An overwrite with fewer vectors drops the extra elements in the same script.
-        store.put(ns, "a.b", {"text": "one", "tags": ["x"]}, index=multi)
-        assert members(admin, key_prefix, ns) == ["a%2Eb:0", "c:0"]
-        # A value without vectors leaves no element behind.
-        store.put(ns, "a.b", {"text": "one"}, index=False)
-        assert members(admin, key_prefix, ns) == ["c:0"]
-        assert [i.key for i in store.search(ns, query="one")] == ["c", "a.b"]
-        store.delete(ns, "c")
-        assert members(admin, key_prefix, ns) == []
-        store.delete(ns, "a.b")  # the namespace empties: its set goes too
-        assert not admin.exists(sk.vset_key(key_prefix, sk.ns_text(ns)))
-    finally:
-        store.close()
+    store.put(ns, "a.b", {"text": "one", "tags": ["x", "y", "z"]}, index=multi)
+    store.put(ns, "c", {"text": "two"})
+    assert members(admin, key_prefix, ns) == ["a%2Eb:0", "a%2Eb:1", "a%2Eb:2", "c:0"]
+    # An overwrite with fewer vectors drops the extra elements in the same script.
+    store.put(ns, "a.b", {"text": "one", "tags": ["x"]}, index=multi)
+    assert members(admin, key_prefix, ns) == ["a%2Eb:0", "c:0"]
+    # A value without vectors leaves no element behind.
+    store.put(ns, "a.b", {"text": "one"}, index=False)
+    assert members(admin, key_prefix, ns) == ["c:0"]
+    assert [i.key for i in store.search(ns, query="one")] == ["c", "a.b"]
+    store.delete(ns, "c")
+    assert members(admin, key_prefix, ns) == []
+    store.delete(ns, "a.b")  # the namespace empties: its set goes too
+    assert not admin.exists(sk.vset_key(key_prefix, sk.ns_text(ns)))
 
 
 def test_expired_items_never_found_and_swept_from_the_set(
-    url: str, admin: Any, key_prefix: str, embedder: FakeEmbeddings
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
-    store = store_for(url, key_prefix, embedder)
+    store = open_store()
     store.setup()
     clock = ttl_clock(store, admin)
     ns = ("ttl",)
-    try:
-        store.put(ns, "brief", {"text": "gone soon"}, ttl=1)
-        store.put(ns, "kept", {"text": "stays"})
-        clock.advance(61)
-        found = store.search(ns, query="gone soon", limit=5)
-        assert [i.key for i in found] == ["kept"]  # the stale element is passed over
-        assert members(admin, key_prefix, ns) == ["brief:0", "kept:0"]
-        assert store.sweep_ttl() == 1
-        assert members(admin, key_prefix, ns) == ["kept:0"]
-    finally:
-        store.close()
+    store.put(ns, "brief", {"text": "gone soon"}, ttl=1)
+    store.put(ns, "kept", {"text": "stays"})
+    clock.advance(61)
+    found = store.search(ns, query="gone soon", limit=5)
+    assert [i.key for i in found] == ["kept"]  # the stale element is passed over
+    assert members(admin, key_prefix, ns) == ["brief:0", "kept:0"]
+    assert store.sweep_ttl() == 1
+    assert members(admin, key_prefix, ns) == ["kept:0"]
 
 
 def test_plain_writer_keeps_an_existing_set_in_step(
-    url: str, admin: Any, key_prefix: str, embedder: FakeEmbeddings
+    admin: Any, key_prefix: str, open_store: Opener
 ) -> None:
     """Another process on the plain engine (same prefix) updates the sets it finds."""
-    ours = store_for(url, key_prefix, embedder)
-    plain = store_for(url, key_prefix, embedder, engine="plain")
+    ours = open_store()
+    plain = open_store(engine="plain")
     ns = ("mixed",)
-    try:
-        ours.put(ns, "a", {"text": "alpha"})
-        plain.put(ns, "b", {"text": "beta"})
-        plain.delete(ns, "a")
-        assert members(admin, key_prefix, ns) == ["b:0"]
-        found = ours.search(ns, query="beta")
-        assert [(i.key, round(i.score or 0, 5)) for i in found] == [("b", 1.0)]
-    finally:
-        ours.close()
-        plain.close()
+    ours.put(ns, "a", {"text": "alpha"})
+    plain.put(ns, "b", {"text": "beta"})
+    plain.delete(ns, "a")
+    assert members(admin, key_prefix, ns) == ["b:0"]
+    found = ours.search(ns, query="beta")
+    assert [(i.key, round(i.score or 0, 5)) for i in found] == [("b", 1.0)]
 
 
 def test_setup_backfills_in_bounded_steps(
-    url: str,
-    admin: Any,
-    key_prefix: str,
-    embedder: FakeEmbeddings,
-    monkeypatch: pytest.MonkeyPatch,
+    admin: Any, key_prefix: str, monkeypatch: pytest.MonkeyPatch, open_store: Opener
 ) -> None:
     """Data written by the plain engine gets its vector sets at the vector-set engine's
     setup; a second setup finds nothing to do; results equal the plain engine's."""
-    plain = store_for(url, key_prefix, embedder, engine="plain")
+    plain = open_store(engine="plain")
     namespaces = [("bf", f"u{i}") for i in range(5)]
     plain.batch(
         [
@@ -168,30 +167,26 @@ def test_setup_backfills_in_bounded_steps(
     )
     assert members(admin, key_prefix, namespaces[0]) == []  # plain writes no set
     monkeypatch.setattr(vset, "BACKFILL_CHUNK", 7)  # several ZSCAN steps per namespace
-    ours = store_for(url, key_prefix, embedder)
-    try:
-        ours.setup()
-        assert ours.engine == "vset"
-        for ns in namespaces:
-            assert len(members(admin, key_prefix, ns)) == 40
-            mark = admin.hget(sk.version_key(key_prefix, sk.ns_text(ns)), "vs")
-            assert mark == b"1"
-        # Idempotent: every namespace is marked complete (the one without vectors too).
-        assert ours._vcfg is not None
-        assert ours._conn.run(vset.plan_backfill(key_prefix, ours._vcfg)) == 0
-        for query, flt in (
-            ("memory 3 of u2", None),
-            ("memory 7", {"j": 7}),
-            ("x", {"j": {"$gt": 30}}),
-        ):
-            got = ours.search(("bf",), query=query, filter=flt, limit=12)
-            want = plain.search(("bf",), query=query, filter=flt, limit=12)
-            assert [(i.namespace, i.key) for i in got] == [(i.namespace, i.key) for i in want]
-            for g, w in zip(got, want, strict=True):
-                assert g.score == pytest.approx(w.score, abs=1e-5)
-    finally:
-        ours.close()
-        plain.close()
+    ours = open_store()
+    ours.setup()
+    assert ours.engine == "vset"
+    for ns in namespaces:
+        assert len(members(admin, key_prefix, ns)) == 40
+        mark = admin.hget(sk.version_key(key_prefix, sk.ns_text(ns)), "vs")
+        assert mark == b"1"
+    # Idempotent: every namespace is marked complete (the one without vectors too).
+    assert ours._vcfg is not None
+    assert ours._conn.run(vset.plan_backfill(key_prefix, ours._vcfg)) == 0
+    for query, flt in (
+        ("memory 3 of u2", None),
+        ("memory 7", {"j": 7}),
+        ("x", {"j": {"$gt": 30}}),
+    ):
+        got = ours.search(("bf",), query=query, filter=flt, limit=12)
+        want = plain.search(("bf",), query=query, filter=flt, limit=12)
+        assert [(i.namespace, i.key) for i in got] == [(i.namespace, i.key) for i in want]
+        for g, w in zip(got, want, strict=True):
+            assert g.score == pytest.approx(w.score, abs=1e-5)
 
 
 def test_filter_push_down_only_where_exact() -> None:
@@ -217,41 +212,33 @@ def test_filter_push_down_only_where_exact() -> None:
         assert expr(compile_filter(spec)) is None, spec
 
 
-def test_filtered_search_matches_plain_engine(
-    url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
+def test_filtered_search_matches_plain_engine(open_store: Opener) -> None:
     """Values the push-down must not lose: booleans equal to 1, floats equal to ints,
     strings with slashes and non-ASCII, long strings, nested values."""
-    ours = store_for(url, key_prefix, embedder)
-    plain = store_for(url, key_prefix, embedder, engine="plain")
+    ours = open_store()
+    plain = open_store(engine="plain")
     values: list[Any] = [1, True, 1.0, 42, 42.0, "a/b", "ünï", "x" * 200, None, {"k": "a/b"}]
     ns = ("flt",)
-    try:
-        ours.batch(
-            [
-                PutOp(ns, f"k{i}_{j}", {"text": f"t{i} {j}", "v": v, "w": j % 3})
-                for i, v in enumerate(values)
-                for j in range(4)
-            ]
-        )
-        filters: list[Any] = [{"v": v} for v in values if v is not None] + [
-            {"v": 42, "w": 2},
-            {"v": "a/b", "w": {"$ne": 1}},
-            {"w": 2},
+    ours.batch(
+        [
+            PutOp(ns, f"k{i}_{j}", {"text": f"t{i} {j}", "v": v, "w": j % 3})
+            for i, v in enumerate(values)
+            for j in range(4)
         ]
-        for flt in filters:
-            got = ours.search(ns, query="t3 1", filter=flt, limit=6)
-            want = plain.search(ns, query="t3 1", filter=flt, limit=6)
-            assert [i.key for i in got] == [i.key for i in want], flt
-            assert got, flt
-    finally:
-        ours.close()
-        plain.close()
+    )
+    filters: list[Any] = [{"v": v} for v in values if v is not None] + [
+        {"v": 42, "w": 2},
+        {"v": "a/b", "w": {"$ne": 1}},
+        {"w": 2},
+    ]
+    for flt in filters:
+        got = ours.search(ns, query="t3 1", filter=flt, limit=6)
+        want = plain.search(ns, query="t3 1", filter=flt, limit=6)
+        assert [i.key for i in got] == [i.key for i in want], flt
+        assert got, flt
 
 
-def test_exact_settings_equal_plain_engine_at_scale(
-    url: str, key_prefix: str, embedder: FakeEmbeddings
-) -> None:
+def test_exact_settings_equal_plain_engine_at_scale(open_store: Opener) -> None:
     """FLAT (VSIM TRUTH): the plain engine's items, order and scores on clustered data,
     across several namespaces (merged by score) with offsets; HNSW: close to it."""
     rng = np.random.default_rng(7)
@@ -270,22 +257,16 @@ def test_exact_settings_equal_plain_engine_at_scale(
     for q in range(10):
         table[f"q{q}"] = (centres[q % 8] + 0.3 * rng.standard_normal(16)).tolist()
     emb = Table()
-    ours = store_for(url, key_prefix, emb, index=index_config(emb))
-    plain = store_for(url, key_prefix, emb, engine="plain", index=index_config(emb))
-    try:
-        ours.batch(
-            [PutOp(("sc", f"n{i % 6}"), f"k{i}", {"text": f"d{i}"}) for i in range(1500)]
-        )
-        for q in range(10):
-            for offset in (0, 7):
-                got = ours.search(("sc",), query=f"q{q}", limit=10, offset=offset)
-                want = plain.search(("sc",), query=f"q{q}", limit=10, offset=offset)
-                assert [i.key for i in got] == [i.key for i in want]
-                for g, w in zip(got, want, strict=True):
-                    assert g.score == pytest.approx(w.score, abs=1e-5)
-    finally:
-        ours.close()
-        plain.close()
+    ours = open_store(index=index_config(emb))
+    plain = open_store(engine="plain", index=index_config(emb))
+    ours.batch([PutOp(("sc", f"n{i % 6}"), f"k{i}", {"text": f"d{i}"}) for i in range(1500)])
+    for q in range(10):
+        for offset in (0, 7):
+            got = ours.search(("sc",), query=f"q{q}", limit=10, offset=offset)
+            want = plain.search(("sc",), query=f"q{q}", limit=10, offset=offset)
+            assert [i.key for i in got] == [i.key for i in want]
+            for g, w in zip(got, want, strict=True):
+                assert g.score == pytest.approx(w.score, abs=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -296,57 +277,47 @@ def test_exact_settings_equal_plain_engine_at_scale(
     ],
 )
 def test_unsuited_vectors_use_the_plain_engine(
-    url: str,
     key_prefix: str,
     embedder: FakeEmbeddings,
     extra: Any,
     why: str,
     caplog: pytest.LogCaptureFixture,
+    open_store: Opener,
 ) -> None:
-    store = store_for(url, key_prefix, embedder, index=index_config(embedder, **extra))
-    forced = store_for(
-        url, key_prefix + "f", embedder, index=index_config(embedder, **extra), engine="vset"
+    store = open_store(index=index_config(embedder, **extra))
+    forced = open_store(
+        prefix=key_prefix + "f", index=index_config(embedder, **extra), engine="vset"
     )
-    try:
-        store.setup()
-        assert store.engine == "plain"
-        with pytest.raises(RuntimeError, match=why):
-            forced.setup()
-    finally:
-        store.close()
-        forced.close()
+    store.setup()
+    assert store.engine == "plain"
+    with pytest.raises(RuntimeError, match=why):
+        forced.setup()
 
 
 def test_engine_logged_once_with_reason(
-    url: str, key_prefix: str, embedder: FakeEmbeddings, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture, open_store: Opener
 ) -> None:
     caplog.set_level(logging.INFO, logger="langgraph_redis")
-    store = store_for(url, key_prefix, embedder)
-    try:
-        store.setup()
-        store.setup()
-        lines = [r.getMessage() for r in caplog.records if "store engine" in r.getMessage()]
-        assert len(lines) == 1 and lines[0].startswith("store engine: vset")
-    finally:
-        store.close()
+    store = open_store()
+    store.setup()
+    store.setup()
+    lines = [r.getMessage() for r in caplog.records if "store engine" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("store engine: vset")
 
 
 def test_quantized_sets_report_recall(
-    url: str, admin: Any, key_prefix: str, embedder: FakeEmbeddings
+    admin: Any, key_prefix: str, embedder: FakeEmbeddings, open_store: Opener
 ) -> None:
     """Q8 and HNSW settings reach the server (recall is measured by the benchmarks)."""
     index = index_config(
         embedder, ann_index_config={"algorithm": "hnsw", "quantization": "q8", "ef_runtime": 50}
     )
-    store = store_for(url, key_prefix, embedder, index=index)
-    try:
-        store.put(("q",), "a", {"text": "alpha"})
-        info = admin.execute_command("VINFO", sk.vset_key(key_prefix, "q"))
-        if not isinstance(info, dict):
-            info = dict(zip(info[::2], info[1::2], strict=False))
-        fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in info.items()}
-        assert fields["quant-type"] in (b"int8", "int8")
-        found = store.search(("q",), query="alpha")
-        assert found[0].key == "a" and found[0].score == pytest.approx(1.0, abs=1e-2)
-    finally:
-        store.close()
+    store = open_store(index=index)
+    store.put(("q",), "a", {"text": "alpha"})
+    info = admin.execute_command("VINFO", sk.vset_key(key_prefix, "q"))
+    if not isinstance(info, dict):
+        info = dict(zip(info[::2], info[1::2], strict=False))
+    fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in info.items()}
+    assert fields["quant-type"] in (b"int8", "int8")
+    found = store.search(("q",), query="alpha")
+    assert found[0].key == "a" and found[0].score == pytest.approx(1.0, abs=1e-2)

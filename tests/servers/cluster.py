@@ -12,14 +12,14 @@ import redis
 from redis.crc import key_slot
 
 from tests.servers.binaries import HOST, Engine
-from tests.servers.process import LocalServer, _as_str, _StopsOnExit, _wait_for, start_server
+from tests.servers.process import LocalServer, StopsOnExit, as_str, start_server, wait_for
 
 __all__ = ["CLUSTER_SLOTS", "LocalCluster", "start_cluster"]
 
 CLUSTER_SLOTS = 16384
 
 
-class LocalCluster(_StopsOnExit):
+class LocalCluster(StopsOnExit):
     """A Redis Cluster made of :class:`LocalServer` nodes (masters first)."""
 
     def __init__(self, engine: Engine, nodes: list[LocalServer], masters: int) -> None:
@@ -46,7 +46,7 @@ class LocalCluster(_StopsOnExit):
 
 def _cluster_nodes(server: LocalServer) -> list[list[str]]:
     with server.client() as conn:
-        raw = _as_str(conn.execute_command("CLUSTER", "NODES"))
+        raw = as_str(conn.execute_command("CLUSTER", "NODES"))
     return [line.split() for line in raw.splitlines() if line.strip()]
 
 
@@ -114,7 +114,7 @@ def _form_cluster(cluster: LocalCluster, replicas_per_master: int, timeout: floa
         for node in nodes:
             try:
                 with node.client() as conn:
-                    info = _as_str(conn.execute_command("CLUSTER", "INFO"))
+                    info = as_str(conn.execute_command("CLUSTER", "INFO"))
                 state = next((ln for ln in info.splitlines() if "cluster_state" in ln), "?")
                 parts.append(f"{node.url}: {state.strip()}")
             except (redis.RedisError, OSError) as exc:
@@ -124,12 +124,12 @@ def _form_cluster(cluster: LocalCluster, replicas_per_master: int, timeout: floa
     def all_known() -> bool:
         return all(len(_cluster_nodes(n)) == len(nodes) for n in nodes)
 
-    _wait_for("all cluster nodes to meet", all_known, timeout, describe)
+    wait_for("all cluster nodes to meet", all_known, timeout, describe)
 
     master_ids: list[str] = []
     for master in cluster.masters:
         with master.client() as conn:
-            master_ids.append(_as_str(conn.execute_command("CLUSTER", "MYID")))
+            master_ids.append(as_str(conn.execute_command("CLUSTER", "MYID")))
     for index, replica in enumerate(cluster.replicas):
         target = master_ids[index // replicas_per_master]
         with replica.client() as conn:
@@ -140,7 +140,7 @@ def _form_cluster(cluster: LocalCluster, replicas_per_master: int, timeout: floa
     def healthy() -> bool:
         for node in nodes:
             with node.client() as conn:
-                info = _as_str(conn.execute_command("CLUSTER", "INFO"))
+                info = as_str(conn.execute_command("CLUSTER", "INFO"))
             if "cluster_state:ok" not in info:
                 return False
             table = _cluster_nodes(node)
@@ -156,7 +156,7 @@ def _form_cluster(cluster: LocalCluster, replicas_per_master: int, timeout: floa
                 return False
         return True
 
-    _wait_for("cluster_state:ok with all replicas attached", healthy, timeout, describe)
+    wait_for("cluster_state:ok with all replicas attached", healthy, timeout, describe)
     if replicas_per_master:
         _wait_replicas_in_slots(cluster, ranges, replicas_per_master, timeout, describe)
 
@@ -200,4 +200,4 @@ def _wait_replicas_in_slots(
                 return False
         return True
 
-    _wait_for("CLUSTER SLOTS to list every replica", listed, timeout, describe)
+    wait_for("CLUSTER SLOTS to list every replica", listed, timeout, describe)

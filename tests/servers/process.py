@@ -30,14 +30,19 @@ from tests.servers.binaries import HOST, Engine, ServerBinary, ServerStartError,
 __all__ = [
     "DEFAULT_STARTUP_TIMEOUT",
     "LocalServer",
+    "StopsOnExit",
+    "as_str",
+    "launch",
+    "make_dir",
     "start_server",
     "start_tls_server",
+    "wait_for",
 ]
 
 DEFAULT_STARTUP_TIMEOUT = 10.0
 
 
-class _StopsOnExit:
+class StopsOnExit:
     """Context-manager protocol shared by servers, clusters and sentinel groups."""
 
     def stop(self) -> None:
@@ -105,7 +110,7 @@ def _stop_leftovers() -> None:
             server.stop()
 
 
-class LocalServer(_StopsOnExit):
+class LocalServer(StopsOnExit):
     """One server process we spawned, identified by its pid and port.
 
     ``restart()`` re-execs exactly the same command line on the same port and
@@ -279,14 +284,14 @@ def _option_names(args: Sequence[str]) -> set[str]:
     return {a[2:].lower() for a in args if a.startswith("--")}
 
 
-def _make_dir(engine: Engine, data_dir: str | None, label: str = "") -> tuple[str, bool]:
+def make_dir(engine: Engine, data_dir: str | None, label: str = "") -> tuple[str, bool]:
     if data_dir is not None:
         os.makedirs(data_dir, exist_ok=True)
         return os.path.abspath(data_dir), False
     return tempfile.mkdtemp(prefix=f"lgr-{engine}{label}-"), True
 
 
-def _launch(
+def launch(
     engine: Engine,
     *,
     build: Callable[[int], tuple[list[str], dict[str, Any]]],
@@ -374,13 +379,13 @@ def _start(
 ) -> LocalServer:
     """The one build-and-launch path behind :func:`start_server` and :func:`start_tls_server`."""
     binary: ServerBinary = find_binary(engine)
-    directory, owns = _make_dir(engine, data_dir, label)
+    directory, owns = make_dir(engine, data_dir, label)
 
     def build(p: int) -> tuple[list[str], dict[str, Any]]:
         argv = _server_argv(binary, p, directory, args, listen_port_option=listen_port_option)
         return argv, dict(ping_kwargs or {})
 
-    return _launch(
+    return launch(
         engine,
         build=build,
         env=binary.env,
@@ -464,7 +469,7 @@ def start_tls_server(
     )
 
 
-def _wait_for(
+def wait_for(
     what: str, check: Callable[[], bool], timeout: float, detail: Callable[[], str]
 ) -> None:
     deadline = time.monotonic() + timeout
@@ -479,5 +484,5 @@ def _wait_for(
         time.sleep(0.1)
 
 
-def _as_str(value: Any) -> str:
+def as_str(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

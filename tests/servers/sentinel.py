@@ -11,18 +11,18 @@ from tests.servers.binaries import HOST, Engine, ServerBinary, find_binary
 from tests.servers.process import (
     DEFAULT_STARTUP_TIMEOUT,
     LocalServer,
-    _as_str,
-    _launch,
-    _make_dir,
-    _StopsOnExit,
-    _wait_for,
+    StopsOnExit,
+    as_str,
+    launch,
+    make_dir,
     start_server,
+    wait_for,
 )
 
 __all__ = ["SentinelGroup", "start_sentinel_group"]
 
 
-class SentinelGroup(_StopsOnExit):
+class SentinelGroup(StopsOnExit):
     """A primary, one replica and N sentinels monitoring them.
 
     ``sentinel_url`` uses the form
@@ -79,7 +79,7 @@ def _start_sentinel(
     failover_timeout_ms: int,
     timeout: float,
 ) -> LocalServer:
-    directory, owns = _make_dir(engine, None, "-sentinel")
+    directory, owns = make_dir(engine, None, "-sentinel")
     conf = os.path.join(directory, "sentinel.conf")
 
     def build(p: int) -> tuple[list[str], dict[str, Any]]:
@@ -101,7 +101,7 @@ def _start_sentinel(
         # No modules in sentinel mode: only the plain executable is needed.
         return [binary.path, conf, "--sentinel"], {}
 
-    return _launch(
+    return launch(
         engine,
         build=build,
         env=binary.env,
@@ -176,7 +176,7 @@ def _wait_sentinels(group: SentinelGroup, timeout: float) -> None:
         for sentinel in group.sentinels:
             with sentinel.client() as conn:
                 addr = conn.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
-                if not addr or int(_as_str(addr[1])) != group.primary.port:
+                if not addr or int(as_str(addr[1])) != group.primary.port:
                     return False
                 replicas = conn.execute_command("SENTINEL", "REPLICAS", name)
                 peers = conn.execute_command("SENTINEL", "SENTINELS", name)
@@ -187,4 +187,4 @@ def _wait_sentinels(group: SentinelGroup, timeout: float) -> None:
     def describe() -> str:
         return "\n".join(s.log_tail(10) for s in group.sentinels)
 
-    _wait_for("sentinels to discover master, replica and each other", settled, timeout, describe)
+    wait_for("sentinels to discover master, replica and each other", settled, timeout, describe)

@@ -20,7 +20,7 @@ from langgraph.store.base import Item
 
 from langgraph_redis._core.checkpoint.keys import ThreadKeys, thread_registry
 from langgraph_redis._core.plans import Batch, batch, check
-from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import text
 from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
 from langgraph_redis._core.store.keys import (
     is_under,
@@ -51,7 +51,7 @@ def plan_thread_page(prefix: str, offset: int, limit: int) -> Batch[tuple[int, l
 
     def decode(replies: list[Any]) -> tuple[int, list[str]]:
         check(replies)
-        return int(replies[0]), [_text(t) for t in replies[1]]
+        return int(replies[0]), [text(t) for t in replies[1]]
 
     return batch(
         [("ZCARD", registry), ("ZRANGE", registry, offset, offset + max(limit, 1) - 1)], decode
@@ -63,7 +63,7 @@ def plan_thread_namespaces(prefix: str, thread_ids: Sequence[str]) -> Batch[list
 
     def decode(replies: list[Any]) -> list[list[str]]:
         check(replies)
-        return [sorted(_text(ns) for ns in group) for group in replies]
+        return [sorted(text(ns) for ns in group) for group in replies]
 
     return batch([("SMEMBERS", ThreadKeys(prefix, t).namespaces) for t in thread_ids], decode)
 
@@ -87,7 +87,7 @@ def plan_thread_rows(
             count, latest = 0, None
             for _ in nss:
                 count += int(replies[at])
-                newest = [_text(x) for x in replies[at + 1]]
+                newest = [text(x) for x in replies[at + 1]]
                 if newest and (latest is None or newest[0] > latest):
                     latest = newest[0]
                 at += 2
@@ -145,7 +145,7 @@ def plan_namespace_page(
         [("ZRANGE", ns_index_key(prefix), lo, hi, "BYLEX", "LIMIT", offset, max(limit, 1))]
     )
     check(replies)
-    found = [_text(r) for r in replies[0]]
+    found = [text(r) for r in replies[0]]
     found = [n for n in found if is_under(n, fixed)]
     if not found:
         return []
@@ -166,7 +166,7 @@ def plan_item_page(
     nst = ns_text(labels)
     replies = yield batch([("ZRANGE", keys_key(prefix, nst), offset, offset + max(limit, 1) - 1)])
     check(replies)
-    keys = [_text(k) for k in replies[0]]
+    keys = [text(k) for k in replies[0]]
     if not keys:
         return []
     fields = yield batch([("HMGET", item_key(prefix, nst, k), *ITEM_FIELDS) for k in keys])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph_redis._core.plans import Batch, batch
-from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import text
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ class ServerInfo:
 
 def _parse_info(raw: Any) -> dict[str, str]:
     if isinstance(raw, dict):
-        return {str(k): _text(v) for k, v in raw.items()}
+        return {str(k): text(v) for k, v in raw.items()}
     out: dict[str, str] = {}
-    for line in _text(raw).splitlines():
+    for line in text(raw).splitlines():
         if ":" in line and not line.startswith("#"):
             k, _, v = line.partition(":")
             out[k.strip()] = v.strip()
@@ -70,7 +70,7 @@ def _hello_fields(raw: Any) -> dict[str, str]:
         items = list(zip(raw[0::2], raw[1::2]))
     else:
         return {}
-    return {_text(k): _text(v) for k, v in items if not isinstance(v, (list, dict))}
+    return {text(k): text(v) for k, v in items if not isinstance(v, (list, dict))}
 
 
 def decode_server_info(replies: list[Any]) -> ServerInfo:

@@ -16,7 +16,7 @@ import numpy as np
 from langgraph.store.base import tokenize_path
 
 from langgraph_redis._core.plans import Batch, batch, check
-from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import text
 from langgraph_redis._core.store import keys as sk
 
 DistanceType = Literal["cosine", "l2", "inner_product"]
@@ -114,20 +114,20 @@ def plan_check_config(prefix: str, cfg: VectorConfig) -> Batch[VectorConfig]:
     def decode(replies: list[Any]) -> VectorConfig:
         check(replies)
         stored = replies[1]
-        if stored is None or _text(stored) == mine:
+        if stored is None or text(stored) == mine:
             return cfg
         if not cfg.algorithm_given:
             try:
-                recorded = json.loads(_text(stored))
+                recorded = json.loads(text(stored))
             except ValueError:
                 recorded = None
             algo = recorded.get("algorithm") if isinstance(recorded, dict) else None
             if algo in ("hnsw", "flat"):
                 adopted = replace(cfg, algorithm=algo)
-                if adopted.fingerprint() == _text(stored):
+                if adopted.fingerprint() == text(stored):
                     return adopted
         raise ValueError(
-            f"store prefix {prefix!r} holds vectors written with {_text(stored)}, "
+            f"store prefix {prefix!r} holds vectors written with {text(stored)}, "
             f"but this store is configured with {mine}; use another prefix or the "
             "same index settings"
         )

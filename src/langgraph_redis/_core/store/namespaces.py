@@ -14,7 +14,7 @@ from typing import Any
 from langgraph.store.base import ListNamespacesOp, MatchCondition
 
 from langgraph_redis._core.plans import Batch, Op, batch, check
-from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.items import SWEEP_ITEM, index_upkeep
 from langgraph_redis._core.store.keys import ns_keys
@@ -64,7 +64,7 @@ def plan_list_namespaces(
     check(replies)
     found: list[tuple[str, tuple[str, ...]]] = []
     for raw in replies[0]:
-        nst = _text(raw)
+        nst = text(raw)
         if not sk.is_under(nst, fixed):
             continue
         ns = sk.ns_from_text(nst)
@@ -93,7 +93,7 @@ def plan_sweep(
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)
-    nsts = [_text(r) for r in replies[0]]
+    nsts = [text(r) for r in replies[0]]
     if not nsts:
         return 0
     replies = yield batch(
@@ -106,7 +106,7 @@ def plan_sweep(
     empty = [n for n, e in zip(nsts, replies[len(nsts) :], strict=False) if not int(e)]
     for n, expired in zip(nsts, replies[: len(nsts)], strict=False):
         for raw in expired:
-            key = _text(raw)
+            key = text(raw)
             cmds.append(
                 SWEEP_ITEM.call(
                     (sk.item_key(prefix, n, key), *ns_keys(prefix, n), sk.vset_key(prefix, n)),

@@ -21,8 +21,7 @@ from langgraph.store.base import SearchItem
 
 from langgraph_redis._core.errors import CorruptDataError
 from langgraph_redis._core.plans import Batch, Op, Script, batch, check
-from langgraph_redis._core.replies import pairs as _pairs
-from langgraph_redis._core.replies import text as _text
+from langgraph_redis._core.replies import pairs, text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig
 from langgraph_redis._core.store.filters import CompiledFilter
@@ -267,14 +266,14 @@ class NsSnapshot:
         warning naming the item (never its value); an item of a newer format raises
         :class:`UnsupportedFormatError` (the caller drops the snapshot).
         """
-        key = sk.unescape(_text(entry[0]))
+        key = sk.unescape(text(entry[0]))
         if len(entry) == 1 or (len(entry) > 3 and (expiry := _score(entry[6])) <= now_ms):
             self.remove(key)
             return
         ns = self.namespace
         try:
             if len(entry) == 3:
-                raise CorruptDataError(f"{_where(ns, key)}: {_text(entry[2])}")
+                raise CorruptDataError(f"{_where(ns, key)}: {text(entry[2])}")
             check_item_format(entry[7], ns, key)
             rec = ItemRec(
                 parse_value(entry[1], ns, key),
@@ -346,10 +345,10 @@ def trim_cache(
 
 
 def _score(raw: Any) -> float:
-    text = _text(raw)
-    if text in ("inf", "+inf"):
+    score = text(raw)
+    if score in ("inf", "+inf"):
         return math.inf
-    return -math.inf if text == "-inf" else float(text)
+    return -math.inf if score == "-inf" else float(score)
 
 
 def plan_snapshots(
@@ -406,7 +405,7 @@ def plan_snapshots(
         )
     replies = yield batch(cmds)
     check(replies)
-    present = [n for n in (_text(r) for r in replies[0]) if sk.is_under(n, pnst)]
+    present = [n for n in (text(r) for r in replies[0]) if sk.is_under(n, pnst)]
     dtype = cfg.dtype if cfg is not None else None
     stale = [n for n in present if n not in cache]
     for n, late, reply in zip(known, rechecks, replies[1:], strict=True):
@@ -444,10 +443,10 @@ def _apply_delta(
             snap.remove(key)
     if int(reply[2]) == 1:
         snap.version = reply[1]
-        for m, s in _pairs(reply[4]):
-            snap.stamps[sk.unescape(_text(m))] = float(s)
+        for m, s in pairs(reply[4]):
+            snap.stamps[sk.unescape(text(m))] = float(s)
         for m in reply[5]:
-            key = sk.unescape(_text(m))
+            key = sk.unescape(text(m))
             snap.stamps.pop(key, None)
             snap.remove(key)
         for entry in reply[6]:
@@ -483,8 +482,8 @@ def _full_load(
             continue
         if snap is None or snap.epoch != epoch:
             snap = NsSnapshot(sk.ns_from_text(n), dims)
-        stamps = {sk.unescape(_text(m)): float(s) for m, s in _pairs(stamps_raw)}
-        expiry = {_text(k): _score(s) for k, s in _pairs(keys_raw)}
+        stamps = {sk.unescape(text(m)): float(s) for m, s in pairs(stamps_raw)}
+        expiry = {text(k): _score(s) for k, s in pairs(keys_raw)}
         for key in list(snap.items):
             if key not in stamps or expiry.get(key, -math.inf) <= now_ms:
                 snap.remove(key)
