@@ -112,10 +112,18 @@ local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
 local nv = tonumber(ARGV[9])
 -- HSET first: the server refuses it at its memory limit before anything is written (a
 -- leading DEL would be allowed, and the rest of the script would then run unchecked).
-redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7],
-           'fmt', '"""
+local it = {'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7], 'fmt', '"""
     + ITEM_FORMAT
-    + """')
+    + """'}
+-- ARGV[15 + 2nv] = '1': the query engine indexes items, so they carry its TAG digests
+local tagged = ARGV[15 + 2 * nv] == '1'
+if tagged then
+  table.insert(it, 'nsp'); table.insert(it, ARGV[10])
+  table.insert(it, 'ord'); table.insert(it, ARGV[16 + 2 * nv])
+  if ARGV[11] ~= '' then table.insert(it, 'flt'); table.insert(it, ARGV[11]) end
+end
+redis.call('HSET', KEYS[1], unpack(it))
+if not tagged or ARGV[11] == '' then redis.call('HDEL', KEYS[1], 'flt') end
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
 -- KEYS[6], on one server only: the namespace index, so it changes with the item
 if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[8]) end
@@ -279,8 +287,9 @@ def prepare_puts(puts: Iterable[PutOp], cfg: VectorConfig | None) -> list[Prepar
                     prepared.texts.extend((f"{path}.{i}", t) for i, t in enumerate(found))
                 elif found:
                     prepared.texts.append((path, found[0]))
-            if prepared.texts:
-                prepared.tokens = value_tokens(value)
+        if cfg is not None:
+            # Items are indexed too (query engine), with or without texts to embed.
+            prepared.tokens = value_tokens(value)
         out.append(prepared)
     return out
 
@@ -304,6 +313,26 @@ def ns_digest(nst: str) -> str:
     return hashlib.blake2b(b"ns\x00" + nst.encode(), digest_size=8).hexdigest()
 
 
+UA_MAX = 1 << 64
+
+
+def order_key(ua_us: int, namespace: tuple[str, ...], key: str) -> str:
+    """Text whose byte order is the order of a search without a query: newest update
+    first, then namespace (as a tuple), then key, as the snapshot path sorts.
+
+    The query engine sorts by one field; ``updated_at`` alone ties for every put of a
+    batch. Hex of: the complement of ``ua``, then each label's UTF-8 (NUL as 00 02)
+    closed by 00 01, the namespace closed by 00 00, then the key (UTF-8 byte order is
+    code point order, hex keeps byte order, and a shorter tuple sorts first as in Python).
+    """
+
+    def part(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass").replace(b"\x00", b"\x00\x02")
+
+    body = b"".join(part(label) + b"\x00\x01" for label in namespace) + b"\x00\x00"
+    return f"{UA_MAX - 1 - ua_us:016x}" + (body + part(key)).hex()
+
+
 def ns_prefix_tags(namespace: tuple[str, ...]) -> str:
     return ",".join(ns_digest(sk.ns_text(namespace[: i + 1])) for i in range(len(namespace)))
 
@@ -318,6 +347,7 @@ def plan_write(
     epoch: str,
     cluster: bool = False,
     vset: bool = False,
+    tags: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
 
@@ -327,6 +357,10 @@ def plan_write(
 
     ``vset``: this store uses the vector-set engine; its puts create the namespaces'
     vector sets (other writers only keep existing ones in step).
+
+    ``tags``: this store uses the query engine, whose index covers item hashes too; each
+    item carries the ``nsp``/``flt`` digests its vectors carry, so a search without a
+    query is one ``FT.SEARCH`` (:mod:`.engines.query`).
 
     On one server each put's script also adds its namespace to the namespace index, so
     a server at its memory limit refuses both or neither, and only a delete that empties
@@ -377,6 +411,8 @@ def plan_write(
             epoch,  # kept only when this put (re)creates the namespace
             cfg.quantization.upper() if cfg is not None else "NOQUANT",
             "1" if vset and cfg is not None else "",
+            "1" if tags and cfg is not None else "",
+            order_key(t_us, p.namespace, p.key) if tags and cfg is not None else "",
         )
         item_keys = [
             sk.item_key(prefix, p.nst, p.key),
