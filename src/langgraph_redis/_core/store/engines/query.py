@@ -49,9 +49,10 @@ from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import CompiledFilter, value_tokens
 from langgraph_redis._core.store.items import (
     ITEM_FIELDS,
+    ITEM_TAG,
     decode_item,
+    item_ns_tags,
     ns_digest,
-    ns_prefix_tags,
     order_key,
     parse_value,
 )
@@ -74,7 +75,7 @@ TAG_ITEM = Script(
 -- Gives an item written before items were indexed the TAG digests its index reads;
 -- skipped when the item is gone or was rewritten since it was read (the writer tagged it).
 if redis.call('HGET', KEYS[1], 'ua') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'nsp', ARGV[2], 'ord', ARGV[4])
+redis.call('HSET', KEYS[1], 'nsi', ARGV[2], 'ord', ARGV[4])
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'flt') else redis.call('HSET', KEYS[1], 'flt', ARGV[3]) end
 return 1
 """,
@@ -143,10 +144,13 @@ def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
         "SEPARATOR",
         ",",
         "CASESENSITIVE",
-        # Only item documents carry ``ua``: a search without a query selects them by it,
-        # and sorts them by ``ord`` (:func:`~..items.order_key`: ``ua`` alone ties).
-        "ua",
-        "NUMERIC",
+        # Only item documents carry ``nsi`` (``nsp`` plus ITEM_TAG): a search without a
+        # query selects them by it, and sorts them by ``ord`` (:func:`~..items.order_key`).
+        "nsi",
+        "TAG",
+        "SEPARATOR",
+        ",",
+        "CASESENSITIVE",
         "ord",
         "TEXT",
         "NOINDEX",
@@ -281,7 +285,7 @@ def plan_setup(
 
 
 def plan_tag_items(prefix: str) -> Generator[Batch[Any], list[Any], None]:
-    """Give every item of the store the ``nsp``/``flt`` digests (index schema upgrade).
+    """Give every item of the store the ``nsi``/``flt``/``ord`` fields (index schema upgrade).
 
     Reads the namespace index, the namespaces' key sets and the items' values (no SCAN);
     :data:`TAG_ITEM` skips items rewritten meanwhile. Three round trips per
@@ -310,7 +314,7 @@ def plan_tag_items(prefix: str) -> Generator[Batch[Any], list[Any], None]:
             except CorruptDataError:
                 continue  # searches skip it too
             ua = _text(row[1])
-            tags = (ua, ns_prefix_tags(ns), ",".join(tokens), order_key(int(ua), ns, k))
+            tags = (ua, item_ns_tags(ns), ",".join(tokens), order_key(int(ua), ns, k))
             calls.append(TAG_ITEM.call((key,), tags))
         if calls:
             check((yield batch(calls)))
@@ -562,14 +566,15 @@ def _plan_filter(
     slots. The index token rides in the same round trip (see :func:`_plan_knn`).
     """
     name = sk.index_name(prefix)
-    clauses = ["@ua:[-inf +inf]"]  # item documents only: vector documents have no ua
-    if op.namespace_prefix:
-        clauses.append(f"@nsp:{{{ns_digest(sk.ns_text(op.namespace_prefix))}}}")
+    # Item documents only (vector documents have no ``nsi``); a TAG clause costs a third
+    # of a numeric range over every document.
+    scope = ns_digest(sk.ns_text(op.namespace_prefix)) if op.namespace_prefix else ITEM_TAG
+    clauses = [f"@nsi:{{{scope}}}"]
     if tag := flt.query_text():
         clauses.append(tag)
     text = " ".join(clauses)
     need = op.offset + op.limit
-    k = need + 16
+    k = need + 4  # a little slack for expired items; more widens the reply
     fields = ("ns", "key", *ITEM_FIELDS, "ttl")
     while True:
         reply, token = yield batch(
