@@ -57,7 +57,6 @@ from langgraph_redis._core.store.items import (
     parse_value,
 )
 from langgraph_redis._core.store.snapshot import (
-    NsSnapshot,
     StoreCache,
     plan_refresh_found,
     plan_snapshots,
@@ -458,21 +457,6 @@ def _decode_docs(raw: Any) -> tuple[list[dict[str, Any]], int]:
     return docs, len(found)
 
 
-def _first_live(
-    order: list[tuple[str, str]], fetched: dict[tuple[str, str], Any], need: int
-) -> list[tuple[str, str]]:
-    """The head of ``order`` holding ``need`` items not known to be gone."""
-    out: list[tuple[str, str]] = []
-    live = 0
-    for ident in order:
-        if live >= need:
-            break
-        out.append(ident)
-        if ident not in fetched or fetched[ident] is not None:
-            live += 1
-    return out
-
-
 def plan_search(
     prefix: str, cache: StoreCache, req: SearchRequest, hints: Hints | None = None
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
@@ -494,18 +478,8 @@ def plan_search(
     if query is None and cfg is not None and answers_filter(flt):
         try:
             return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
-        except _IndexMissing:
-            logger.warning(
-                "search index %r is missing (server restarted without "
-                "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
-                sk.index_name(prefix),
-            )
-            yield from plan_create(prefix, cfg)
-        except _IndexBuilding:
-            logger.info(
-                "search index %r is still indexing; exact search meanwhile",
-                sk.index_name(prefix),
-            )
+        except (_IndexMissing, _IndexBuilding) as exc:
+            yield from _plan_index_trouble(prefix, cfg, exc)
         return (yield from plain.plan_search(prefix, state.exact, req))
     if query is None or cfg is None:
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
@@ -517,26 +491,32 @@ def plan_search(
         return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
     for _ in range(2):
         try:
-            return (
-                yield from _plan_knn(prefix, cache, op, flt, query, cfg, now_ms, refresh, state)
-            )
+            return (yield from _plan_knn(prefix, cache, req, query, cfg, state))
         except _IndexChecked:
             continue  # found complete after this search's FT.SEARCH ran: search it again
-        except _IndexMissing:
-            logger.warning(
-                "search index %r is missing (server restarted without "
-                "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
-                sk.index_name(prefix),
-            )
-            yield from plan_create(prefix, cfg)
-        except _IndexBuilding:
-            logger.info(
-                "search index %r is still indexing; exact search meanwhile",
-                sk.index_name(prefix),
-            )
+        except (_IndexMissing, _IndexBuilding) as exc:
+            yield from _plan_index_trouble(prefix, cfg, exc)
         break
     exact = state.exact
     return (yield from plain.plan_search(prefix, exact, req))
+
+
+def _plan_index_trouble(
+    prefix: str, cfg: VectorConfig, exc: Exception
+) -> Generator[Batch[Any], list[Any], None]:
+    """Log why a search answers exactly; recreate a missing index."""
+    if isinstance(exc, _IndexBuilding):
+        logger.info(
+            "search index %r is still indexing; exact search meanwhile", sk.index_name(prefix)
+        )
+        return None
+    logger.warning(
+        "search index %r is missing (server restarted without "
+        "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
+        sk.index_name(prefix),
+    )
+    yield from plan_create(prefix, cfg)
+    return None
 
 
 def answers_filter(flt: CompiledFilter) -> bool:
@@ -635,31 +615,19 @@ def _plan_filter(
         yield from plan_refresh_found(
             prefix, [(None, it.key, it.namespace, ttl) for it, ttl in page], now_ms
         )
-    return [
-        SearchItem(
-            namespace=it.namespace,
-            key=it.key,
-            value=it.value,
-            created_at=it.created_at,
-            updated_at=it.updated_at,
-            score=None,
-        )
-        for it, _ in page
-    ]
+    return [plain.search_item(it, None) for it, _ in page]
 
 
 def _plan_knn(
     prefix: str,
     cache: StoreCache,
-    op: SearchOp,
-    flt: CompiledFilter,
+    req: SearchRequest,
     query: Sequence[float],
     cfg: VectorConfig,
-    now_ms: int,
-    refresh: bool,
     state: Hints,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """The KNN path of :func:`plan_search`; raises ``_IndexMissing``/``_IndexBuilding``."""
+    op, flt, now_ms = req.op, req.flt, req.now_ms
     name = sk.index_name(prefix)
     token_cmd: Command = ("GET", sk.index_token_key(prefix))
     tokens: list[Any] = []  # the token read, once
@@ -751,7 +719,7 @@ def _plan_knn(
                 order.append(ident)
         # Without a post-filter the best ``need`` live items are the answer: fetch only
         # them (items found gone, i.e. expired, are passed over).
-        wanted = order if not flt.empty else _first_live(order, fetched, need)
+        wanted = order if not flt.empty else plain.first_live(order, fetched, need)
         missing = [i for i in wanted if i not in fetched]
         if missing:
             cmds: list[Command] = [
@@ -781,28 +749,5 @@ def _plan_knn(
             break
         k *= 4
     yield from verify_index()
-    kept: list[SearchItem] = []
-    renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
-    for ident in passing[op.offset : need]:
-        item = fetched[ident]
-        kept.append(
-            SearchItem(
-                namespace=item.namespace,
-                key=item.key,
-                value=item.value,
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-                score=best[ident],
-            )
-        )
-        renew.append((None, item.key, item.namespace, ttls[ident]))
-    if len(kept) < op.limit:
-        # Like InMemoryStore: items without vectors fill the page after scored ones.
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        scoreless = [t for t in snapshot_items(snaps, flt, now_ms) if t[2].nv == 0]
-        for s, k2, rec in scoreless[: op.limit - len(kept)]:
-            kept.append(to_search_item(s.namespace, k2, rec, None))
-            renew.append((s, k2, s.namespace, rec.ttl))
-    if refresh:
-        yield from plan_refresh_found(prefix, renew, now_ms)
-    return kept
+    ranked = [(fetched[i], best[i], ttls[i]) for i in passing[: op.offset + op.limit]]
+    return (yield from plain.plan_finish_page(prefix, cache, req, ranked))
