@@ -1,16 +1,20 @@
-"""Query engine: RediSearch-compatible ``FT.*`` over the store's vector HASH keys.
+"""Query engine: RediSearch-compatible ``FT.*`` over the store's vector and item HASH keys.
 
-The index covers exactly the per-vector keys of its store (``P:v:{``: the brace keeps
-out a store whose prefix starts with ``P:v``): a VECTOR field (FLAT or HNSW, FLOAT32
-``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus two TAG fields holding digests, so
-query text never needs escaping and case is never folded:
+The index covers exactly the per-vector and per-item keys of its store (``P:v:{`` and
+``P:i:{``: the brace keeps out a store whose prefix starts with ``P:v``): a VECTOR field
+(FLAT or HNSW, FLOAT32 ``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus TAG fields
+holding digests, so query text never needs escaping and case is never folded:
 
-* ``nsp``: one digest per ancestor of the item's namespace (prefix scoping);
-* ``flt``: one digest per scalar ``path=value`` of the item (equality prefilter).
+* ``nsp`` (vectors), ``nsi`` (items: the same digests plus ``i``): one digest per
+  ancestor of the item's namespace (prefix scoping);
+* ``flt``: one digest per scalar ``path=value`` of the item (equality prefilter);
+* ``ord`` (items, sortable, not searchable): newest update first, then namespace, key.
 
 KNN runs with those TAG clauses as prefilter; operators TAG cannot express (ranges,
 ``$ne``) are applied to the fetched items, widening K until the page is full or the
-index has no more matches. Searches without a query use the shared snapshot path.
+index has no more matches. A search without a query is one ``FT.SEARCH`` over the item
+documents sorted by ``ord`` (:func:`_plan_filter`), unless its filter has no equality to
+narrow with (then the shared snapshot path answers).
 
 Expired items that Redis has not reclaimed yet stay in the index and come back without
 fields: they are skipped silently and do not end the widening, so pages stay full.
