@@ -344,6 +344,16 @@ async def test_prefixes_that_prefix_each_other_are_isolated(
             await store.aclose()
 
 
+async def _create_vector_only_index(client: Any, key_prefix: str, covers: str) -> None:
+    """The index as earlier releases created it: vector keys only (``covers``)."""
+    await client.execute_command(
+        "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, covers,
+        "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
+    )  # fmt: skip
+
+
 async def test_index_from_an_earlier_release_is_recreated(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
@@ -357,12 +367,7 @@ async def test_index_from_an_earlier_release_is_recreated(
     try:
         await first.abatch(ops)
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:")
         again = await _open(redis_url, key_prefix, embed)
         try:
             info = query_info(await client.execute_command("FT.INFO", f"{key_prefix}:idx"))
@@ -677,12 +682,7 @@ async def test_items_written_before_items_were_indexed_are_upgraded(
             await client.execute_command(
                 "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
             )
-        await client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:{{",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = await _open(redis_url, key_prefix, embed)
         try:
             await again.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once

@@ -346,6 +346,16 @@ def test_prefixes_that_prefix_each_other_are_isolated(
             store.close()
 
 
+def _create_vector_only_index(client: Any, key_prefix: str, covers: str) -> None:
+    """The index as earlier releases created it: vector keys only (``covers``)."""
+    client.execute_command(
+        "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, covers,
+        "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
+    )  # fmt: skip
+
+
 def test_index_from_an_earlier_release_is_recreated(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
@@ -359,12 +369,7 @@ def test_index_from_an_earlier_release_is_recreated(
     try:
         first.batch(ops)
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:")
         again = _open(redis_url, key_prefix, embed)
         try:
             info = query_info(client.execute_command("FT.INFO", f"{key_prefix}:idx"))
@@ -679,12 +684,7 @@ def test_items_written_before_items_were_indexed_are_upgraded(
             client.execute_command(
                 "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
             )
-        client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:{{",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = _open(redis_url, key_prefix, embed)
         try:
             again.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
