@@ -225,7 +225,7 @@ async def test_dropped_index_is_rebuilt(
         await _check_against(other, mem, embed, seed=4)  # right after, maybe mid-scan
         await index_built(store)
         info = query_info(await client.execute_command("FT.INFO", f"{key_prefix}:idx"))
-        assert int(info["num_docs"]) == len(ops)
+        assert int(info["num_docs"]) == 2 * len(ops)  # every item and its one vector
         await _check_against(store, mem, embed, seed=5)
         await _check_against(other, mem, embed, seed=6)
 
@@ -346,6 +346,16 @@ async def test_prefixes_that_prefix_each_other_are_isolated(
             await store.aclose()
 
 
+async def _create_vector_only_index(client: Any, key_prefix: str, covers: str) -> None:
+    """The index as earlier releases created it: vector keys only (``covers``)."""
+    await client.execute_command(
+        "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, covers,
+        "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
+    )  # fmt: skip
+
+
 async def test_index_from_an_earlier_release_is_recreated(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
@@ -359,12 +369,7 @@ async def test_index_from_an_earlier_release_is_recreated(
     try:
         await first.abatch(ops)
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:")
         again = await _open(redis_url, key_prefix, embed)
         try:
             info = query_info(await client.execute_command("FT.INFO", f"{key_prefix}:idx"))
@@ -373,7 +378,8 @@ async def test_index_from_an_earlier_release_is_recreated(
                 definition = dict(zip(definition[::2], definition[1::2], strict=False))
             prefixes = definition.get(b"prefixes", definition.get("prefixes")) or []
             assert [p.decode() if isinstance(p, bytes) else p for p in prefixes] == [
-                f"{key_prefix}:v:{{"
+                f"{key_prefix}:v:{{",
+                f"{key_prefix}:i:{{",
             ]
             mem = InMemoryStore(index=config(embed))
             await mem.abatch(ops)
@@ -537,3 +543,159 @@ async def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
     finally:
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         await store.aclose()
+
+
+# --------------------------------------------------------------------------- filter search
+
+
+def _recent_first(mem_items: Sequence[Any], order: dict[tuple[Any, str], int]) -> list[Any]:
+    """InMemoryStore's matches in this store's order without a query: newest write first
+    (``order``: the batch number of each item's last write), then namespace, then key."""
+    return sorted(mem_items, key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+
+
+async def _filter_workload(store: AsyncRedisStore, embed: TableEmbeddings) -> tuple[Any, Any]:
+    """Three batches (items tied on ``updated_at`` inside each), some without texts to
+    embed, one overwritten: the same writes to InMemoryStore."""
+    mem = InMemoryStore(index=config(embed))
+    order: dict[tuple[Any, str], int] = {}
+    vectors = clustered(90, seed=77)
+    for b in range(3):
+        ops = [
+            PutOp(
+                ("f", f"u{i % 3}"),
+                f"k{i}",
+                {"text": embed.add(f"f{i}", vectors[i]), "n": i % 5, "b": b, "m": {"x": i % 2}}
+                if i % 4
+                else {"n": i % 5, "b": b, "m": {"x": i % 2}},  # nothing to embed
+            )
+            for i in range(b * 30, b * 30 + 30)
+        ]
+        if b == 2:
+            ops.append(PutOp(("f", "u1"), "k1", {"n": 9, "b": b, "m": {"x": 5}}))
+        await store.abatch(ops)
+        await mem.abatch(ops)
+        for op in ops:
+            order[(op.namespace, op.key)] = b
+    return mem, order
+
+
+FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
+    (("f",), None, 10, 0),
+    (("f",), None, 25, 20),  # crosses a batch's ties
+    (("f", "u1"), {"n": 2}, 5, 1),
+    ((), {"n": {"$eq": 3}, "m": {"x": 1}}, 50, 0),
+    (("f",), {"n": 9}, 10, 0),
+    (("f",), {"n": 2, "b": {"$gt": 0}}, 10, 2),  # the range is checked on the candidates
+    (("f", "u2"), {"n": 4}, 100, 0),
+    (("g",), None, 10, 0),
+]
+
+
+async def test_filter_search_is_one_index_round_trip(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """A search without a query on the query engine is one FT.SEARCH (with the index
+    token) in one round trip, not a load of the namespace into the client, and agrees
+    with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
+    embed = TableEmbeddings()
+    store = await _open(redis_url, key_prefix, embed)
+    try:
+        mem, order = await _filter_workload(store, embed)
+        await store.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
+        for ns, flt, limit, offset in FILTER_CASES:
+            with roundtrips as count:
+                got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
+            assert count.value == 1, (ns, flt)
+            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+            full = await mem.asearch(ns, filter=flt, limit=1000)
+            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+    finally:
+        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_filter_search_skips_expired_items(
+    stack_only: None, own_stack: LocalServer, key_prefix: str
+) -> None:
+    """Items past their TTL but not reclaimed (active expiry off) are the newest: a page
+    without a query is still full of live items, in InMemoryStore's order."""
+    embed = TableEmbeddings()
+    store = await _open(own_stack.url, key_prefix, embed)
+    client = cast(Any, store.client)
+    try:
+        await client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        live = [PutOp(("e",), f"live{i}", {"n": i % 2}) for i in range(30)]
+        await store.abatch(live)
+        mem = InMemoryStore(index=config(embed))
+        await mem.abatch(live)
+        gone = [PutOp(("e",), f"gone{i}", {"n": i % 2}, ttl=0.001) for i in range(40)]
+        await store.abatch(gone)
+        last = sk.item_key(key_prefix, sk.ns_text(("e",)), "gone39")
+        expires = int(await client.execute_command("PEXPIRETIME", last))
+        while await _server_ms(store) <= expires + 5:
+            await asleep(0.02)
+        order = {(op.namespace, op.key): 0 for op in live}
+        for flt, limit, offset in ((None, 10, 0), ({"n": 1}, 5, 3), (None, 40, 0)):
+            got = await store.asearch(("e",), filter=flt, limit=limit, offset=offset)
+            full = await mem.asearch(("e",), filter=flt, limit=1000)
+            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+    finally:
+        await client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_filter_search_after_the_index_is_lost(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """FT.DROPINDEX: the next search without a query recreates the index and answers
+    exactly (the new index may still be scanning); once built, the index answers."""
+    embed = TableEmbeddings()
+    store = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, store.client)
+    try:
+        mem, order = await _filter_workload(store, embed)
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        for _ in range(2):
+            for ns, flt, limit, offset in FILTER_CASES:
+                got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
+                full = await mem.asearch(ns, filter=flt, limit=1000)
+                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            await index_built(store)
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await store.aclose()
+
+
+async def test_items_written_before_items_were_indexed_are_upgraded(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """Data and index of the previous schema (vectors only; items without TAG fields):
+    setup tags the items and recreates the index, and searches without a query find
+    every item server-side."""
+    embed = TableEmbeddings()
+    first = await _open(redis_url, key_prefix, embed)
+    client = cast(Any, first.client)
+    try:
+        mem, order = await _filter_workload(first, embed)
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        for ns, k in order:  # the item hashes as the previous release wrote them
+            await client.execute_command(
+                "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
+            )
+        await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
+        again = await _open(redis_url, key_prefix, embed)
+        try:
+            await again.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
+            for ns, flt, limit, offset in FILTER_CASES:
+                with roundtrips as count:
+                    got = await again.asearch(ns, filter=flt, limit=limit, offset=offset)
+                assert count.value == 1, (ns, flt)
+                full = await mem.asearch(ns, filter=flt, limit=1000)
+                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+        finally:
+            await again.aclose()
+    finally:
+        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await first.aclose()

@@ -227,7 +227,7 @@ def test_dropped_index_is_rebuilt(
         _check_against(other, mem, embed, seed=4)  # right after, maybe mid-scan
         index_built(store)
         info = query_info(client.execute_command("FT.INFO", f"{key_prefix}:idx"))
-        assert int(info["num_docs"]) == len(ops)
+        assert int(info["num_docs"]) == 2 * len(ops)  # every item and its one vector
         _check_against(store, mem, embed, seed=5)
         _check_against(other, mem, embed, seed=6)
 
@@ -348,6 +348,16 @@ def test_prefixes_that_prefix_each_other_are_isolated(
             store.close()
 
 
+def _create_vector_only_index(client: Any, key_prefix: str, covers: str) -> None:
+    """The index as earlier releases created it: vector keys only (``covers``)."""
+    client.execute_command(
+        "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, covers,
+        "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
+        "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
+    )  # fmt: skip
+
+
 def test_index_from_an_earlier_release_is_recreated(
     stack_only: None, redis_url: str, key_prefix: str
 ) -> None:
@@ -361,12 +371,7 @@ def test_index_from_an_earlier_release_is_recreated(
     try:
         first.batch(ops)
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        client.execute_command(
-            "FT.CREATE", f"{key_prefix}:idx", "ON", "HASH", "PREFIX", 1, f"{key_prefix}:v:",
-            "SCHEMA", "nsp", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "flt", "TAG", "SEPARATOR", ",", "CASESENSITIVE",
-            "vec", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", DIMS, "DISTANCE_METRIC", "COSINE",
-        )  # fmt: skip
+        _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:")
         again = _open(redis_url, key_prefix, embed)
         try:
             info = query_info(client.execute_command("FT.INFO", f"{key_prefix}:idx"))
@@ -375,7 +380,8 @@ def test_index_from_an_earlier_release_is_recreated(
                 definition = dict(zip(definition[::2], definition[1::2], strict=False))
             prefixes = definition.get(b"prefixes", definition.get("prefixes")) or []
             assert [p.decode() if isinstance(p, bytes) else p for p in prefixes] == [
-                f"{key_prefix}:v:{{"
+                f"{key_prefix}:v:{{",
+                f"{key_prefix}:i:{{",
             ]
             mem = InMemoryStore(index=config(embed))
             mem.batch(ops)
@@ -539,3 +545,159 @@ def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
     finally:
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         store.close()
+
+
+# --------------------------------------------------------------------------- filter search
+
+
+def _recent_first(mem_items: Sequence[Any], order: dict[tuple[Any, str], int]) -> list[Any]:
+    """InMemoryStore's matches in this store's order without a query: newest write first
+    (``order``: the batch number of each item's last write), then namespace, then key."""
+    return sorted(mem_items, key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+
+
+def _filter_workload(store: RedisStore, embed: TableEmbeddings) -> tuple[Any, Any]:
+    """Three batches (items tied on ``updated_at`` inside each), some without texts to
+    embed, one overwritten: the same writes to InMemoryStore."""
+    mem = InMemoryStore(index=config(embed))
+    order: dict[tuple[Any, str], int] = {}
+    vectors = clustered(90, seed=77)
+    for b in range(3):
+        ops = [
+            PutOp(
+                ("f", f"u{i % 3}"),
+                f"k{i}",
+                {"text": embed.add(f"f{i}", vectors[i]), "n": i % 5, "b": b, "m": {"x": i % 2}}
+                if i % 4
+                else {"n": i % 5, "b": b, "m": {"x": i % 2}},  # nothing to embed
+            )
+            for i in range(b * 30, b * 30 + 30)
+        ]
+        if b == 2:
+            ops.append(PutOp(("f", "u1"), "k1", {"n": 9, "b": b, "m": {"x": 5}}))
+        store.batch(ops)
+        mem.batch(ops)
+        for op in ops:
+            order[(op.namespace, op.key)] = b
+    return mem, order
+
+
+FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
+    (("f",), None, 10, 0),
+    (("f",), None, 25, 20),  # crosses a batch's ties
+    (("f", "u1"), {"n": 2}, 5, 1),
+    ((), {"n": {"$eq": 3}, "m": {"x": 1}}, 50, 0),
+    (("f",), {"n": 9}, 10, 0),
+    (("f",), {"n": 2, "b": {"$gt": 0}}, 10, 2),  # the range is checked on the candidates
+    (("f", "u2"), {"n": 4}, 100, 0),
+    (("g",), None, 10, 0),
+]
+
+
+def test_filter_search_is_one_index_round_trip(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """A search without a query on the query engine is one FT.SEARCH (with the index
+    token) in one round trip, not a load of the namespace into the client, and agrees
+    with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
+    embed = TableEmbeddings()
+    store = _open(redis_url, key_prefix, embed)
+    try:
+        mem, order = _filter_workload(store, embed)
+        store.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
+        for ns, flt, limit, offset in FILTER_CASES:
+            with roundtrips as count:
+                got = store.search(ns, filter=flt, limit=limit, offset=offset)
+            assert count.value == 1, (ns, flt)
+            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+            full = mem.search(ns, filter=flt, limit=1000)
+            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+    finally:
+        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_filter_search_skips_expired_items(
+    stack_only: None, own_stack: LocalServer, key_prefix: str
+) -> None:
+    """Items past their TTL but not reclaimed (active expiry off) are the newest: a page
+    without a query is still full of live items, in InMemoryStore's order."""
+    embed = TableEmbeddings()
+    store = _open(own_stack.url, key_prefix, embed)
+    client = cast(Any, store.client)
+    try:
+        client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        live = [PutOp(("e",), f"live{i}", {"n": i % 2}) for i in range(30)]
+        store.batch(live)
+        mem = InMemoryStore(index=config(embed))
+        mem.batch(live)
+        gone = [PutOp(("e",), f"gone{i}", {"n": i % 2}, ttl=0.001) for i in range(40)]
+        store.batch(gone)
+        last = sk.item_key(key_prefix, sk.ns_text(("e",)), "gone39")
+        expires = int(client.execute_command("PEXPIRETIME", last))
+        while _server_ms(store) <= expires + 5:
+            sleep(0.02)
+        order = {(op.namespace, op.key): 0 for op in live}
+        for flt, limit, offset in ((None, 10, 0), ({"n": 1}, 5, 3), (None, 40, 0)):
+            got = store.search(("e",), filter=flt, limit=limit, offset=offset)
+            full = mem.search(("e",), filter=flt, limit=1000)
+            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+    finally:
+        client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_filter_search_after_the_index_is_lost(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """FT.DROPINDEX: the next search without a query recreates the index and answers
+    exactly (the new index may still be scanning); once built, the index answers."""
+    embed = TableEmbeddings()
+    store = _open(redis_url, key_prefix, embed)
+    client = cast(Any, store.client)
+    try:
+        mem, order = _filter_workload(store, embed)
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        for _ in range(2):
+            for ns, flt, limit, offset in FILTER_CASES:
+                got = store.search(ns, filter=flt, limit=limit, offset=offset)
+                full = mem.search(ns, filter=flt, limit=1000)
+                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            index_built(store)
+    finally:
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        store.close()
+
+
+def test_items_written_before_items_were_indexed_are_upgraded(
+    stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
+) -> None:
+    """Data and index of the previous schema (vectors only; items without TAG fields):
+    setup tags the items and recreates the index, and searches without a query find
+    every item server-side."""
+    embed = TableEmbeddings()
+    first = _open(redis_url, key_prefix, embed)
+    client = cast(Any, first.client)
+    try:
+        mem, order = _filter_workload(first, embed)
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        for ns, k in order:  # the item hashes as the previous release wrote them
+            client.execute_command(
+                "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
+            )
+        _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
+        again = _open(redis_url, key_prefix, embed)
+        try:
+            again.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
+            for ns, flt, limit, offset in FILTER_CASES:
+                with roundtrips as count:
+                    got = again.search(ns, filter=flt, limit=limit, offset=offset)
+                assert count.value == 1, (ns, flt)
+                full = mem.search(ns, filter=flt, limit=1000)
+                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+        finally:
+            again.close()
+    finally:
+        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        first.close()

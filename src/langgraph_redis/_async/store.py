@@ -260,6 +260,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=self._engine is vset,
+                tags=self._engine is query,
             )
         )
 
@@ -315,7 +316,14 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 # with a round trip sent after it began reuses them without a round trip
                 # of its own: they hold every write it must see.
                 qvec = qvecs.get(op.query) if op.query else None
-                uses_cache = engine.NAME == "plain" or qvec is None or vcfg is None
+                uses_cache = (
+                    engine.NAME == "plain"
+                    or vcfg is None
+                    or (
+                        qvec is None
+                        and not (engine is query and query.answers_filter(prepared.filters[i]))
+                    )
+                )
                 began = time.monotonic()
                 async with self._cache_lock:
                     key = op.namespace_prefix
@@ -363,6 +371,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=engine is vset,
+                tags=engine is query,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 await afinish(self._run(write))

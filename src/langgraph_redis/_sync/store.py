@@ -262,6 +262,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=self._engine is vset,
+                tags=self._engine is query,
             )
         )
 
@@ -317,7 +318,14 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 # with a round trip sent after it began reuses them without a round trip
                 # of its own: they hold every write it must see.
                 qvec = qvecs.get(op.query) if op.query else None
-                uses_cache = engine.NAME == "plain" or qvec is None or vcfg is None
+                uses_cache = (
+                    engine.NAME == "plain"
+                    or vcfg is None
+                    or (
+                        qvec is None
+                        and not (engine is query and query.answers_filter(prepared.filters[i]))
+                    )
+                )
                 began = time.monotonic()
                 with self._cache_lock:
                     key = op.namespace_prefix
@@ -365,6 +373,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=engine is vset,
+                tags=engine is query,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 finish(self._run(write))

@@ -47,6 +47,10 @@ ITEM_FORMAT = "1"
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 """Largest JSON text one item may hold: Redis' limit for one string (``proto-max-bulk-len``)."""
 
+ITEM_TAG = "i"
+"""``nsi`` value every indexed item carries (digests are hex, never ``i``): a search
+without a query over every namespace selects the item documents by it."""
+
 
 # --------------------------------------------------------------------------- time
 
@@ -108,32 +112,46 @@ PUT_ITEM = Script(
     "put_item",
     VSET_LUA
     + """
-local old = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0') or 0
+-- What the previous version held decides which fields and expiries to drop, so a put
+-- that changes nothing else runs one HSET per hash and no DEL/HDEL/PERSIST.
+local prev = redis.call('HMGET', KEYS[1], 'nv', 'ca', 'ttl', 'flt')
+local old = tonumber(prev[1] or '0') or 0
 local nv = tonumber(ARGV[9])
+local ttl = ARGV[5] ~= ''
 -- HSET first: the server refuses it at its memory limit before anything is written (a
 -- leading DEL would be allowed, and the rest of the script would then run unchecked).
-redis.call('HSET', KEYS[1], 'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7],
-           'fmt', '"""
+local it = {'value', ARGV[2], 'ua', ARGV[3], 'nv', nv, 'ns', ARGV[8], 'key', ARGV[7], 'fmt', '"""
     + ITEM_FORMAT
-    + """')
+    + """'}
+if not prev[2] then table.insert(it, 'ca'); table.insert(it, ARGV[3]) end
+if ttl then table.insert(it, 'ttl'); table.insert(it, ARGV[5]) end
+-- ARGV[15 + 2nv] = '1': the query engine indexes items, so they carry its TAG digests
+local tagged = ARGV[15 + 2 * nv] == '1'
+local flt = ARGV[11] ~= ''
+if tagged then
+  table.insert(it, 'nsi'); table.insert(it, '"""
+    + ITEM_TAG
+    + """,' .. ARGV[10])
+  table.insert(it, 'ord'); table.insert(it, ARGV[16 + 2 * nv])
+  if flt then table.insert(it, 'flt'); table.insert(it, ARGV[11]) end
+end
+redis.call('HSET', KEYS[1], unpack(it))
+local gone = {}
+if prev[3] and not ttl then table.insert(gone, 'ttl') end
+if prev[4] and not (tagged and flt) then table.insert(gone, 'flt') end
+if #gone > 0 then redis.call('HDEL', KEYS[1], unpack(gone)) end
 for i = nv, old - 1 do redis.call('DEL', ARGV[1] .. i) end
 -- KEYS[6], on one server only: the namespace index, so it changes with the item
 if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[8]) end
-redis.call('HSETNX', KEYS[1], 'ca', ARGV[3])
-if ARGV[5] == '' then
-  redis.call('HDEL', KEYS[1], 'ttl')
-  redis.call('PERSIST', KEYS[1])
-else
-  redis.call('HSET', KEYS[1], 'ttl', ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-end
+if ttl then redis.call('PEXPIRE', KEYS[1], ARGV[5]) elseif prev[3] then redis.call('PERSIST', KEYS[1]) end
 for i = 0, nv - 1 do
   local vk = ARGV[1] .. i
-  redis.call('DEL', vk)
+  -- every field is rewritten; an earlier vector key under this name loses only 'flt'
   local f = {'vec', ARGV[12 + 2 * i], 'path', ARGV[13 + 2 * i], 'nsp', ARGV[10], 'ns', ARGV[8], 'key', ARGV[7]}
-  if ARGV[11] ~= '' then table.insert(f, 'flt'); table.insert(f, ARGV[11]) end
+  if flt then table.insert(f, 'flt'); table.insert(f, ARGV[11]) end
   redis.call('HSET', vk, unpack(f))
-  if ARGV[5] ~= '' then redis.call('PEXPIRE', vk, ARGV[5]) end
+  if i < old and not flt then redis.call('HDEL', vk, 'flt') end
+  if ttl then redis.call('PEXPIRE', vk, ARGV[5]) elseif i < old and prev[3] then redis.call('PERSIST', vk) end
 end
 -- KEYS[5]: the vector set; ARGV[13 + 2nv]: its quantization; ARGV[14 + 2nv]: '1' when
 -- this writer uses the vector-set engine
@@ -279,8 +297,9 @@ def prepare_puts(puts: Iterable[PutOp], cfg: VectorConfig | None) -> list[Prepar
                     prepared.texts.extend((f"{path}.{i}", t) for i, t in enumerate(found))
                 elif found:
                     prepared.texts.append((path, found[0]))
-            if prepared.texts:
-                prepared.tokens = value_tokens(value)
+        if cfg is not None:
+            # Items are indexed too (query engine), with or without texts to embed.
+            prepared.tokens = value_tokens(value)
         out.append(prepared)
     return out
 
@@ -304,6 +323,33 @@ def ns_digest(nst: str) -> str:
     return hashlib.blake2b(b"ns\x00" + nst.encode(), digest_size=8).hexdigest()
 
 
+UA_MAX = 1 << 64
+
+
+def item_ns_tags(namespace: tuple[str, ...]) -> str:
+    """``nsi`` of an item: :data:`ITEM_TAG` and the digest of each namespace prefix."""
+    return ",".join(
+        [ITEM_TAG, *(ns_digest(sk.ns_text(namespace[: i + 1])) for i in range(len(namespace)))]
+    )
+
+
+def order_key(ua_us: int, namespace: tuple[str, ...], key: str) -> str:
+    """Text whose byte order is the order of a search without a query: newest update
+    first, then namespace (as a tuple), then key, as the snapshot path sorts.
+
+    The query engine sorts by one field; ``updated_at`` alone ties for every put of a
+    batch. Hex of: the complement of ``ua``, then each label's UTF-8 (NUL as 00 02)
+    closed by 00 01, the namespace closed by 00 00, then the key (UTF-8 byte order is
+    code point order, hex keeps byte order, and a shorter tuple sorts first as in Python).
+    """
+
+    def part(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass").replace(b"\x00", b"\x00\x02")
+
+    body = b"".join(part(label) + b"\x00\x01" for label in namespace) + b"\x00\x00"
+    return f"{UA_MAX - 1 - ua_us:016x}" + (body + part(key)).hex()
+
+
 def ns_prefix_tags(namespace: tuple[str, ...]) -> str:
     return ",".join(ns_digest(sk.ns_text(namespace[: i + 1])) for i in range(len(namespace)))
 
@@ -318,6 +364,7 @@ def plan_write(
     epoch: str,
     cluster: bool = False,
     vset: bool = False,
+    tags: bool = False,
 ) -> Generator[Batch[Any], list[Any], None]:
     """All puts and deletes of a batch in one round trip, plus namespace-index upkeep.
 
@@ -327,6 +374,11 @@ def plan_write(
 
     ``vset``: this store uses the vector-set engine; its puts create the namespaces'
     vector sets (other writers only keep existing ones in step).
+
+    ``tags``: this store uses the query engine, whose index covers item hashes too; each
+    item carries the ``flt`` digests its vectors carry and ``nsi`` (``nsp`` plus
+    :data:`ITEM_TAG`) and ``ord`` (:func:`order_key`), so a search without a
+    query is one ``FT.SEARCH`` (:mod:`.engines.query`).
 
     On one server each put's script also adds its namespace to the namespace index, so
     a server at its memory limit refuses both or neither, and only a delete that empties
@@ -377,6 +429,8 @@ def plan_write(
             epoch,  # kept only when this put (re)creates the namespace
             cfg.quantization.upper() if cfg is not None else "NOQUANT",
             "1" if vset and cfg is not None else "",
+            "1" if tags and cfg is not None else "",
+            order_key(t_us, p.namespace, p.key) if tags and cfg is not None else "",
         )
         item_keys = [
             sk.item_key(prefix, p.nst, p.key),

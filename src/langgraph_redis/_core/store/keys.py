@@ -7,7 +7,8 @@ hash tag, ``K`` an escaped item key):
 ``P:i:{N}:K``          HASH    one item: ``value`` (JSON), ``ca``/``ua`` (µs since
                                epoch), ``nv`` (vector count), ``ttl`` (ms or absent),
                                ``ns`` and ``key`` (raw, for decoding), ``fmt``
-                               (item format version)
+                               (item format version); on the query engine also
+                               ``nsi``/``flt`` (TAG digests) and ``ord`` (sort key)
 ``P:v:{N}:K:<n>``      HASH    the n-th vector of an item: ``vec`` (packed floats),
                                ``nsp``/``flt`` (TAG digests), ``ns``, ``key``
 ``P:z:{N}``            ZSET    item keys of the namespace, score = expiry (ms since
@@ -25,7 +26,8 @@ hash tag, ``K`` an escaped item key):
                                item's short top-level scalars (``VSIM FILTER``)
 ``P:ns``               ZSET    every namespace that holds items (member ``N``)
 ``P:cfg``              STRING  vector settings the data was written with
-``P:idx``              FT      query-engine index over ``P:v:{`` (query engine only)
+``P:idx``              FT      query-engine index over ``P:v:{`` and ``P:i:{``
+                               (query engine only)
 ``P:ixg``              STRING  token rewritten by whoever (re)creates ``P:idx``, so
                                searches notice a new index that may still be indexing
 =====================  ======  =====================================================

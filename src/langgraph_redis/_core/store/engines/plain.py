@@ -16,7 +16,7 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
-from langgraph.store.base import SearchItem
+from langgraph.store.base import Item, SearchItem
 
 from langgraph_redis._core.plans import Batch
 from langgraph_redis._core.store import items, snapshot
@@ -211,3 +211,63 @@ def plan_search(
             prefix, [(s, k, s.namespace, s.items[k].ttl) for s, k, _ in found], now_ms
         )
     return results
+
+
+# --------------------------------------------------------------------------- server-side KNN pages
+# Shared by the engines that rank on the server (query, vset): they fetch ranked
+# candidates by (namespace text, key), read the items, and finish the page here.
+
+Ident = tuple[str, str]
+"""(namespace text, key) of a ranked candidate."""
+
+
+def first_live(order: list[Ident], fetched: dict[Ident, Any], need: int) -> list[Ident]:
+    """The head of ``order`` holding ``need`` items not known to be gone."""
+    out: list[Ident] = []
+    live = 0
+    for ident in order:
+        if live >= need:
+            break
+        out.append(ident)
+        if ident not in fetched or fetched[ident] is not None:
+            live += 1
+    return out
+
+
+def search_item(item: Item, score: float | None) -> SearchItem:
+    """A search result of an item read from the server."""
+    return SearchItem(
+        namespace=item.namespace,
+        key=item.key,
+        value=item.value,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        score=score,
+    )
+
+
+def plan_finish_page(
+    prefix: str,
+    cache: StoreCache,
+    req: SearchRequest,
+    ranked: Sequence[tuple[Item, float, int]],
+) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+    """The page of a server-side KNN: ``ranked`` holds (item, score, ttl ms) of the
+    passing candidates best first; items without vectors fill the page after the scored
+    ones (like InMemoryStore, from the snapshots), then TTLs are renewed with ``refresh``.
+    """
+    op, flt, now_ms = req.op, req.flt, req.now_ms
+    kept: list[SearchItem] = []
+    renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
+    for item, score, ttl in ranked[op.offset : op.offset + op.limit]:
+        kept.append(search_item(item, score))
+        renew.append((None, item.key, item.namespace, ttl))
+    if len(kept) < op.limit:
+        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
+        scoreless = [t for t in snapshot_items(snaps, flt, now_ms) if t[2].nv == 0]
+        for s, k, rec in scoreless[: op.limit - len(kept)]:
+            kept.append(to_search_item(s.namespace, k, rec, None))
+            renew.append((s, k, s.namespace, rec.ttl))
+    if req.refresh:
+        yield from plan_refresh_found(prefix, renew, now_ms)
+    return kept

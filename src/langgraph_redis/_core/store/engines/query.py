@@ -1,16 +1,20 @@
-"""Query engine: RediSearch-compatible ``FT.*`` over the store's vector HASH keys.
+"""Query engine: RediSearch-compatible ``FT.*`` over the store's vector and item HASH keys.
 
-The index covers exactly the per-vector keys of its store (``P:v:{``: the brace keeps
-out a store whose prefix starts with ``P:v``): a VECTOR field (FLAT or HNSW, FLOAT32
-``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus two TAG fields holding digests, so
-query text never needs escaping and case is never folded:
+The index covers exactly the per-vector and per-item keys of its store (``P:v:{`` and
+``P:i:{``: the brace keeps out a store whose prefix starts with ``P:v``): a VECTOR field
+(FLAT or HNSW, FLOAT32 ``vector`` or FLOAT16 ``halfvec``, COSINE/L2/IP) plus TAG fields
+holding digests, so query text never needs escaping and case is never folded:
 
-* ``nsp``: one digest per ancestor of the item's namespace (prefix scoping);
-* ``flt``: one digest per scalar ``path=value`` of the item (equality prefilter).
+* ``nsp`` (vectors), ``nsi`` (items: the same digests plus ``i``): one digest per
+  ancestor of the item's namespace (prefix scoping);
+* ``flt``: one digest per scalar ``path=value`` of the item (equality prefilter);
+* ``ord`` (items, sortable, not searchable): newest update first, then namespace, key.
 
 KNN runs with those TAG clauses as prefilter; operators TAG cannot express (ranges,
 ``$ne``) are applied to the fetched items, widening K until the page is full or the
-index has no more matches. Searches without a query use the shared snapshot path.
+index has no more matches. A search without a query is one ``FT.SEARCH`` over the item
+documents sorted by ``ord`` (:func:`_plan_filter`), unless its filter has no equality to
+narrow with (then the shared snapshot path answers).
 
 Expired items that Redis has not reclaimed yet stay in the index and come back without
 fields: they are skipped silently and do not end the widening, so pages stay full.
@@ -37,19 +41,26 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
-from langgraph.store.base import SearchItem, SearchOp
+from langgraph.store.base import Item, SearchItem, SearchOp
 
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
-from langgraph_redis._core.plans import Batch, Command, batch, check
+from langgraph_redis._core.plans import Batch, Command, Op, Script, batch, check
 from langgraph_redis._core.replies import as_map as _as_dict
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig, plan_check_config
 from langgraph_redis._core.store.engines import SearchRequest, plain
-from langgraph_redis._core.store.filters import CompiledFilter
-from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item, ns_digest
+from langgraph_redis._core.store.filters import CompiledFilter, value_tokens
+from langgraph_redis._core.store.items import (
+    ITEM_FIELDS,
+    ITEM_TAG,
+    decode_item,
+    item_ns_tags,
+    ns_digest,
+    order_key,
+    parse_value,
+)
 from langgraph_redis._core.store.snapshot import (
-    NsSnapshot,
     StoreCache,
     plan_refresh_found,
     plan_snapshots,
@@ -60,16 +71,49 @@ from langgraph_redis._core.store.snapshot import (
 logger = logging.getLogger(__name__)
 
 NAME = "query"
-SCRIPTS = plain.SCRIPTS
-"""The plain engine's scripts: searches without a query, and fallbacks, read snapshots."""
+
+TAG_ITEM = Script(
+    "tag_item",
+    """
+-- Gives an item written before items were indexed the TAG digests its index reads;
+-- skipped when the item is gone or was rewritten since it was read (the writer tagged it).
+if redis.call('HGET', KEYS[1], 'ua') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'nsi', ARGV[2], 'ord', ARGV[4])
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'flt') else redis.call('HSET', KEYS[1], 'flt', ARGV[3]) end
+return 1
+""",
+)
+
+SCRIPTS = (*plain.SCRIPTS, TAG_ITEM)
+"""The plain engine's scripts (fallbacks and range filters read snapshots), and the
+upgrade's: :func:`plan_tag_items`."""
+
+TAG_CHUNK = 500
+"""Items read and tagged per round trip by :func:`plan_tag_items`."""
 _METRIC = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
 _TYPE = {"vector": "FLOAT32", "halfvec": "FLOAT16"}
 
 
 def index_prefix(prefix: str) -> str:
-    """The key prefix the index covers: ``P:v:{`` (every vector key of the store, and only
-    those: prefixes have no braces, so no other store's keys start with it)."""
+    """The vector key prefix the index covers: ``P:v:{`` (every vector key of the store,
+    and only those: prefixes have no braces, so no other store's keys start with it)."""
     return sk.vec_prefix(prefix) + "{"
+
+
+def item_index_prefix(prefix: str) -> str:
+    """The item key prefix the index covers: ``P:i:{`` (every item of the store, and only
+    those), so a search without a query is one ``FT.SEARCH`` sorted by ``ua``."""
+    return f"{prefix}:i:{{"
+
+
+def index_prefixes_wanted(prefix: str) -> list[str]:
+    """Every key prefix the current index schema covers, in ``FT.CREATE`` order.
+
+    This list is the schema's version: an index covering anything else (the vector keys
+    alone, as before item documents were indexed) is recreated at setup
+    (:func:`plan_setup`), after the items are given the fields it reads.
+    """
+    return [index_prefix(prefix), item_index_prefix(prefix)]
 
 
 def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
@@ -90,8 +134,8 @@ def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
         "ON",
         "HASH",
         "PREFIX",
-        1,
-        index_prefix(prefix),
+        2,
+        *index_prefixes_wanted(prefix),
         "SCHEMA",
         "nsp",
         "TAG",
@@ -103,6 +147,18 @@ def create_command(prefix: str, cfg: VectorConfig) -> tuple[Any, ...]:
         "SEPARATOR",
         ",",
         "CASESENSITIVE",
+        # Only item documents carry ``nsi`` (``nsp`` plus ITEM_TAG): a search without a
+        # query selects them by it, and sorts them by ``ord`` (:func:`~..items.order_key`).
+        "nsi",
+        "TAG",
+        "SEPARATOR",
+        ",",
+        "CASESENSITIVE",
+        "ord",
+        "TEXT",
+        "NOINDEX",
+        "SORTABLE",
+        "UNF",
         "vec",
         "VECTOR",
         cfg.algorithm.upper(),
@@ -203,14 +259,18 @@ def plan_setup(
         yield from plan_create(prefix, cfg)
         return cfg
     covered = index_prefixes(info)
-    if covered and covered != [index_prefix(prefix)]:  # unreadable: leave the index be
+    if covered and covered != index_prefixes_wanted(prefix):  # unreadable: leave it be
         logger.warning(
-            "index %r covers key prefixes %s instead of [%r]; "
-            "recreating it (its documents are kept)",
+            "index %r covers key prefixes %s instead of %s; recreating it (its documents are kept)",
             sk.index_name(prefix),
             covered,
-            index_prefix(prefix),
+            index_prefixes_wanted(prefix),
         )
+        if item_index_prefix(prefix) not in covered:
+            # An earlier schema (vectors only): items get the fields the new one reads
+            # first, so the new index never misses an item; a crash before the index is
+            # recreated leaves the old one, and the next setup tags again.
+            yield from plan_tag_items(prefix)
         (dropped,) = yield batch([("FT.DROPINDEX", sk.index_name(prefix))])
         if isinstance(dropped, BaseException) and not is_missing_index(dropped):
             raise dropped
@@ -225,6 +285,43 @@ def plan_setup(
             "drop it (FT.DROPINDEX) or use another prefix"
         )
     return cfg
+
+
+def plan_tag_items(prefix: str) -> Generator[Batch[Any], list[Any], None]:
+    """Give every item of the store the ``nsi``/``flt``/``ord`` fields (index schema upgrade).
+
+    Reads the namespace index, the namespaces' key sets and the items' values (no SCAN);
+    :data:`TAG_ITEM` skips items rewritten meanwhile. Three round trips per
+    :data:`TAG_CHUNK` items, at setup only.
+    """
+    (names,) = yield batch([("ZRANGE", sk.ns_index_key(prefix), 0, -1)])
+    check([names])
+    nsts = [_text(n) for n in names]
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(nsts), TAG_CHUNK):
+        part = nsts[start : start + TAG_CHUNK]
+        members = yield batch([("ZRANGE", sk.keys_key(prefix, n), 0, -1) for n in part])
+        check(members)
+        found += [(n, _text(k)) for n, ks in zip(part, members, strict=True) for k in ks]
+    for start in range(0, len(found), TAG_CHUNK):
+        part2 = found[start : start + TAG_CHUNK]
+        keys = [sk.item_key(prefix, n, k) for n, k in part2]
+        rows = yield batch([("HMGET", key, "value", "ua") for key in keys])
+        calls: list[Op] = []
+        for (n, k), key, row in zip(part2, keys, rows, strict=True):
+            if isinstance(row, BaseException) or row[0] is None or row[1] is None:
+                continue  # gone, or not an item: nothing to index
+            ns = sk.ns_from_text(n)
+            try:
+                tokens = value_tokens(parse_value(row[0], ns, k))
+            except CorruptDataError:
+                continue  # searches skip it too
+            ua = _text(row[1])
+            tags = (ua, item_ns_tags(ns), ",".join(tokens), order_key(int(ua), ns, k))
+            calls.append(TAG_ITEM.call((key,), tags))
+        if calls:
+            check((yield batch(calls)))
+    return None
 
 
 def plan_refuse_shared_prefix(prefix: str, db: int) -> Batch[None]:
@@ -243,7 +340,8 @@ def plan_refuse_shared_prefix(prefix: str, db: int) -> Batch[None]:
             return None
         if isinstance(info, BaseException):
             raise info
-        covered = [p for p in index_prefixes(info) if index_prefix(prefix).startswith(p)]
+        wanted = index_prefixes_wanted(prefix)
+        covered = [p for p in index_prefixes(info) if any(w.startswith(p) for w in wanted)]
         if covered:
             raise ValueError(
                 f"store prefix {prefix!r} in db {db} is covered by the query-engine index "
@@ -349,19 +447,18 @@ def decode_rows(raw: Any) -> tuple[list[tuple[str, str, float]], int]:
     return rows, len(found)
 
 
-def _first_live(
-    order: list[tuple[str, str]], fetched: dict[tuple[str, str], Any], need: int
-) -> list[tuple[str, str]]:
-    """The head of ``order`` holding ``need`` items not known to be gone."""
-    out: list[tuple[str, str]] = []
-    live = 0
-    for ident in order:
-        if live >= need:
-            break
-        out.append(ident)
-        if ident not in fetched or fetched[ident] is not None:
-            live += 1
-    return out
+def _decode_docs(raw: Any) -> tuple[list[dict[str, Any]], int]:
+    """The fields of each document of an FT.SEARCH reply (RESP2 or RESP3) that has any,
+    and the number of documents, those without fields (expired, not reclaimed) included."""
+    if isinstance(raw, dict):
+        found = [
+            _as_dict(_as_dict(r).get("extra_attributes") or {})
+            for r in _as_dict(raw).get("results", [])
+        ]
+    else:
+        found = [_as_dict(fields) for fields in raw[2::2]]
+    docs = [{_text(k): v for k, v in attrs.items()} for attrs in found if attrs]
+    return docs, len(found)
 
 
 def plan_search(
@@ -381,6 +478,13 @@ def plan_search(
     one more round trip renews the TTL of results that carry one (none when none does).
     """
     op, flt, query, cfg, now_ms, refresh, reuse = req
+    state = hints if hints is not None else Hints()
+    if query is None and cfg is not None and answers_filter(flt):
+        try:
+            return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
+        except (_IndexMissing, _IndexBuilding) as exc:
+            yield from _plan_index_trouble(prefix, cfg, exc)
+        return (yield from plain.plan_search(prefix, state.exact, req))
     if query is None or cfg is None:
         snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
         page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
@@ -389,43 +493,145 @@ def plan_search(
                 prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
             )
         return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
-    state = hints if hints is not None else Hints()
     for _ in range(2):
         try:
-            return (
-                yield from _plan_knn(prefix, cache, op, flt, query, cfg, now_ms, refresh, state)
-            )
+            return (yield from _plan_knn(prefix, cache, req, query, cfg, state))
         except _IndexChecked:
             continue  # found complete after this search's FT.SEARCH ran: search it again
-        except _IndexMissing:
-            logger.warning(
-                "search index %r is missing (server restarted without "
-                "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
-                sk.index_name(prefix),
-            )
-            yield from plan_create(prefix, cfg)
-        except _IndexBuilding:
-            logger.info(
-                "search index %r is still indexing; exact search meanwhile",
-                sk.index_name(prefix),
-            )
+        except (_IndexMissing, _IndexBuilding) as exc:
+            yield from _plan_index_trouble(prefix, cfg, exc)
         break
     exact = state.exact
     return (yield from plain.plan_search(prefix, exact, req))
 
 
-def _plan_knn(
+def _plan_index_trouble(
+    prefix: str, cfg: VectorConfig, exc: Exception
+) -> Generator[Batch[Any], list[Any], None]:
+    """Log why a search answers exactly; recreate a missing index."""
+    if isinstance(exc, _IndexBuilding):
+        logger.info(
+            "search index %r is still indexing; exact search meanwhile", sk.index_name(prefix)
+        )
+        return None
+    logger.warning(
+        "search index %r is missing (server restarted without "
+        "persistence, FLUSHDB, failover or FT.DROPINDEX); recreating it",
+        sk.index_name(prefix),
+    )
+    yield from plan_create(prefix, cfg)
+    return None
+
+
+def answers_filter(flt: CompiledFilter) -> bool:
+    """Whether a search without a query goes to the index: no filter, or one whose
+    equalities narrow it (TAG clauses). A filter of ranges or ``$ne`` only would make the
+    index return the whole namespace for the client to filter: the snapshot path (which
+    caches it) answers those."""
+    return flt.empty or bool(flt.tag_groups)
+
+
+def _plan_filter(
     prefix: str,
-    cache: StoreCache,
     op: SearchOp,
     flt: CompiledFilter,
-    query: Sequence[float],
-    cfg: VectorConfig,
     now_ms: int,
     refresh: bool,
     state: Hints,
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+    """A search without a query: one ``FT.SEARCH`` over the item documents, newest first.
+
+    The TAG clauses narrow (digests of equalities), the predicate decides, as in the KNN
+    path. The page is ``offset + limit`` live matches in ``InMemoryStore``'s order for
+    this store (newest update first, then namespace, then key), which ``ord`` sorts by
+    alone; the reply is widened (x4) while the predicate or expired items leave the page
+    short and the index has more rows. Expired items not yet reclaimed come back without fields: they are
+    passed over and still count as rows, so they widen the reply instead of taking page
+    slots. The index token rides in the same round trip (see :func:`_plan_knn`).
+    """
+    name = sk.index_name(prefix)
+    # Item documents only (vector documents have no ``nsi``); a TAG clause costs a third
+    # of a numeric range over every document.
+    scope = ns_digest(sk.ns_text(op.namespace_prefix)) if op.namespace_prefix else ITEM_TAG
+    clauses = [f"@nsi:{{{scope}}}"]
+    if tag := flt.query_text():
+        clauses.append(tag)
+    text = " ".join(clauses)
+    need = op.offset + op.limit
+    k = need + 4  # a little slack for expired items; more widens the reply
+    fields = ("ns", "key", *ITEM_FIELDS, "ttl")
+    while True:
+        reply, token = yield batch(
+            [
+                (
+                    "FT.SEARCH",
+                    name,
+                    text,
+                    "SORTBY",
+                    "ord",
+                    "ASC",
+                    "LIMIT",
+                    0,
+                    k,
+                    "RETURN",
+                    len(fields),
+                    *fields,
+                    "DIALECT",
+                    2,
+                ),
+                ("GET", sk.index_token_key(prefix)),
+            ]
+        )
+        if is_missing_index(reply):
+            raise _IndexMissing
+        check([reply, token])
+        rows, returned = _decode_docs(reply)
+        passing: list[tuple[Item, int]] = []
+        for attrs in rows:
+            try:
+                ns = sk.ns_from_text(_text(attrs["ns"]))
+                item = decode_item(ns, _text(attrs["key"]), [attrs.get(f) for f in ITEM_FIELDS])
+                ttl = int(_text(attrs.get("ttl") or 0))
+            except (CorruptDataError, ValueError, KeyError) as exc:
+                if isinstance(exc, UnsupportedFormatError):
+                    raise
+                logger.warning("skipped an unreadable item: %s", exc)
+                continue
+            if item is not None and (flt.empty or flt.matches(item.value)):
+                passing.append((item, ttl))
+        # Fewer documents than asked: the index has no more matches. Rows of expired
+        # items count here, so a page they crowd out widens the reply.
+        if len(passing) >= need or returned < k:
+            break
+        k *= 4
+    token_text = None if token is None else _text(token)
+    if token_text != state.checked:
+        (info,) = yield batch([("FT.INFO", name)])
+        if is_missing_index(info):
+            raise _IndexMissing
+        if is_indexing(info):
+            raise _IndexBuilding
+        state.checked = token_text
+        state.exact.clear()
+        return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
+    page = passing[op.offset : need]
+    if refresh:
+        yield from plan_refresh_found(
+            prefix, [(None, it.key, it.namespace, ttl) for it, ttl in page], now_ms
+        )
+    return [plain.search_item(it, None) for it, _ in page]
+
+
+def _plan_knn(
+    prefix: str,
+    cache: StoreCache,
+    req: SearchRequest,
+    query: Sequence[float],
+    cfg: VectorConfig,
+    state: Hints,
+) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
     """The KNN path of :func:`plan_search`; raises ``_IndexMissing``/``_IndexBuilding``."""
+    op, flt, now_ms = req.op, req.flt, req.now_ms
     name = sk.index_name(prefix)
     token_cmd: Command = ("GET", sk.index_token_key(prefix))
     tokens: list[Any] = []  # the token read, once
@@ -517,7 +723,7 @@ def _plan_knn(
                 order.append(ident)
         # Without a post-filter the best ``need`` live items are the answer: fetch only
         # them (items found gone, i.e. expired, are passed over).
-        wanted = order if not flt.empty else _first_live(order, fetched, need)
+        wanted = order if not flt.empty else plain.first_live(order, fetched, need)
         missing = [i for i in wanted if i not in fetched]
         if missing:
             cmds: list[Command] = [
@@ -547,28 +753,5 @@ def _plan_knn(
             break
         k *= 4
     yield from verify_index()
-    kept: list[SearchItem] = []
-    renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
-    for ident in passing[op.offset : need]:
-        item = fetched[ident]
-        kept.append(
-            SearchItem(
-                namespace=item.namespace,
-                key=item.key,
-                value=item.value,
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-                score=best[ident],
-            )
-        )
-        renew.append((None, item.key, item.namespace, ttls[ident]))
-    if len(kept) < op.limit:
-        # Like InMemoryStore: items without vectors fill the page after scored ones.
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        scoreless = [t for t in snapshot_items(snaps, flt, now_ms) if t[2].nv == 0]
-        for s, k2, rec in scoreless[: op.limit - len(kept)]:
-            kept.append(to_search_item(s.namespace, k2, rec, None))
-            renew.append((s, k2, s.namespace, rec.ttl))
-    if refresh:
-        yield from plan_refresh_found(prefix, renew, now_ms)
-    return kept
+    ranked = [(fetched[i], best[i], ttls[i]) for i in passing[: op.offset + op.limit]]
+    return (yield from plain.plan_finish_page(prefix, cache, req, ranked))

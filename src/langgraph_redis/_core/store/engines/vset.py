@@ -46,12 +46,11 @@ from langgraph_redis._core.checkpoint.serde import CorruptDataError, Unsupported
 from langgraph_redis._core.plans import Batch, Op, Script, batch, check
 from langgraph_redis._core.store import items, snapshot
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.config import VectorConfig, plan_check_config
-from langgraph_redis._core.store.engines import SearchRequest
+from langgraph_redis._core.store.config import VectorConfig
+from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import LOGICAL, CompiledFilter
 from langgraph_redis._core.store.items import ITEM_FIELDS, VSET_ATTR_MAX, VSET_LUA, decode_item
 from langgraph_redis._core.store.snapshot import (
-    NsSnapshot,
     StoreCache,
     plan_refresh_found,
     plan_snapshots,
@@ -142,10 +141,9 @@ def plan_setup(
 
     Returns the settings to use (see :func:`plan_check_config`).
     """
-    if cfg is None:
-        return None
-    used: VectorConfig = yield plan_check_config(prefix, cfg)
-    yield from plan_backfill(prefix, used)
+    used = yield from plain.plan_setup(prefix, cfg)
+    if used is not None:
+        yield from plan_backfill(prefix, used)
     return used
 
 
@@ -398,7 +396,7 @@ def plan_search(
         order = sorted(
             (i for i, s in best.items() if s >= floor), key=lambda i: (-best[i], i[0], i[1])
         )
-        wanted = order if not flt.empty else _first_live(order, fetched, need)
+        wanted = order if not flt.empty else plain.first_live(order, fetched, need)
         missing = [i for i in wanted if i not in fetched]
         if missing:
             replies = yield batch(
@@ -415,43 +413,6 @@ def plan_search(
             break
         k *= 4
         todo = full
-    kept: list[SearchItem] = []
-    renew: list[tuple[NsSnapshot | None, str, tuple[str, ...], int]] = []
-    for ident in passing[op.offset : need]:
-        item = fetched[ident]
-        kept.append(
-            SearchItem(
-                namespace=item.namespace,
-                key=item.key,
-                value=item.value,
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-                score=2.0 * best[ident] - 1.0,  # VSIM: (1 + cos) / 2
-            )
-        )
-        renew.append((None, item.key, item.namespace, ttls[ident]))
-    if len(kept) < op.limit:
-        # Like InMemoryStore: items without vectors fill the page after scored ones.
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms)
-        scoreless = [t for t in snapshot_items(snaps, flt, now_ms) if t[2].nv == 0]
-        for s, k2, rec in scoreless[: op.limit - len(kept)]:
-            kept.append(to_search_item(s.namespace, k2, rec, None))
-            renew.append((s, k2, s.namespace, rec.ttl))
-    if refresh:
-        yield from plan_refresh_found(prefix, renew, now_ms)
-    return kept
-
-
-def _first_live(
-    order: list[tuple[str, str]], fetched: dict[tuple[str, str], Any], need: int
-) -> list[tuple[str, str]]:
-    """The head of ``order`` holding ``need`` items not known to be gone."""
-    out: list[tuple[str, str]] = []
-    live = 0
-    for ident in order:
-        if live >= need:
-            break
-        out.append(ident)
-        if ident not in fetched or fetched[ident] is not None:
-            live += 1
-    return out
+    # VSIM scores (1 + cos) / 2: the cosine similarity is twice that, minus one.
+    ranked = [(fetched[i], 2.0 * best[i] - 1.0, ttls[i]) for i in passing[: op.offset + op.limit]]
+    return (yield from plain.plan_finish_page(prefix, cache, req, ranked))
