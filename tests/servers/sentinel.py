@@ -14,7 +14,6 @@ from tests.servers.process import (
     StopsOnExit,
     as_str,
     launch,
-    make_dir,
     start_server,
     wait_for,
 )
@@ -79,10 +78,8 @@ def _start_sentinel(
     failover_timeout_ms: int,
     timeout: float,
 ) -> LocalServer:
-    directory, owns = make_dir(engine, None, "-sentinel")
-    conf = os.path.join(directory, "sentinel.conf")
-
-    def build(p: int) -> tuple[list[str], dict[str, Any]]:
+    def build(p: int, directory: str) -> tuple[list[str], dict[str, Any]]:
+        conf = os.path.join(directory, "sentinel.conf")
         # Sentinel rewrites its config file at run time, so it must live in
         # the node's own writable directory.
         lines = [
@@ -101,15 +98,7 @@ def _start_sentinel(
         # No modules in sentinel mode: only the plain executable is needed.
         return [binary.path, conf, "--sentinel"], {}
 
-    return launch(
-        engine,
-        build=build,
-        env=binary.env,
-        data_dir=directory,
-        owns_dir=owns,
-        port=None,
-        timeout=timeout,
-    )
+    return launch(engine, build, binary, label="-sentinel", timeout=timeout)
 
 
 def start_sentinel_group(
