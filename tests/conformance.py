@@ -16,10 +16,16 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import CapabilityReport
 
 
-async def arun_conformance(open_saver: Callable[[], Any]) -> CapabilityReport:
-    """Validate savers made by ``open_saver`` (a sync or async context manager)."""
+async def arun_conformance(
+    open_saver: Callable[[], Any], name: str = "langgraph-redis"
+) -> CapabilityReport:
+    """Validate savers made by ``open_saver`` (a sync or async context manager).
 
-    @checkpointer_test(name="langgraph-redis")
+    Imports nothing from the package or the test tree: ``scripts/wheel_smoke.py``
+    loads this file by path to run the same suite against the installed wheel.
+    """
+
+    @checkpointer_test(name=name)
     async def factory() -> AsyncIterator[Any]:
         manager = open_saver()
         if isinstance(manager, contextlib.AbstractAsyncContextManager):

@@ -273,3 +273,36 @@ async def test_wait_replicas(primary_and_replica: tuple[LocalServer, LocalServer
         lost = await work.verify()
     work.report("wait-replicas", lost=lost, unreplicated_put_raised_after_s=round(waited, 2))
     assert not lost and not work.errors
+
+
+async def test_vector_set_overwrite_survives_a_restart() -> None:
+    """An overwritten item's vector is the new one after SIGKILL + restart on its AOF.
+
+    Redis 8.0 updates an existing vector-set element in place on ``VADD`` but does not
+    propagate that update (the reply is 0, "not added"): the AOF and replicas keep the
+    first vector. The put script therefore removes an item's elements before adding them
+    again, so what is replayed is what was written.
+    """
+    from langgraph_redis import AsyncRedisStore
+    from tests._async.test_store import FakeEmbeddings, index_config
+
+    require_engine("redis8")
+    args = ["--appendonly", "yes", "--appendfsync", "always"]
+    with start_server("redis8", extra_args=args) as server:
+        embedder = FakeEmbeddings()
+        url = f"redis://127.0.0.1:{server.port}"
+        async with AsyncRedisStore.from_conn_string(
+            url, index=index_config(embedder), engine="vset"
+        ) as store:
+            await store.asetup()
+            await store.aput(("ns",), "k", {"text": "first text"})
+            await store.aput(("ns",), "k", {"text": "second text"})
+        server.kill()
+        server.restart()
+        async with AsyncRedisStore.from_conn_string(
+            url, index=index_config(embedder), engine="vset"
+        ) as store:
+            await store.asetup()
+            found = await store.asearch(("ns",), query="second text")
+        assert [r.value["text"] for r in found] == ["second text"]
+        assert found[0].score == pytest.approx(1.0, abs=1e-4)

@@ -20,7 +20,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
     CheckpointMetadata,
-    CheckpointTuple,
     empty_checkpoint,
 )
 from langgraph.checkpoint.base.id import uuid6
@@ -38,6 +37,7 @@ from langgraph_redis._core.checkpoint.deltas import DELTA, base_key
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalCluster
+from tests.test_saver_properties import comparable
 from tests.topology import CLUSTER_ENGINES, shared_cluster
 
 SCOPES = [("t1", ""), ("t1", "sub:1"), ("t{2}", "")]
@@ -59,19 +59,6 @@ op = st.one_of(
     st.tuples(st.just("delete"), scope, writer, st.just(0)),
 )
 histories = st.lists(op, min_size=1, max_size=40)
-
-
-def _comparable(t: CheckpointTuple | None) -> Any:
-    if t is None:
-        return None
-    return (
-        t.config,
-        t.checkpoint["channel_values"],
-        t.checkpoint["channel_versions"],
-        dict(t.metadata),
-        t.parent_config,
-        t.pending_writes,
-    )
 
 
 class Oracle(InMemorySaver):
@@ -233,11 +220,11 @@ class Model:
         for saver in self.writers:
             for ns in ("", "sub:1"):
                 cfg: Any = {"configurable": {"thread_id": tid, "checkpoint_ns": ns}}
-                want = [_comparable(t) for t in self.oracle.list(cfg)]
-                assert [_comparable(t) for t in saver.list(cfg)] == want
-                assert _comparable(saver.get_tuple(cfg)) == _comparable(self.oracle.get_tuple(cfg))
+                want = [comparable(t) for t in self.oracle.list(cfg)]
+                assert [comparable(t) for t in saver.list(cfg)] == want
+                assert comparable(saver.get_tuple(cfg)) == comparable(self.oracle.get_tuple(cfg))
                 for t in self.oracle.list(cfg, limit=3):
-                    assert _comparable(saver.get_tuple(t.config)) == _comparable(t)
+                    assert comparable(saver.get_tuple(t.config)) == comparable(t)
 
 
 def _run_history(url: str, history: list[tuple[str, int, int, int]]) -> None:

@@ -56,7 +56,8 @@ delete_op = st.tuples(st.just("delete"), threads)
 ops = st.lists(st.one_of(put_op, put_op, writes_op, list_op, get_op, delete_op), max_size=14)
 
 
-def _comparable(t: CheckpointTuple | None) -> Any:
+def comparable(t: CheckpointTuple | None) -> Any:
+    """What must read back equal to the oracle's tuple (the delta tests use it too)."""
     if t is None:
         return None
     return (
@@ -90,7 +91,7 @@ def _apply(saver: BaseCheckpointSaver[Any], heads: dict[Any, Any], op: tuple[Any
             list_cfg = {"configurable": {"thread_id": tid}}
             if ns is not None:
                 list_cfg["configurable"]["checkpoint_ns"] = ns
-        found = [_comparable(t) for t in saver.list(list_cfg, filter=flt, limit=limit)]
+        found = [comparable(t) for t in saver.list(list_cfg, filter=flt, limit=limit)]
         # order across threads is unspecified: compare per-thread order only
         if ns is None and limit is not None:
             return len(found)  # which namespace fills the limit first is unspecified
@@ -107,7 +108,7 @@ def _apply(saver: BaseCheckpointSaver[Any], heads: dict[Any, Any], op: tuple[Any
         return found
     if kind == "get":
         _, tid, ns = op
-        return _comparable(
+        return comparable(
             saver.get_tuple({"configurable": {"thread_id": tid, "checkpoint_ns": ns}})
         )
     if kind == "delete":
@@ -138,7 +139,7 @@ def test_random_operations_match_in_memory_saver(redis_url: str, sequence: list[
         for tid in ("t1", "t}{2", "t:3"):
             for ns in ("", "child:1", "a|b"):
                 cfg: Any = {"configurable": {"thread_id": tid, "checkpoint_ns": ns}}
-                assert _comparable(ours.get_tuple(cfg)) == _comparable(oracle.get_tuple(cfg))
+                assert comparable(ours.get_tuple(cfg)) == comparable(oracle.get_tuple(cfg))
 
 
 def _put_both(

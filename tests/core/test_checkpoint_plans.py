@@ -20,7 +20,7 @@ from langgraph_redis._core import probe as sv
 from langgraph_redis._core import urls
 from langgraph_redis._core.checkpoint import config as cfgm
 from langgraph_redis._core.checkpoint import keys as ck
-from langgraph_redis._core.checkpoint import listing
+from langgraph_redis._core.checkpoint import listing, reads
 from langgraph_redis._core.checkpoint import plans as cp
 
 SERDE = JsonPlusSerializer()
@@ -115,10 +115,10 @@ def test_put_refuses_a_checkpoint_without_id() -> None:
 
 
 def test_get_tuple_is_one_script_call() -> None:
-    batch = cp.plan_get_tuple(_cfg(), _config(cid="c9"))
+    batch = reads.plan_get_tuple(_cfg(), _config(cid="c9"))
     call = _only_call(batch)
     keys = ck.ThreadKeys("pfx", "t1")
-    assert call.script is cp.GET_TUPLE
+    assert call.script is reads.GET_TUPLE
     assert call.keys == (keys.index(""),)
     assert call.args[0] == "c9"
     assert call.args[3] == 0  # no refresh: nothing to touch
@@ -127,7 +127,7 @@ def test_get_tuple_is_one_script_call() -> None:
 
 
 def test_get_tuple_with_refresh_touches_the_thread_and_its_registry_entry() -> None:
-    batch = cp.plan_get_tuple(_cfg(ttl_seconds=60, refresh=True), _config(), now_ms=1_000)
+    batch = reads.plan_get_tuple(_cfg(ttl_seconds=60, refresh=True), _config(), now_ms=1_000)
     call = _only_call(batch)
     assert call.args[0] == ""  # latest
     assert call.args[3] == 60
@@ -136,7 +136,7 @@ def test_get_tuple_with_refresh_touches_the_thread_and_its_registry_entry() -> N
 
 def test_get_tuple_needs_a_thread_id() -> None:
     with pytest.raises(ValueError, match="thread_id"):
-        cp.plan_get_tuple(_cfg(), {"configurable": {}})
+        reads.plan_get_tuple(_cfg(), {"configurable": {}})
 
 
 # --------------------------------------------------------------------------- listing

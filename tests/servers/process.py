@@ -293,25 +293,30 @@ def make_dir(engine: Engine, data_dir: str | None, label: str = "") -> tuple[str
 
 def launch(
     engine: Engine,
+    build: Callable[[int, str], tuple[list[str], dict[str, Any]]],
+    binary: ServerBinary,
     *,
-    build: Callable[[int], tuple[list[str], dict[str, Any]]],
-    env: Mapping[str, str],
-    data_dir: str,
-    owns_dir: bool,
-    port: int | None,
+    data_dir: str | None = None,
+    label: str = "",
+    port: int | None = None,
     cluster_bus: bool = False,
     timeout: float = DEFAULT_STARTUP_TIMEOUT,
     scheme: str = "redis",
 ) -> LocalServer:
-    """Spawn a server, retrying with a new port if we lost the port race."""
+    """Spawn a server, retrying with a new port if we lost the port race.
+
+    ``build(port, directory)`` gives the argv and ping options; the directory is
+    ``data_dir`` or a fresh temporary one (removed again if the start fails).
+    """
+    data_dir, owns_dir = make_dir(engine, data_dir, label)
     attempts = 1 if port is not None else 4
     for attempt in range(attempts):
         chosen = port if port is not None else _free_port(cluster_bus=cluster_bus)
-        argv, ping_kwargs = build(chosen)
+        argv, ping_kwargs = build(chosen, data_dir)
         server = LocalServer(
             engine=engine,
             argv=argv,
-            env=env,
+            env=binary.env,
             port=chosen,
             data_dir=data_dir,
             owns_dir=owns_dir,
@@ -379,20 +384,20 @@ def _start(
 ) -> LocalServer:
     """The one build-and-launch path behind :func:`start_server` and :func:`start_tls_server`."""
     binary: ServerBinary = find_binary(engine)
-    directory, owns = make_dir(engine, data_dir, label)
 
-    def build(p: int) -> tuple[list[str], dict[str, Any]]:
+    def build(p: int, directory: str) -> tuple[list[str], dict[str, Any]]:
         argv = _server_argv(binary, p, directory, args, listen_port_option=listen_port_option)
         return argv, dict(ping_kwargs or {})
 
+    cluster_bus = "cluster-enabled" in _option_names(args)
     return launch(
         engine,
-        build=build,
-        env=binary.env,
-        data_dir=directory,
-        owns_dir=owns,
+        build,
+        binary,
+        data_dir=data_dir,
+        label=label,
         port=port,
-        cluster_bus="cluster-enabled" in _option_names(args),
+        cluster_bus=cluster_bus,
         timeout=timeout,
         scheme=scheme,
     )

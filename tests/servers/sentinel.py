@@ -14,7 +14,6 @@ from tests.servers.process import (
     StopsOnExit,
     as_str,
     launch,
-    make_dir,
     start_server,
     wait_for,
 )
@@ -68,21 +67,11 @@ class SentinelGroup(StopsOnExit):
             server.stop()
 
 
-def _start_sentinel(
-    engine: Engine,
-    binary: ServerBinary,
-    *,
-    master_name: str,
-    master_port: int,
-    quorum: int,
-    down_after_ms: int,
-    failover_timeout_ms: int,
-    timeout: float,
-) -> LocalServer:
-    directory, owns = make_dir(engine, None, "-sentinel")
-    conf = os.path.join(directory, "sentinel.conf")
+def _start_sentinel(engine: Engine, binary: ServerBinary, monitor: Sequence[str]) -> LocalServer:
+    """One sentinel node; ``monitor`` is the ``sentinel ...`` lines every node shares."""
 
-    def build(p: int) -> tuple[list[str], dict[str, Any]]:
+    def build(p: int, directory: str) -> tuple[list[str], dict[str, Any]]:
+        conf = os.path.join(directory, "sentinel.conf")
         # Sentinel rewrites its config file at run time, so it must live in
         # the node's own writable directory.
         lines = [
@@ -92,24 +81,13 @@ def _start_sentinel(
             "daemonize no",
             f"dir {directory}",
             f"logfile {os.path.join(directory, 'server.log')}",
-            f"sentinel monitor {master_name} {HOST} {master_port} {quorum}",
-            f"sentinel down-after-milliseconds {master_name} {down_after_ms}",
-            f"sentinel failover-timeout {master_name} {failover_timeout_ms}",
-            f"sentinel parallel-syncs {master_name} 1",
+            *monitor,
         ]
         Path(conf).write_text("\n".join(lines) + "\n")
         # No modules in sentinel mode: only the plain executable is needed.
         return [binary.path, conf, "--sentinel"], {}
 
-    return launch(
-        engine,
-        build=build,
-        env=binary.env,
-        data_dir=directory,
-        owns_dir=owns,
-        port=None,
-        timeout=timeout,
-    )
+    return launch(engine, build, binary, label="-sentinel", timeout=DEFAULT_STARTUP_TIMEOUT)
 
 
 def start_sentinel_group(
@@ -142,18 +120,15 @@ def start_sentinel_group(
             engine, extra_args=["--replicaof", HOST, str(primary.port), *extra_args]
         )
         started.append(replica)
+        monitor = [
+            f"sentinel monitor {master_name} {HOST} {primary.port} {quorum}",
+            f"sentinel down-after-milliseconds {master_name} {down_after_ms}",
+            f"sentinel failover-timeout {master_name} {failover_timeout_ms}",
+            f"sentinel parallel-syncs {master_name} 1",
+        ]
         sentinel_nodes: list[LocalServer] = []
         for _ in range(sentinels):
-            node = _start_sentinel(
-                engine,
-                binary,
-                master_name=master_name,
-                master_port=primary.port,
-                quorum=quorum,
-                down_after_ms=down_after_ms,
-                failover_timeout_ms=failover_timeout_ms,
-                timeout=DEFAULT_STARTUP_TIMEOUT,
-            )
+            node = _start_sentinel(engine, binary, monitor)
             started.append(node)
             sentinel_nodes.append(node)
         group = SentinelGroup(engine, primary, replica, sentinel_nodes, master_name)

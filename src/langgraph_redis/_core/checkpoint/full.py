@@ -2,7 +2,7 @@
 
 The savers hold their plans as a :class:`~langgraph_redis._core.checkpoint.SaverPlans`;
 this module is the full saver's, :mod:`.shallow` the shallow saver's. The plans
-themselves live by operation: :mod:`.plans` (put, put_writes, get_tuple),
+themselves live by operation: :mod:`.plans` (put, put_writes), :mod:`.reads` (get_tuple),
 :mod:`.listing` (list) and :mod:`.threads` (delete, prune, copy).
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 # ``name as name``: re-exported, for the savers (``SaverPlans``) and for shallow.py.
 from langgraph_redis._core.checkpoint.listing import plan_list_page as plan_list_page
 from langgraph_redis._core.checkpoint.listing import plan_list_scopes as plan_list_scopes
-from langgraph_redis._core.checkpoint.plans import CONFIRM_REGISTRY, GET_TUPLE, PUT, PUT_WRITES
-from langgraph_redis._core.checkpoint.plans import plan_get_tuple as plan_get_tuple
+from langgraph_redis._core.checkpoint.plans import PUT, PUT_WRITES
 from langgraph_redis._core.checkpoint.plans import plan_put as plan_put
 from langgraph_redis._core.checkpoint.plans import plan_put_writes as plan_put_writes
+from langgraph_redis._core.checkpoint.reads import GET_TUPLE
+from langgraph_redis._core.checkpoint.reads import plan_get_tuple as plan_get_tuple
+from langgraph_redis._core.checkpoint.registry import CONFIRM_REGISTRY
 from langgraph_redis._core.checkpoint.threads import DELETE_THREAD, DROP_RUNS, KEEP_LATEST
 from langgraph_redis._core.checkpoint.threads import plan_copy_thread as plan_copy_thread
 from langgraph_redis._core.checkpoint.threads import plan_delete_for_runs as plan_delete_for_runs

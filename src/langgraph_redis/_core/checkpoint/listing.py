@@ -26,7 +26,7 @@ from langgraph_redis._core.checkpoint.config import (
 from langgraph_redis._core.checkpoint.keys import (
     thread_registry,
 )
-from langgraph_redis._core.checkpoint.plans import (
+from langgraph_redis._core.checkpoint.reads import (
     _get_call,
     _refresh_listing,
     _typed,

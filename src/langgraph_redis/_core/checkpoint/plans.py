@@ -1,7 +1,9 @@
-"""Checkpointer plans: ``put``, ``put_writes`` and ``get_tuple``, each beside its script.
+"""Checkpointer writes: ``put`` and ``put_writes``, each beside its script.
 
-The other plans are in :mod:`.listing` (list) and :mod:`.threads` (delete, prune,
-copy); :mod:`.full` gathers them for the full saver, :mod:`.shallow` for the shallow one.
+The other plans are in :mod:`.reads` (get_tuple), :mod:`.listing` (list) and
+:mod:`.threads` (delete, prune, copy); what rides beside or follows a write in other
+slots (thread registry, run indexes) is in :mod:`.registry`. :mod:`.full` gathers the
+plans for the full saver, :mod:`.shallow` for the shallow one.
 Round trips and atomicity, per call:
 
 - ``put``: one script call (``PUT``). The checkpoint hash, the blobs of changed channels
@@ -24,7 +26,7 @@ objects or generator plans for the runner in ``_async/_run.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -34,10 +36,7 @@ from langgraph.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
-    CheckpointTuple,
-    PendingWrite,
     get_checkpoint_metadata,
-    writes_sort_key,
 )
 
 from langgraph_redis._core.checkpoint.config import (
@@ -47,94 +46,29 @@ from langgraph_redis._core.checkpoint.config import (
 )
 from langgraph_redis._core.checkpoint.deltas import (
     Written,
-    assemble,
     blob_value,
     is_delta,
 )
 from langgraph_redis._core.checkpoint.keys import (
     encode,
-    run_index,
-    run_member,
-    thread_registry,
 )
-from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE, LUA_TTL
+from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE
+from langgraph_redis._core.checkpoint.registry import (
+    _after_write,
+    _registry_commands,
+    _run_index_commands,
+)
 from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
     FORMAT_VERSION,
-    CorruptDataError,
-    UnsupportedFormatError,
-    check_format,
     dump_typed,
     dump_write,
-    load_typed,
-    load_write,
 )
-from langgraph_redis._core.plans import Batch, Command, Op, Plan, Script, T, batch, check
+from langgraph_redis._core.plans import Batch, Plan, Script, batch, check
 from langgraph_redis._core.replies import text as _text
 
 # -- Lua -------------------------------------------------------------------------------
 # Shared fragments are in :mod:`.lua`; each script below sits beside its plan.
-
-GET_TUPLE = Script(
-    "get_tuple",
-    LUA_ENCODE
-    + LUA_CHAIN
-    + LUA_TTL
-    + r"""
--- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl, keys to touch
-local cid = ARGV[1]
-if cid == '' then
-  local last = redis.call('ZRANGE', KEYS[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)
-  if #last == 0 then return false end
-  cid = last[1]
-end
-local tail = ARGV[3] .. ':' .. enc(cid)
-local cpkey = ARGV[2] .. 'cp:' .. tail
-local cp = redis.call('HGETALL', cpkey)
-if #cp == 0 then return false end
-local wkey = ARGV[2] .. 'w:' .. tail
-local writes = redis.call('HGETALL', wkey)
-local chans, bkeys = {}, {}
-for i = 1, #cp, 2 do
-  if string.sub(cp[i], 1, 2) == 'b:' then
-    table.insert(chans, string.sub(cp[i], 3))
-    table.insert(bkeys, cp[i + 1])
-  end
-end
-local vals = {}
-if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
--- A delta's value is replaced by its chain: {the delta, its base, ..., a full value};
--- a missing link ends the chain with false (the client reports it).
-local links = {}
-for j = 1, #bkeys do
-  local v = vals[j]
-  if v and string.sub(v, 1, 6) == DELTA then
-    local parts, k = {v}, bkeys[j]
-    while v and string.sub(v, 1, 6) == DELTA and #parts <= 10000 do
-      k = base_key(k, v)
-      table.insert(links, k)
-      v = redis.call('GET', k)
-      table.insert(parts, v)
-    end
-    vals[j] = parts
-  end
-end
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then
-  touch(ttl, {cpkey, wkey, ARGV[2] .. 'wr:' .. tail, KEYS[1]})
-  touch(ttl, bkeys)
-  touch(ttl, links)
-  for i = 1, #cp, 2 do
-    if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
-  end
-  for i = 5, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
-end
-return {cid, cp, writes, chans, vals}
-""",
-)
-
-
-# -- put -------------------------------------------------------------------------------
 
 PRUNE = 8
 """Index entries a write inspects for expired keys (TTL only); see the ``PUT`` script."""
@@ -336,69 +270,6 @@ def plan_put(
     return with_follow_ups()
 
 
-def _replies(replies: list[Any]) -> list[Any]:
-    check(replies)
-    return replies
-
-
-CONFIRM_REGISTRY = Script(
-    "confirm_registry",
-    r"""
--- KEYS[1] thread registry; ARGV: score, thread id. Names a thread whose checkpoint is
--- already stored (see _confirm_registry). Nothing is written when the entry is there
--- (the common case). Otherwise its ZADD must not be refused at the memory limit, which
--- would hide stored data, so the script first writes with a command the server allows
--- there (a ZREM of the absent member): after a write, a script runs to its end.
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-return 1
-""",
-)
-
-
-def _confirm_registry(
-    cfg: SaverConfig, thread_id: str, write: Batch[bool], result: T, now_ms: int
-) -> Generator[Batch[Any], Any, T]:
-    """A cluster write, then, if it created the thread, its registry entry again.
-
-    On a cluster the thread registry lives in another slot than the thread, so nothing
-    is atomic across them: a write sends its registry ``ZADD`` first, and a cluster
-    ``delete_thread`` its ``ZREM`` first, each before its script. The one interleaving
-    that could hide a thread: write W's ``ZADD``, then delete D's ``ZREM`` and script,
-    then W's script, which stores checkpoints the registry no longer names.
-
-    Why no committed thread stays unlisted. Every ``ZREM`` of the thread comes from a
-    cluster delete, which sends it, waits for it, then sends its script, and runs to
-    its end even when cancelled; every write sends its ``ZADD``, waits for it, then its
-    script. Take the thread with checkpoints at rest. If no delete script ever ran in
-    its slot, no ``ZREM`` did either (but of deletes that raised, see below), and the
-    registry holds the ``ZADD`` of every write. Otherwise let S be the last delete
-    script: it emptied the thread, so the first write script after S, W's, found no
-    namespace set and reported ``created``, and W sent this confirming ``ZADD`` after
-    its script ran, so after S ran, so after every ``ZREM`` whose script ran no later
-    than S. A ``ZREM`` after W's confirmation would belong to a delete whose script runs
-    after it, after S: there is none. So the registry names the thread. The caller runs
-    this plan to its end when cancelled (``afinish``), so no cancellation point falls
-    between the script and the confirmation. Left open: a process killed right there,
-    or a delete that raised after its ``ZREM`` (repeating it finishes it); and, with
-    TTL only, a write that sits longer than its TTL between its ``ZADD`` and its script
-    (another write's pruning may remove the entry meanwhile).
-    Cost: one more round trip, only when a write creates the thread; any other put is
-    still its registry round trip and one script call.
-    """
-    created = yield write
-    if created:
-        yield batch([_confirmation(cfg, thread_id, now_ms)], _replies, writes=True)
-    return result
-
-
-def _confirmation(cfg: SaverConfig, thread_id: str, now_ms: int) -> Op:
-    ttl_ms = cfg.ttl_seconds * 1000
-    score = now_ms + ttl_ms if ttl_ms else 0
-    return CONFIRM_REGISTRY.call([thread_registry(cfg.prefix)], [score, thread_id])
-
-
 @dataclass(frozen=True)
 class _PutBatch:
     batch: Batch[tuple[bool, list[str]] | None]
@@ -406,32 +277,6 @@ class _PutBatch:
     deltas: bool
     """Some blob is a delta (the script may refuse it: see ``PUT``)."""
     result: RunnableConfig
-
-
-def _after_write(
-    cfg: SaverConfig,
-    thread_id: str,
-    created: bool,
-    gone: list[str],
-    now_ms: int,
-    *,
-    cluster: bool,
-) -> Generator[Batch[Any], Any, None]:
-    """After a write, in one more round trip and only when needed: the registry
-    confirmation of a thread it created on a cluster (:func:`_confirm_registry`), and
-    the thread out of the run indexes of runs a shallow put left with nothing here
-    (their run ids already left the thread's run set in the script).
-
-    A run index naming a thread without anything of the run costs ``delete_for_runs``
-    one no-op script; if this second step is lost (a process killed between), the
-    entry stays, harmless, until the run's index expires (with TTL) or forever.
-    """
-    follow: list[Op] = []
-    if cluster and created:
-        follow.append(_confirmation(cfg, thread_id, now_ms))
-    follow += [("SREM", run_index(cfg.prefix, r), run_member(thread_id)) for r in gone]
-    if follow:
-        yield batch(follow, _replies, writes=True)
 
 
 def _put_batch(
@@ -510,37 +355,6 @@ def _put_batch(
         return int(reply[0]) == 2, [_text(r) for r in reply[1:]]
 
     return _PutBatch(batch([call], decode, side=side, writes=True), any_delta, result)
-
-
-def _registry_commands(
-    cfg: SaverConfig, thread_id: str, ns: str, cid: str, run_id: Any, now_ms: int
-) -> list[Command]:
-    """Cross-slot index updates of a write: the thread registry and the run index.
-
-    The run index names the thread only (what the run wrote there is listed in the
-    thread's slot, see ``ThreadKeys.run``), so it does not grow with the thread.
-
-    Without TTL, thread entries have score 0 and run sets no expiry. With TTL, a thread's
-    score is the time its last write (or, with ``refresh_on_read``, read) expires, and
-    entries past it are pruned by every write; a run set expires with the last
-    checkpoint written under it.
-    """
-    threads = thread_registry(cfg.prefix)
-    ttl_ms = cfg.ttl_seconds * 1000
-    cmds: list[Command] = [("ZADD", threads, now_ms + ttl_ms if ttl_ms else 0, thread_id)]
-    if ttl_ms:
-        cmds.append(("ZREMRANGEBYSCORE", threads, 1, now_ms))
-    return cmds + _run_index_commands(cfg, thread_id, run_id)
-
-
-def _run_index_commands(cfg: SaverConfig, thread_id: str, run_id: Any) -> list[Command]:
-    if not run_id:
-        return []
-    key = run_index(cfg.prefix, str(run_id))
-    cmds: list[Command] = [("SADD", key, run_member(thread_id))]
-    if cfg.ttl_seconds:
-        cmds.append(("EXPIRE", key, cfg.ttl_seconds))
-    return cmds
 
 
 def _flatten(fields: Mapping[str, bytes | str]) -> list[bytes | str]:
@@ -653,147 +467,6 @@ def plan_put_writes(
 
 
 # -- get_tuple -------------------------------------------------------------------------
-
-
-def _get_call(cfg: SaverConfig, thread_id: str, ns: str, cid: str | None) -> Op:
-    keys = cfg.keys(thread_id)
-    ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
-    touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
-    return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, *touch])
-
-
-def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Command]:
-    """With ``refresh_on_read``, a read extends the thread's registry entry as it extends
-    its keys, so a thread kept alive by reads stays in ``list(None)``. ``XX``: a read
-    never lists a thread that is not there; ``GT``: never shortens a later expiry."""
-    if not (cfg.refresh_on_read and cfg.ttl_seconds):
-        return []
-    expiry = now_ms + cfg.ttl_seconds * 1000
-    return [("ZADD", thread_registry(cfg.prefix), "XX", "GT", expiry, thread_id)]
-
-
-def decode_tuple(
-    cfg: SaverConfig, thread_id: str, ns: str, reply: Any, cid: str | None = None
-) -> CheckpointTuple | None:
-    """Turn the GET_TUPLE script reply into a ``CheckpointTuple`` (None if absent).
-
-    ``cid`` is the id asked for (None: the latest), to name the key in errors.
-
-    Raises:
-        CorruptDataError: The stored data is damaged or foreign: a key of the wrong type,
-            a field missing, a payload the serializer cannot read. The message names the
-            thread, checkpoint and Redis key, never a stored value.
-        UnsupportedFormatError: The checkpoint was written by a newer format.
-    """
-    if reply is None:
-        return None
-    keys = cfg.keys(thread_id)
-    if _is_wrong_type(reply):
-        named = (
-            f"{keys.checkpoint(ns, cid)!r} or {keys.writes(ns, cid)!r}"
-            if cid
-            else f"{keys.index(ns)!r} or the latest checkpoint's hash or writes"
-        )
-        raise CorruptDataError(
-            f"checkpoint {cid or '(latest)'!r} of thread {thread_id!r}: a key holds the "
-            f"wrong type (foreign or damaged data): {named}"
-        ) from reply
-    if isinstance(reply, BaseException):
-        raise reply
-    try:
-        return _decode_tuple(cfg, thread_id, ns, reply)
-    except (CorruptDataError, UnsupportedFormatError):
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        named = keys.checkpoint(ns, cid) if cid else keys.index(ns)
-        raise CorruptDataError(
-            f"checkpoint {cid or '(latest)'!r} of thread {thread_id!r} (key {named!r}): "
-            f"damaged data ({type(exc).__name__})"
-        ) from exc
-
-
-def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple:
-    raw_cid, cp_flat, w_flat, chans, vals = reply
-    cid = _text(raw_cid)
-    keys = cfg.keys(thread_id)
-    cp = {_text(cp_flat[i]): cp_flat[i + 1] for i in range(0, len(cp_flat), 2)}
-    where = f"checkpoint {cid!r} of thread {thread_id!r} (key {keys.checkpoint(ns, cid)!r})"
-    check_format(cp.get("fmt"), where)
-    try:
-        checkpoint = cast(Checkpoint, load_typed(cfg.serde, cp["c"], where))
-        metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], f"{where}, metadata"))
-    except KeyError as exc:
-        raise CorruptDataError(f"{where}: missing field {exc}") from exc
-    if not isinstance(checkpoint, Mapping) or not isinstance(metadata, Mapping):
-        raise CorruptDataError(f"{where}: checkpoint or metadata is not a mapping")
-    channel_values: dict[str, Any] = {}
-    for chan, val in zip(chans, vals):
-        if val is not None and val != EMPTY:
-            channel = _text(chan)
-            what = f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
-            if isinstance(val, list):  # a delta chain, newest first (GET_TUPLE)
-                channel_values[channel] = assemble(cfg.serde, val, what)
-            else:
-                channel_values[channel] = load_typed(cfg.serde, val, what)
-    pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
-    wkey = keys.writes(ns, cid)
-    for i in range(0, len(w_flat), 2):
-        field = _text(w_flat[i])
-        task_id, sep, slot = field.rpartition("\0")
-        if not sep or not slot.lstrip("-").isdigit():
-            raise CorruptDataError(f"pending write {field!r} (key {wkey!r}): not a task and index")
-        channel, value, task_path = load_write(
-            cfg.serde, w_flat[i + 1], f"pending write {field!r} (key {wkey!r})"
-        )
-        pending.append((writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value)))
-    pending.sort(key=lambda item: item[0])
-    parent = cp.get("p")
-    return CheckpointTuple(
-        config=_config(thread_id, ns, cid),
-        checkpoint={**checkpoint, "channel_values": channel_values},
-        metadata=metadata,
-        parent_config=_config(thread_id, ns, _text(parent)) if parent else None,
-        pending_writes=[write for _, write in pending],
-    )
-
-
-def _is_wrong_type(reply: Any) -> bool:
-    """A WRONGTYPE error (plain, or wrapped in a script error by Redis 6.2)."""
-    return isinstance(reply, BaseException) and "WRONGTYPE" in str(reply)
-
-
-def _typed(keys_named: Sequence[str]) -> Callable[[list[Any]], list[Any]]:
-    """A decoder naming the key whose reply is WRONGTYPE (foreign or damaged data)."""
-
-    def decode(replies: list[Any]) -> list[Any]:
-        for key, reply in zip(keys_named, replies):
-            if _is_wrong_type(reply):
-                raise CorruptDataError(
-                    f"key {key!r} holds the wrong type (foreign or damaged data)"
-                ) from reply
-        check(replies)
-        return replies
-
-    return decode
-
-
-def plan_get_tuple(
-    cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
-) -> Batch[CheckpointTuple | None]:
-    """One script call: latest (or given) checkpoint, its blobs and pending writes.
-
-    ``now_ms`` (the caller's clock) matters only with ``refresh_on_read``.
-    """
-    thread_id, ns, cid = target(config, "get_tuple")
-
-    def decode(replies: list[Any]) -> CheckpointTuple | None:
-        return decode_tuple(cfg, thread_id, ns, replies[0], cid)
-
-    return batch(
-        [_get_call(cfg, thread_id, ns, cid)],
-        decode,
-        side=_refresh_listing(cfg, thread_id, now_ms),
-    )
 
 
 def _none(replies: list[Any]) -> None:

@@ -20,12 +20,10 @@ from langgraph_redis._core.checkpoint.keys import (
 )
 from langgraph_redis._core.checkpoint.listing import _first, _no_nul
 from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE
-from langgraph_redis._core.checkpoint.plans import (
+from langgraph_redis._core.checkpoint.plans import _flatten, _none, _run_entry
+from langgraph_redis._core.checkpoint.registry import (
     _confirm_registry,
-    _flatten,
-    _none,
     _replies,
-    _run_entry,
     _run_index_commands,
 )
 from langgraph_redis._core.checkpoint.serde import (

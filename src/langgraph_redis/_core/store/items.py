@@ -157,7 +157,9 @@ end
 -- this writer uses the vector-set engine
 local mine = ARGV[14 + 2 * nv] == '1'
 if mine or redis.call('EXISTS', KEYS[5]) == 1 then
-  vdrop(KEYS[5], ARGV[4], nv)
+  -- every element of the item goes first: Redis 8.0 updates an existing element on
+  -- VADD without propagating it (AOF, replicas), so an overwrite must re-add it
+  vdrop(KEYS[5], ARGV[4], 0)
   local attrs = nv > 0 and vattrs(ARGV[2]) or ''
   for i = 0, nv - 1 do
     redis.call('VADD', KEYS[5], 'FP32', ARGV[12 + 2 * i], ARGV[4] .. ':' .. i, ARGV[13 + 2 * nv],
