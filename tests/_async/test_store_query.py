@@ -615,6 +615,28 @@ async def test_filter_search_is_one_index_round_trip(
         await store.aclose()
 
 
+async def test_filter_search_finds_items_a_plain_engine_store_wrote(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """A store forced to the plain engine on a server with the query engine writes the
+    index fields too: a query-engine store's filter search (FT.SEARCH) finds its items."""
+    embed = TableEmbeddings()
+    embed.add("a", np.eye(DIMS)[0])
+    embed.add("b", np.eye(DIMS)[1])
+    store = await _open(redis_url, key_prefix, embed)
+    plain = AsyncRedisStore(redis_url, index=config(embed), prefix=key_prefix, engine="plain")
+    try:
+        await plain.asetup()
+        await plain.aput(("p",), "k1", {"text": "a", "n": 7})
+        await plain.aput(("p",), "k2", {"text": "b", "n": 8})
+        got = await store.asearch(("p",), filter={"n": 7})
+        assert [(r.key, r.value["n"]) for r in got] == [("k1", 7)]
+    finally:
+        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await plain.aclose()
+        await store.aclose()
+
+
 async def test_filter_search_skips_expired_items(
     stack_only: None, own_stack: LocalServer, key_prefix: str
 ) -> None:

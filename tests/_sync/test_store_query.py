@@ -617,6 +617,28 @@ def test_filter_search_is_one_index_round_trip(
         store.close()
 
 
+def test_filter_search_finds_items_a_plain_engine_store_wrote(
+    stack_only: None, redis_url: str, key_prefix: str
+) -> None:
+    """A store forced to the plain engine on a server with the query engine writes the
+    index fields too: a query-engine store's filter search (FT.SEARCH) finds its items."""
+    embed = TableEmbeddings()
+    embed.add("a", np.eye(DIMS)[0])
+    embed.add("b", np.eye(DIMS)[1])
+    store = _open(redis_url, key_prefix, embed)
+    plain = RedisStore(redis_url, index=config(embed), prefix=key_prefix, engine="plain")
+    try:
+        plain.setup()
+        plain.put(("p",), "k1", {"text": "a", "n": 7})
+        plain.put(("p",), "k2", {"text": "b", "n": 8})
+        got = store.search(("p",), filter={"n": 7})
+        assert [(r.key, r.value["n"]) for r in got] == [("k1", 7)]
+    finally:
+        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        plain.close()
+        store.close()
+
+
 def test_filter_search_skips_expired_items(
     stack_only: None, own_stack: LocalServer, key_prefix: str
 ) -> None:

@@ -123,6 +123,11 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         )
         self._engine_choice: EngineChoice = engine
         self._engine: Engine | None = None
+        # Item hashes carry the query engine's index fields (ns tags, filter digests,
+        # order key) wherever that engine indexes this prefix, whichever engine this
+        # store searches with: a store forced to "plain" on the same server keeps
+        # writing items the query engine's filter search finds.
+        self._tags = False
         self._cache: StoreCache = {}
         self._cache_cap = int(snapshot_cache_bytes)
         self._cache_warned: set[str] = set()
@@ -234,6 +239,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
             )
             level = logging.WARNING if overridden else logging.INFO
             logger.log(level, "store engine: %s (%s; %s)", name, why, info.describe())
+            self._tags = info.search and not info.cluster and db == 0
             self._engine = engine
 
     async def _run(self, plan: Plan[T]) -> T:
@@ -260,7 +266,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=self._engine is vset,
-                tags=self._engine is query,
+                tags=self._tags,
             )
         )
 
@@ -371,7 +377,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 epoch=secrets.token_hex(8),
                 cluster=self._conn.cluster,
                 vset=engine is vset,
-                tags=engine is query,
+                tags=self._tags,
             )
             if prepared.write_must_finish(self._conn.cluster):
                 await afinish(self._run(write))
