@@ -36,7 +36,7 @@ from langgraph.store.base import IndexConfig, PutOp
 from langgraph_redis._core import migrate as core
 from langgraph_redis._core.migrate import MigrationReport, OldStoreItem, Skip
 from langgraph_redis._core.store.filters import value_tokens
-from langgraph_redis._core.store.items import prepare_puts
+from langgraph_redis._core.store.writes import prepare_puts
 from langgraph_redis._sync.saver import RedisSaver
 from langgraph_redis._sync.store import RedisStore
 

@@ -26,8 +26,8 @@ from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._bridge import in_thread  # sync: skip
-from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store import writes
 from tests._async.clock import ttl_clock
 from tests._async.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
@@ -1013,7 +1013,7 @@ async def test_nan_and_infinity_are_refused(astore: AsyncRedisStore, number: flo
 async def test_oversized_value_is_refused_before_sending(
     astore: AsyncRedisStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(items, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
+    monkeypatch.setattr(writes, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
     with pytest.raises(ValueError, match=r"is 8\d bytes of JSON.*proto-max-bulk-len"):
         await astore.abatch(
             [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]

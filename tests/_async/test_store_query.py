@@ -25,7 +25,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph_redis._acompat import AsyncIterator, asleep
 from langgraph_redis._async.store import AsyncRedisStore
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.engines.query import index_settings
+from langgraph_redis._core.store.engines.query_index import index_settings
 from tests._async.test_store import _same_results, index_built
 from tests.roundtrips import RoundTrips
 from tests.servers import LocalServer, require_engine, start_server

@@ -26,8 +26,8 @@ from langgraph.store.memory import InMemoryStore
 from langgraph_redis import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._acompat import Iterator, sleep
 from langgraph_redis._sync.store import RedisStore
-from langgraph_redis._core.store import items
 from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store import writes
 from tests._sync.clock import ttl_clock
 from tests._sync.stores import close_store, put_and_read_back
 from tests.roundtrips import RoundTrips
@@ -1010,7 +1010,7 @@ def test_nan_and_infinity_are_refused(store: RedisStore, number: float) -> None:
 def test_oversized_value_is_refused_before_sending(
     store: RedisStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(items, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
+    monkeypatch.setattr(writes, "MAX_VALUE_BYTES", 64)  # the real limit is Redis' 512 MB
     with pytest.raises(ValueError, match=r"is 8\d bytes of JSON.*proto-max-bulk-len"):
         store.batch(
             [PutOp(("big",), "ok", {"x": 1}), PutOp(("big",), "k", {"x": "é" * 40})]

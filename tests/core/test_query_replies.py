@@ -12,7 +12,8 @@ import logging
 
 import pytest
 
-from langgraph_redis._core.store.engines.query import decode_rows, is_indexing, is_missing_index
+from langgraph_redis._core.store.engines.query import decode_rows
+from langgraph_redis._core.store.engines.query_index import is_indexing, is_missing_index
 
 
 def test_expired_documents_count_but_yield_no_row(caplog: pytest.LogCaptureFixture) -> None:

@@ -41,9 +41,10 @@ from langgraph_redis._core.plans import Plan, T, check_prefix
 from langgraph_redis._core.store.batch import prepare_batch
 from langgraph_redis._core.store.config import VectorConfig, choose_engine, vector_config
 from langgraph_redis._core.store.engines import Engine, SearchRequest, by_name, query, vset
-from langgraph_redis._core.store.items import PreparedPut, check_vectors, plan_get, plan_write
+from langgraph_redis._core.store.items import plan_get
 from langgraph_redis._core.store.namespaces import plan_list_namespaces, plan_sweep
 from langgraph_redis._core.store.snapshot import SNAPSHOT_CACHE_BYTES, StoreCache, trim_cache
+from langgraph_redis._core.store.writes import PreparedPut, check_vectors, plan_write
 
 logger = logging.getLogger(__name__)
 

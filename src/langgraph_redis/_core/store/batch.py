@@ -25,7 +25,7 @@ from langgraph.store.base import (
 
 from langgraph_redis._core.store.config import VectorConfig
 from langgraph_redis._core.store.filters import CompiledFilter, compile_filter
-from langgraph_redis._core.store.items import PreparedPut, prepare_puts
+from langgraph_redis._core.store.writes import PreparedPut, prepare_puts
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class PreparedBatch:
     puts: list[PreparedPut]
     """Puts and deletes to write, one per (namespace, key): the last one of a key wins."""
     texts: list[str]
-    """Document texts to embed, in the order :func:`~.items.plan_write` takes vectors."""
+    """Document texts to embed, in the order :func:`~.writes.plan_write` takes vectors."""
     queries: list[str]
     """Distinct search queries to embed (none without a vector config)."""
 
@@ -61,7 +61,7 @@ def prepare_batch(ops: Iterable[Op], cfg: VectorConfig | None) -> PreparedBatch:
 
     Raises:
         TypeError, ValueError, InvalidNamespaceError: From :func:`validate_op`, a filter
-            or a value (see :func:`~.items.prepare_puts`), before anything is sent.
+            or a value (see :func:`~.writes.prepare_puts`), before anything is sent.
     """
     ops = list(ops)
     for op in ops:

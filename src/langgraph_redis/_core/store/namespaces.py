@@ -3,7 +3,7 @@
 Both read the index of namespaces (one sorted set, :func:`.keys.ns_index_key`) and the
 key sets of the namespaces it names; the sweep removes the bookkeeping of items Redis
 has already expired, and reconciles the index when a namespace empties
-(:func:`.items.index_upkeep`).
+(:func:`.writes.index_upkeep`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from langgraph.store.base import ListNamespacesOp, MatchCondition
 from langgraph_redis._core.plans import Batch, Op, batch, check
 from langgraph_redis._core.replies import text
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.items import SWEEP_ITEM, index_upkeep
 from langgraph_redis._core.store.keys import ns_keys
+from langgraph_redis._core.store.writes import SWEEP_ITEM, index_upkeep
 
 
 def _does_match(cond: MatchCondition, ns: tuple[str, ...]) -> bool:
@@ -89,7 +89,7 @@ def plan_sweep(
     """Remove key-set entries of expired items; drop namespaces left empty.
 
     Three round trips, plus one when namespaces emptied (two on a cluster, ``ordered``
-    False; see :func:`.items.index_upkeep`); returns entries removed.
+    False; see :func:`.writes.index_upkeep`); returns entries removed.
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)

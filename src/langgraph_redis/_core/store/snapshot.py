@@ -26,7 +26,6 @@ from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store.config import VectorConfig
 from langgraph_redis._core.store.filters import CompiledFilter
 from langgraph_redis._core.store.items import (
-    TOMBSTONES,
     _int,
     _time,
     _where,
@@ -36,6 +35,7 @@ from langgraph_redis._core.store.items import (
     to_datetime,
 )
 from langgraph_redis._core.store.keys import ns_keys
+from langgraph_redis._core.store.writes import TOMBSTONES
 
 logger = logging.getLogger(__name__)
 

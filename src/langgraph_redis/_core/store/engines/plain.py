@@ -19,7 +19,7 @@ import numpy as np
 from langgraph.store.base import Item, SearchItem
 
 from langgraph_redis._core.plans import Batch
-from langgraph_redis._core.store import items, snapshot
+from langgraph_redis._core.store import snapshot, writes
 from langgraph_redis._core.store.config import VectorConfig, plan_check_config
 from langgraph_redis._core.store.engines import SearchRequest
 from langgraph_redis._core.store.filters import CompiledFilter
@@ -35,7 +35,7 @@ from langgraph_redis._core.store.snapshot import (
 
 NAME = "plain"
 
-SCRIPTS = (*items.SCRIPTS, *snapshot.SCRIPTS)
+SCRIPTS = (*writes.SCRIPTS, *snapshot.SCRIPTS)
 """Every script the store sends on this engine (item writes, snapshot reads), loaded at setup."""
 
 

@@ -44,12 +44,12 @@ from langgraph.store.base import SearchItem
 
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.plans import Batch, Op, Script, batch, check
-from langgraph_redis._core.store import items, snapshot
 from langgraph_redis._core.store import keys as sk
+from langgraph_redis._core.store import snapshot, writes
 from langgraph_redis._core.store.config import VectorConfig
 from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import LOGICAL, CompiledFilter
-from langgraph_redis._core.store.items import ITEM_FIELDS, VSET_ATTR_MAX, VSET_LUA, decode_item
+from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
 from langgraph_redis._core.store.snapshot import (
     StoreCache,
     plan_refresh_found,
@@ -57,6 +57,7 @@ from langgraph_redis._core.store.snapshot import (
     snapshot_items,
     to_search_item,
 )
+from langgraph_redis._core.store.writes import VSET_ATTR_MAX, VSET_LUA
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ return {hits, items}
 """,
 )
 
-SCRIPTS = (*items.SCRIPTS, *snapshot.SCRIPTS, BACKFILL, SEARCH)
+SCRIPTS = (*writes.SCRIPTS, *snapshot.SCRIPTS, BACKFILL, SEARCH)
 """Scripts of this engine beyond the common ones."""
 
 
