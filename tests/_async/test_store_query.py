@@ -91,6 +91,13 @@ async def _open(url: str, prefix: str, embed: Embeddings, **options: Any) -> Asy
     return store
 
 
+async def _release(key_prefix: str, *stores: AsyncRedisStore) -> None:
+    """Drop the test's index (through the first store's client), then close every store."""
+    await cast(Any, stores[0].client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+    for store in stores:
+        await store.aclose()
+
+
 def _by_key(items: Sequence[Any]) -> list[Any]:
     return sorted(items, key=lambda i: (tuple(i.namespace), i.key))
 
@@ -442,9 +449,7 @@ async def test_database_other_than_zero_uses_the_plain_engine(
                     got, want = _by_key(got), _by_key(want)
                 _same_results(got, want)
     finally:
-        await cast(Any, zero.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await zero.aclose()
-        await one.aclose()
+        await _release(key_prefix, zero, one)
 
 
 # --------------------------------------------------------------------------- exactness
@@ -490,9 +495,7 @@ async def test_flat_equals_the_plain_engine(
                 assert len(got) == limit
                 _same_results(got, want)
     finally:
-        await cast(Any, flat.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await flat.aclose()
-        await exact.aclose()
+        await _release(key_prefix, flat, exact)
 
 
 async def test_flat_is_the_default_algorithm(
@@ -611,8 +614,7 @@ async def test_filter_search_is_one_index_round_trip(
             full = await mem.asearch(ns, filter=flt, limit=1000)
             _same_results(got, _recent_first(full, order)[offset : offset + limit])
     finally:
-        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await _release(key_prefix, store)
 
 
 async def test_filter_search_finds_items_a_plain_engine_store_wrote(
@@ -632,9 +634,7 @@ async def test_filter_search_finds_items_a_plain_engine_store_wrote(
         got = await store.asearch(("p",), filter={"n": 7})
         assert [(r.key, r.value["n"]) for r in got] == [("k1", 7)]
     finally:
-        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await plain.aclose()
-        await store.aclose()
+        await _release(key_prefix, store, plain)
 
 
 async def test_filter_search_skips_expired_items(

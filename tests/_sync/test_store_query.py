@@ -93,6 +93,13 @@ def _open(url: str, prefix: str, embed: Embeddings, **options: Any) -> RedisStor
     return store
 
 
+def _release(key_prefix: str, *stores: RedisStore) -> None:
+    """Drop the test's index (through the first store's client), then close every store."""
+    cast(Any, stores[0].client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+    for store in stores:
+        store.close()
+
+
 def _by_key(items: Sequence[Any]) -> list[Any]:
     return sorted(items, key=lambda i: (tuple(i.namespace), i.key))
 
@@ -444,9 +451,7 @@ def test_database_other_than_zero_uses_the_plain_engine(
                     got, want = _by_key(got), _by_key(want)
                 _same_results(got, want)
     finally:
-        cast(Any, zero.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        zero.close()
-        one.close()
+        _release(key_prefix, zero, one)
 
 
 # --------------------------------------------------------------------------- exactness
@@ -492,9 +497,7 @@ def test_flat_equals_the_plain_engine(
                 assert len(got) == limit
                 _same_results(got, want)
     finally:
-        cast(Any, flat.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        flat.close()
-        exact.close()
+        _release(key_prefix, flat, exact)
 
 
 def test_flat_is_the_default_algorithm(
@@ -613,8 +616,7 @@ def test_filter_search_is_one_index_round_trip(
             full = mem.search(ns, filter=flt, limit=1000)
             _same_results(got, _recent_first(full, order)[offset : offset + limit])
     finally:
-        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        _release(key_prefix, store)
 
 
 def test_filter_search_finds_items_a_plain_engine_store_wrote(
@@ -634,9 +636,7 @@ def test_filter_search_finds_items_a_plain_engine_store_wrote(
         got = store.search(("p",), filter={"n": 7})
         assert [(r.key, r.value["n"]) for r in got] == [("k1", 7)]
     finally:
-        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        plain.close()
-        store.close()
+        _release(key_prefix, store, plain)
 
 
 def test_filter_search_skips_expired_items(
