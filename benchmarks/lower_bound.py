@@ -66,6 +66,7 @@ class HandWrittenSaver:
     async def aput(
         self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any
     ) -> RunnableConfig:
+        keys: tuple[str, ...]
         conf = config["configurable"]
         thread = conf["thread_id"]
         base = f"{self.prefix}:{{{thread}}}:"
@@ -88,12 +89,11 @@ class HandWrittenSaver:
         blobs: list[bytes | str] = []
         for channel, version in new_versions.items():
             blobs += [f"{base}b::{channel}:{version}", _dump(values[channel])]
+        # one server: the script writes the thread registry itself (its last key)
         keys = (cp_key, f"{base}idx:", f"{base}nss", f"{base}keys", f"{base}blobs:")
-        args = (cid, "", 0, 0, len(fields) // 2, *fields, len(blobs) // 2, *blobs)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.execute_command("ZADD", f"{self.prefix}:threads", 0, thread)
-        pipe.execute_command("EVALSHA", PUT.sha, len(keys), *keys, *args)
-        await pipe.execute()
+        keys += (f"{self.prefix}:threads",)
+        args = (cid, "", 0, 0, 0, 0, thread, len(fields) // 2, *fields, len(blobs) // 2, *blobs)
+        await self.client.execute_command("EVALSHA", PUT.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
         return _cfg(thread, cid)
 
     async def aput_writes(
@@ -102,7 +102,7 @@ class HandWrittenSaver:
         conf = config["configurable"]
         base = f"{self.prefix}:{{{conf['thread_id']}}}:"
         wkey = f"{base}w::{conf['checkpoint_id']}"
-        args: list[bytes | str | int] = [0, "", "", ""]  # ttl, no run id, not shallow
+        args: list[bytes | str | int] = [0, "", "", "", ""]  # ttl, no run id, not shallow
         for idx, (channel, value) in enumerate(writes):
             header = json.dumps([channel, task_path]).encode()
             args += [0, f"{task_id}\0{idx}", header + b"\n" + _dump(value)]

@@ -62,8 +62,12 @@ def _only_call(batch: pl.Batch[Any]) -> pl.ScriptCall:
 
 
 def test_put_is_one_script_call_on_the_thread_slot() -> None:
+    """On a cluster every key of the script is in the thread's slot (atomic there); the
+    thread registry goes beside it."""
     ckpt = _checkpoint({"a": 1, "b": 2})
-    batch = _put(_cfg(), _config(), ckpt, {}, {"a": "1"})
+    plan = cp.plan_put(_cfg(), _config(), ckpt, {}, {"a": "1"}, cluster=True)
+    assert not isinstance(plan, pl.Batch)
+    batch = next(plan)
     call = _only_call(batch)
     keys = ck.ThreadKeys("pfx", "t1")
     assert call.script is cp.PUT
@@ -74,19 +78,63 @@ def test_put_is_one_script_call_on_the_thread_slot() -> None:
     # only the channel in new_versions is sent as a blob; both are referenced
     assert call.args.count(keys.blob("", "a", "1")) == 2
     assert call.args.count(keys.blob("", "b", "1")) == 1
-    assert batch.decode([[1]]) == _config(cid=ckpt["id"])  # the script replies {1}
+    assert batch.decode([[1]]) == (False, [])  # the script replies {1}: not created
 
 
-def test_put_registers_the_thread_beside_the_script() -> None:
-    ckpt = _checkpoint({})
-    plain = _put(_cfg(), _config(), ckpt, {}, {}, now_ms=5_000)
-    assert plain.side == (("ZADD", ck.thread_registry("pfx"), 0, "t1"),)
+def test_put_on_one_server_is_one_script_call_naming_the_registries() -> None:
+    """One server: nothing beside the script (no MULTI/EXEC); the script declares the
+    thread registry and the run index among its keys and writes them itself."""
+    ckpt = _checkpoint({"a": 1})
+    keys = ck.ThreadKeys("pfx", "t1")
+    plain = _put(_cfg(), _config(), ckpt, {}, {"a": "1"}, now_ms=5_000)
+    call = _only_call(plain)
+    assert plain.side == ()
+    assert call.keys[1:] == (
+        keys.index(""),
+        keys.namespaces,
+        keys.registry,
+        keys.blobs(""),
+        ck.thread_registry("pfx"),
+    )
+    assert call.args[4:7] == (0, 5_000, "t1")  # registry score (no TTL: 0), prune bound
+    assert plain.decode([[1]]) == _config(cid=ckpt["id"])  # the script replies {1}
     ttl = _put(_cfg(ttl_seconds=60), _config(), ckpt, {"run_id": "r1"}, {}, now_ms=5_000)
-    assert ttl.side[:2] == (
+    call = _only_call(ttl)
+    assert ttl.side == ()
+    assert call.keys[5:] == (ck.thread_registry("pfx"), ck.run_index("pfx", "r1"))
+    assert call.args[4:7] == (65_000, 5_000, "t1")
+
+
+def test_put_on_a_cluster_registers_the_thread_beside_the_script() -> None:
+    ckpt = _checkpoint({})
+    plain = cp.plan_put(_cfg(), _config(), ckpt, {}, {}, now_ms=5_000, cluster=True)
+    assert not isinstance(plain, pl.Batch)  # + the confirmation when it creates the thread
+    first = next(plain)
+    assert first.side == (("ZADD", ck.thread_registry("pfx"), 0, "t1"),)
+    assert len(_only_call(first).keys) == 5  # nothing outside the thread's slot
+    ttl = cp.plan_put(
+        _cfg(ttl_seconds=60), _config(), ckpt, {"run_id": "r1"}, {}, now_ms=5_000, cluster=True
+    )
+    assert not isinstance(ttl, pl.Batch)
+    side = next(ttl).side
+    assert side[:2] == (
         ("ZADD", ck.thread_registry("pfx"), 65_000, "t1"),
         ("ZREMRANGEBYSCORE", ck.thread_registry("pfx"), 1, 5_000),
     )
-    assert [c[0] for c in ttl.side[2:]] == ["SADD", "EXPIRE"]  # the run index, expiring
+    assert [c[0] for c in side[2:]] == ["SADD", "EXPIRE"]  # the run index, expiring
+
+
+def test_put_writes_names_the_run_index_in_the_script_on_one_server() -> None:
+    config: RunnableConfig = {**_config(cid="c1"), "metadata": {"run_id": "r1"}}
+    one = cp.plan_put_writes(_cfg(), config, [("x", 1)], "task")
+    assert one.side == ()
+    assert _only_call(one).keys[-1] == ck.run_index("pfx", "r1")
+    assert _only_call(one).args[4] == ck.run_member("t1")
+    cluster = cp.plan_put_writes(_cfg(), config, [("x", 1)], "task", cluster=True)
+    assert cluster.side == (("SADD", ck.run_index("pfx", "r1"), ck.run_member("t1")),)
+    assert len(_only_call(cluster).keys) == 6  # nothing outside the thread's slot
+    none = cp.plan_put_writes(_cfg(), _config(cid="c1"), [("x", 1)], "task")
+    assert none.side == () and len(_only_call(none).keys) == 6  # no run id: no run index
 
 
 def test_put_shallow_is_the_same_script_with_a_flag() -> None:

@@ -207,8 +207,12 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
         task_path: str = "",
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
+        await self.asetup()  # the plan differs on a cluster
         await self._run(
-            self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path), wait=True
+            self._plans.plan_put_writes(
+                self._cfg, config, writes, task_id, task_path, cluster=self._conn.cluster
+            ),
+            wait=True,
         )
 
     async def adelete_thread(self, thread_id: str) -> None:

@@ -209,8 +209,12 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
+        self.setup()  # the plan differs on a cluster
         self._run(
-            self._plans.plan_put_writes(self._cfg, config, writes, task_id, task_path), wait=True
+            self._plans.plan_put_writes(
+                self._cfg, config, writes, task_id, task_path, cluster=self._conn.cluster
+            ),
+            wait=True,
         )
 
     def delete_thread(self, thread_id: str) -> None:

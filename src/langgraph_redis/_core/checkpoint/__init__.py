@@ -70,6 +70,8 @@ class SaverPlans(Protocol):
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
+        *,
+        cluster: bool = False,
     ) -> Batch[None]: ...
 
     def plan_delete_thread(

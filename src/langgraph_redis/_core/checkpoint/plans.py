@@ -9,7 +9,8 @@ Round trips and atomicity, per call:
 - ``put``: one script call (``PUT``). The checkpoint hash, the blobs of changed channels
   only (one key per channel and version, written once; a grown list as a delta, see
   ``deltas.py``), the index entry and the TTLs commit together, so no reader ever sees a
-  checkpoint without its blobs. A second call only when a delta's base vanished.
+  checkpoint without its blobs; on one server the thread registry and run index too.
+  A second call only when a delta's base vanished.
 - ``put_writes``: one script call (``PUT_WRITES``); regular writes use HSETNX (first write
   wins, as in LangGraph's savers) and special channels (errors, interrupts) overwrite.
 - ``get_tuple``: one script call. Reading the latest id, the checkpoint, its writes and
@@ -51,6 +52,9 @@ from langgraph_redis._core.checkpoint.deltas import (
 )
 from langgraph_redis._core.checkpoint.keys import (
     encode,
+    run_index,
+    run_member,
+    thread_registry,
 )
 from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_DROP, LUA_ENCODE
 from langgraph_redis._core.checkpoint.registry import (
@@ -64,7 +68,7 @@ from langgraph_redis._core.checkpoint.serde import (
     dump_typed,
     dump_write,
 )
-from langgraph_redis._core.plans import Batch, Plan, Script, batch, check
+from langgraph_redis._core.plans import Batch, Command, Plan, Script, batch, check
 from langgraph_redis._core.replies import text as _text
 
 # -- Lua -------------------------------------------------------------------------------
@@ -80,17 +84,19 @@ PUT = Script(
     + LUA_DROP
     + f"local PRUNE = {PRUNE}\n"
     + r"""
--- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set
--- ARGV: id, ns, ttl, shallow (0/1), n fields, field/value pairs, n blobs, key/value
---       pairs, then blob keys named by the checkpoint (TTL refresh)
+-- KEYS: checkpoint hash, index zset, namespace set, key registry, blob set; on one
+--       server only, then the thread registry and (with a run id) the run's index
+-- ARGV: id, ns, ttl, shallow (0/1), registry score, registry prune bound (now, ms),
+--       thread id, n fields, field/value pairs, n blobs, key/value pairs, then blob
+--       keys named by the checkpoint (TTL refresh)
 -- Returns 0 when a delta's base is gone (nothing written, below); else {1 (or 2 when
 -- the thread had no checkpoint before: no namespace set; on a cluster the caller then
 -- confirms the thread registry entry, see plan_put), then the runs the shallow drop left
 -- with nothing in this thread}.
 local cid, ns, ttl, shallow = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local created = redis.call('EXISTS', KEYS[3]) == 0
-local i = 6
-local nf = tonumber(ARGV[5])
+local i = 9
+local nf = tonumber(ARGV[8])
 -- A delta extends a blob this writer stored: if that blob is gone (pruned, deleted,
 -- expired) or is not the one the writer stored (another length), write nothing and
 -- return 0; the saver then resends the checkpoint with full values.
@@ -108,6 +114,18 @@ end
 -- The first write must be one the server refuses at its memory limit (SADD is; UNLINK
 -- is not, and after any write a script runs to its end unchecked).
 redis.call('SADD', KEYS[4], KEYS[1])
+if KEYS[6] then
+  -- One server: the thread registry and the run index join this atomic write (on a
+  -- cluster they live in other slots and go beside it, see plan_put). Without TTL the
+  -- registry entry (score 0) of a thread that has checkpoints is already there: on one
+  -- server only delete_thread removes it, in the same script that empties the thread.
+  if ttl > 0 or created then redis.call('ZADD', KEYS[6], ARGV[5], ARGV[7]) end
+  if ttl > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[6], 1, ARGV[6]) end
+  if KEYS[7] then
+    redis.call('SADD', KEYS[7], '\0' .. ARGV[7])  -- keys.run_member
+    if ttl > 0 then redis.call('EXPIRE', KEYS[7], ttl) end
+  end
+end
 redis.call('UNLINK', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
 i = i + 2 * nf
@@ -226,6 +244,11 @@ def plan_put(
     ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
     caller's clock) matters only with TTL, for the thread registry's expiry scores.
 
+    On one server the script also writes the thread registry and the run index (their
+    keys are in its KEYS), so a put is one ``EVALSHA`` with nothing beside it: the
+    registry ``ZADD`` only when it changes something (the put creates the thread, or
+    TTL moves its score), after the write a server at its memory limit refuses.
+
     A list channel that extends what this saver last stored for it is written as a
     delta (``deltas.py``). If the script finds that delta's base gone (another process
     pruned or deleted the thread), it writes nothing and a second round trip, rare,
@@ -241,7 +264,9 @@ def plan_put(
     thread_id, _, _ = target(config, "put")
     if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
         raise ValueError("put: checkpoint must be a Checkpoint dict with an 'id'")
-    first = _put_batch(cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, True)
+    first = _put_batch(
+        cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, True, cluster
+    )
     result = first.result
     if not (first.deltas or cluster or shallow):
         # The common case: one script call, nothing to follow up (never refused: no delta).
@@ -259,7 +284,7 @@ def plan_put(
             # A base was gone or replaced: forget the thread, resend with full values.
             cfg.deltas.forget(thread_id)
             again = _put_batch(
-                cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False
+                cfg, config, checkpoint, metadata, new_versions, shallow, now_ms, False, cluster
             )
             outcome = yield again.batch
         assert outcome is not None  # full values are never refused
@@ -288,6 +313,7 @@ def _put_batch(
     shallow: bool,
     now_ms: int,
     use_deltas: bool,
+    cluster: bool,
 ) -> _PutBatch:
     thread_id, ns, parent_id = target(config, "put")
     cid = str(checkpoint["id"])
@@ -329,13 +355,34 @@ def _put_batch(
     if run_id := merged.get("run_id"):
         fields += ["r", str(run_id)]
 
+    run_id = merged.get("run_id")
+    script_keys = [
+        keys.checkpoint(ns, cid),
+        keys.index(ns),
+        keys.namespaces,
+        keys.registry,
+        keys.blobs(ns),
+    ]
+    side: list[Command] = []
+    if cluster:
+        # the registry and the run index live in other slots: beside the script
+        side = _registry_commands(cfg, thread_id, ns, cid, run_id, now_ms)
+    else:
+        # one server: the script writes them itself, atomically and only when needed
+        script_keys.append(thread_registry(cfg.prefix))
+        if run_id:
+            script_keys.append(run_index(cfg.prefix, str(run_id)))
+    ttl_ms = cfg.ttl_seconds * 1000
     call = PUT.call(
-        [keys.checkpoint(ns, cid), keys.index(ns), keys.namespaces, keys.registry, keys.blobs(ns)],
+        script_keys,
         [
             cid,
             ns,
             cfg.ttl_seconds,
             int(shallow),
+            now_ms + ttl_ms if ttl_ms else 0,
+            now_ms,
+            thread_id,
             len(fields) // 2,
             *fields,
             len(blob_args) // 2,
@@ -343,7 +390,6 @@ def _put_batch(
             *(referenced if cfg.ttl_seconds else ()),
         ],
     )
-    side = _registry_commands(cfg, thread_id, ns, cid, merged.get("run_id"), now_ms)
     result = _config(thread_id, ns, cid)
 
     def decode(replies: list[Any]) -> tuple[bool, list[str]] | None:
@@ -375,9 +421,10 @@ PUT_WRITES = Script(
     "put_writes",
     r"""
 -- KEYS: writes hash, key registry, write -> run hash, the run's set in this thread, the
--- thread's run ids, the namespace's index. ARGV: ttl, run id ('' if none), the run set
--- entry, the checkpoint id if the saver is shallow (else ''), then
--- (replace 0/1, field, value) triples.
+-- thread's run ids, the namespace's index; on one server with a run id, the run's
+-- index. ARGV: ttl, run id ('' if none), the run set entry, the checkpoint id if the
+-- saver is shallow (else ''), the run index entry, then (replace 0/1, field, value)
+-- triples.
 -- Shallow: writes for a checkpoint a newer put already dropped are not stored (writes
 -- may arrive after that put; nothing could read or ever delete them).
 local cid = ARGV[4]
@@ -390,7 +437,7 @@ end
 -- the run that stored its value, so delete_for_runs removes exactly that run's writes.
 local run = ARGV[2]
 local mine = false
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local field = ARGV[i + 1]
   if ARGV[i] == '1' then
     redis.call('HSET', KEYS[1], field, ARGV[i + 2])
@@ -409,6 +456,11 @@ if mine then
 end
 redis.call('SADD', KEYS[2], unpack(owned))
 local ttl = tonumber(ARGV[1])
+if mine and KEYS[7] then
+  -- one server: the run index in the same atomic write (beside it on a cluster)
+  redis.call('SADD', KEYS[7], ARGV[5])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[7], ttl) end
+end
 if ttl > 0 then
   for _, k in ipairs(owned) do redis.call('EXPIRE', k, ttl) end
   redis.call('EXPIRE', KEYS[2], ttl)
@@ -426,10 +478,14 @@ def plan_put_writes(
     task_path: str = "",
     *,
     shallow: bool = False,
+    cluster: bool = False,
 ) -> Batch[None]:
     """One round trip, one atomic script; idempotent, so a retry never duplicates.
 
     ``shallow``: writes for a checkpoint that a newer put already dropped are ignored.
+    With a run id the run index names the thread: on one server the script adds it
+    (when the run stored something here); on a ``cluster`` it lives in another slot, so
+    its ``SADD`` goes beside the script, sent first.
     """
     thread_id, ns, cid = target(config, "put_writes")
     if not cid:
@@ -442,6 +498,7 @@ def plan_put_writes(
         run_id,
         _run_entry("w", ns, cid),
         cid if shallow else "",
+        run_member(thread_id),
     ]
     for idx, (channel, value) in enumerate(writes):
         slot = WRITES_IDX_MAP.get(channel, idx)
@@ -450,20 +507,20 @@ def plan_put_writes(
             f"{task_id}\0{slot}",
             dump_write(cfg.serde, channel, value, task_path),
         ]
-    if len(args) == 4:
+    if len(args) == 5:
         return batch([], lambda _: None)
-    call = PUT_WRITES.call(
-        [
-            keys.writes(ns, cid),
-            keys.registry,
-            keys.write_runs(ns, cid),
-            keys.run(run_id),
-            keys.runs,
-            keys.index(ns),
-        ],
-        args,
-    )
-    return batch([call], _none, side=_run_index_commands(cfg, thread_id, run_id), writes=True)
+    script_keys = [
+        keys.writes(ns, cid),
+        keys.registry,
+        keys.write_runs(ns, cid),
+        keys.run(run_id),
+        keys.runs,
+        keys.index(ns),
+    ]
+    if run_id and not cluster:
+        script_keys.append(run_index(cfg.prefix, run_id))
+    side = _run_index_commands(cfg, thread_id, run_id) if cluster else []
+    return batch([PUT_WRITES.call(script_keys, args)], _none, side=side, writes=True)
 
 
 # -- get_tuple -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ left behind).
 The registry (``list(None)``) and the run indexes (``delete_for_runs``) live in other
 slots than the thread, so on a cluster they cannot join the thread's atomic script; the
 functions here say which commands go beside it and why no committed thread stays
-unlisted (:func:`_confirm_registry`).
+unlisted (:func:`_confirm_registry`). On one server the ``PUT`` and ``PUT_WRITES``
+scripts write them themselves (see ``plans.py``).
 """
 
 from __future__ import annotations
