@@ -65,13 +65,15 @@ def test_a_steady_put_is_one_script_call_without_the_registry_zadd(
     redis_url: str, key_prefix: str
 ) -> None:
     """No TTL: one EVALSHA per put, no MULTI/EXEC, and one ZADD (the thread's index
-    entry): the registry already names the thread. Before: MULTI, ZADD threads, SADD of
-    the run index beside the script, EXEC (17 commands per put; now 14)."""
+    entry): the registry already names the thread, which one ZSCORE (a read, never
+    propagated) confirms. Before: MULTI, ZADD threads, SADD of the run index beside the
+    script, EXEC (17 commands per put; now 15)."""
     ran = _steady_puts(redis_url, key_prefix, None)
     assert "multi" not in ran and "exec" not in ran, ran
     assert ran["evalsha"] == PUTS, ran
     assert ran["zadd"] == PUTS, ran  # the checkpoint index only
-    assert sum(ran.values()) == 14 * PUTS, ran
+    assert ran["zscore"] == PUTS, ran  # the registry entry is there, at score 0
+    assert sum(ran.values()) == 15 * PUTS, ran
 
 
 def test_a_steady_put_with_ttl_is_one_script_call(redis_url: str, key_prefix: str) -> None:
@@ -99,3 +101,17 @@ def test_put_writes_with_a_run_id_is_one_script_call(redis_url: str, key_prefix:
         assert ran["evalsha"] == PUTS, ran
         saver.delete_for_runs(["run-2"])
         assert not saver.get_tuple(config).pending_writes  # type: ignore[union-attr]
+
+
+def test_a_put_without_ttl_resets_a_score_a_ttl_saver_left(redis_url: str, key_prefix: str) -> None:
+    """Savers with and without TTL on one prefix: the no-TTL put still writes score 0, so
+    the TTL saver's registry pruning never drops a thread whose data does not expire."""
+    registry = ck.thread_registry(key_prefix)
+    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl={"default_ttl": 1}) as ttl:
+        config, ckpt = _step(ttl, config, empty_checkpoint(), 0)
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.zscore(registry, "t") not in (None, 0.0)  # expires with the data
+        with RedisSaver.from_conn_string(redis_url, prefix=key_prefix) as plain:
+            _step(plain, config, ckpt, 1)
+        assert client.zscore(registry, "t") == 0.0

@@ -119,7 +119,11 @@ if KEYS[6] then
   -- cluster they live in other slots and go beside it, see plan_put). Without TTL the
   -- registry entry (score 0) of a thread that has checkpoints is already there: on one
   -- server only delete_thread removes it, in the same script that empties the thread.
-  if ttl > 0 or created then redis.call('ZADD', KEYS[6], ARGV[5], ARGV[7]) end
+  -- (a saver with TTL on the same prefix may have left a score: reset it to 0, or its
+  -- registry pruning would unlist this thread whose data does not expire)
+  if ttl > 0 or created or redis.call('ZSCORE', KEYS[6], ARGV[7]) ~= '0' then
+    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[7])
+  end
   if ttl > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[6], 1, ARGV[6]) end
   if KEYS[7] then
     redis.call('SADD', KEYS[7], '\0' .. ARGV[7])  -- keys.run_member
