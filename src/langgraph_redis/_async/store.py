@@ -257,18 +257,28 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
         """Write puts prepared by the caller, with their vectors as given (the embedder is
         not called): the migration's path for items whose vectors are already stored."""
         await self.asetup()
-        await self._run(
-            plan_write(
-                self._prefix,
-                puts,
-                vectors,
-                self._vcfg,
-                self._clock(),
-                epoch=secrets.token_hex(8),
-                cluster=self._conn.cluster,
-                vset=self._engine is vset,
-                tags=self._tags,
-            )
+        await self._run(self._plan_write(puts, vectors, self._vcfg, self._clock()))
+
+    def _plan_write(
+        self,
+        puts: Sequence[PreparedPut],
+        vectors: Sequence[Sequence[float]],
+        vcfg: VectorConfig | None,
+        now: float,
+    ) -> Plan[None]:
+        """The write of a batch's puts and deletes, shaped by what setup found (cluster,
+        vector-set upkeep, query-engine index fields); a fresh epoch for the namespaces
+        it (re)creates."""
+        return plan_write(
+            self._prefix,
+            puts,
+            vectors,
+            vcfg,
+            now,
+            epoch=secrets.token_hex(8),
+            cluster=self._conn.cluster,
+            vset=self._engine is vset,
+            tags=self._tags,
         )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -369,17 +379,7 @@ class AsyncRedisStore(ConnectionOwner, AsyncStoreBridge, BaseStore):
                 listed = await self._run(plan_list_namespaces(self._prefix, op, live_at))
                 results[i] = listed
         if prepared.puts:
-            write = plan_write(
-                self._prefix,
-                prepared.puts,
-                vectors,
-                vcfg,
-                now,
-                epoch=secrets.token_hex(8),
-                cluster=self._conn.cluster,
-                vset=engine is vset,
-                tags=self._tags,
-            )
+            write = self._plan_write(prepared.puts, vectors, vcfg, now)
             if prepared.write_must_finish(self._conn.cluster):
                 await afinish(self._run(write))
             else:
