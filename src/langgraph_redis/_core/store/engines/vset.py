@@ -44,6 +44,7 @@ from langgraph.store.base import SearchItem
 
 from langgraph_redis._core.checkpoint.serde import CorruptDataError, UnsupportedFormatError
 from langgraph_redis._core.plans import Batch, Op, Script, batch, check
+from langgraph_redis._core.replies import pairs, text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store import snapshot, writes
 from langgraph_redis._core.store.config import VectorConfig
@@ -73,10 +74,6 @@ only, and the few items that make the page are read afterwards."""
 
 BACKFILL_NAMESPACES = 256
 """Namespaces backfilled side by side in one round trip."""
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def unsuited(cfg: VectorConfig | None) -> str | None:
@@ -159,7 +156,7 @@ def plan_backfill(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[
     """
     replies = yield batch([("ZRANGE", sk.ns_index_key(prefix), "-", "+", "BYLEX")])
     check(replies)
-    nsts = [_text(r) for r in replies[0]]
+    nsts = [text(r) for r in replies[0]]
     if not nsts:
         return 0
     marks = yield batch([("HGET", sk.version_key(prefix, n), "vs") for n in nsts])
@@ -189,11 +186,11 @@ def plan_backfill(prefix: str, cfg: VectorConfig) -> Generator[Batch[Any], list[
         replies = yield batch(cmds, writes=True)
         check(replies)
         for n, cursor in zip(group, replies, strict=True):
-            if _text(cursor) == "0":
+            if text(cursor) == "0":
                 del pending[n]
                 done += 1
             else:
-                pending[n] = _text(cursor)
+                pending[n] = text(cursor)
     return done
 
 
@@ -280,9 +277,7 @@ SCRIPTS = (*writes.SCRIPTS, *snapshot.SCRIPTS, BACKFILL, SEARCH)
 
 def _hits(raw: Any) -> list[tuple[str, float]]:
     """(element, score) pairs of a ``VSIM ... WITHSCORES`` reply (RESP2 list or RESP3 map)."""
-    if isinstance(raw, dict):
-        return [(_text(k), float(_text(v))) for k, v in raw.items()]
-    return [(_text(e), float(_text(s))) for e, s in zip(raw[::2], raw[1::2], strict=False)]
+    return [(text(e), float(text(s))) for e, s in pairs(raw)]
 
 
 def search_call(
@@ -343,7 +338,7 @@ def plan_search(
         first.append(search_call(prefix, pnst, blob, k, cfg, expr, need))
     replies = yield batch(first)
     check(replies)
-    nsts = [n for n in (_text(r) for r in replies[0]) if sk.is_under(n, pnst)]
+    nsts = [n for n in (text(r) for r in replies[0]) if sk.is_under(n, pnst)]
     # Only prefixes that are not lone namespaces are remembered, so per-user searches
     # (the common case, any number of users) add nothing to the client's memory.
     if pnst and nsts != [pnst]:
@@ -359,14 +354,14 @@ def plan_search(
         hits[n], asked[n] = _hits(reply[0]), k
         raw = reply[1]
         for esc, fields in zip(raw[::2], raw[1::2], strict=False):
-            ident = (n, sk.unescape(_text(esc)))
+            ident = (n, sk.unescape(text(esc)))
             if ident not in fetched:
                 read(ident, fields)
 
     def read(ident: tuple[str, str], fields: Any) -> None:
         try:
             fetched[ident] = decode_item(sk.ns_from_text(ident[0]), ident[1], fields)
-            ttls[ident] = int(_text(fields[-1] or 0))
+            ttls[ident] = int(text(fields[-1] or 0))
         except (CorruptDataError, ValueError) as exc:
             if isinstance(exc, UnsupportedFormatError):
                 raise
