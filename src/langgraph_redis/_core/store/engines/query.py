@@ -157,13 +157,7 @@ def decode_rows(raw: Any) -> tuple[list[tuple[str, str, float]], int]:
     the reply's size, so the caller widens K instead of taking a short reply for the
     end of the matches.
     """
-    if isinstance(raw, dict):
-        found = [
-            (_as_dict(r).get("id"), _as_dict(_as_dict(r).get("extra_attributes") or {}))
-            for r in _as_dict(raw).get("results", [])
-        ]
-    else:
-        found = [(doc, _as_dict(fields)) for doc, fields in zip(raw[1::2], raw[2::2], strict=False)]
+    found = _documents(raw)
     rows: list[tuple[str, str, float]] = []
     for doc, attrs in found:
         if not attrs:
@@ -176,17 +170,21 @@ def decode_rows(raw: Any) -> tuple[list[tuple[str, str, float]], int]:
     return rows, len(found)
 
 
+def _documents(raw: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """(document id, fields) of every document of an FT.SEARCH reply, RESP2 or RESP3."""
+    if isinstance(raw, dict):
+        return [
+            (_as_dict(r).get("id"), _as_dict(_as_dict(r).get("extra_attributes") or {}))
+            for r in _as_dict(raw).get("results", [])
+        ]
+    return [(doc, _as_dict(fields)) for doc, fields in zip(raw[1::2], raw[2::2], strict=False)]
+
+
 def _decode_docs(raw: Any) -> tuple[list[dict[str, Any]], int]:
     """The fields of each document of an FT.SEARCH reply (RESP2 or RESP3) that has any,
     and the number of documents, those without fields (expired, not reclaimed) included."""
-    if isinstance(raw, dict):
-        found = [
-            _as_dict(_as_dict(r).get("extra_attributes") or {})
-            for r in _as_dict(raw).get("results", [])
-        ]
-    else:
-        found = [_as_dict(fields) for fields in raw[2::2]]
-    docs = [{_text(k): v for k, v in attrs.items()} for attrs in found if attrs]
+    found = _documents(raw)
+    docs = [{_text(k): v for k, v in attrs.items()} for _, attrs in found if attrs]
     return docs, len(found)
 
 
