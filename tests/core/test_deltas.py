@@ -72,6 +72,33 @@ def test_chain_depth_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert deepest == deltas.MAX_DEPTH
 
 
+def _depth(blobs: list[bytes], i: int) -> int:
+    depth, key, raw = 0, _key(i), blobs[i]
+    while is_delta(raw):
+        depth += 1
+        key = base_key(key, raw)
+        raw = blobs[int(key.rpartition(":")[2].split(".")[0])]
+    return depth
+
+
+def test_an_unchanged_list_adds_no_link() -> None:
+    """A list written back unchanged (a new version, the same items) is stored as a
+    sibling of the last delta: reads stay as short as the last growth left them,
+    rather than one link longer per step (256 parts after 256 unchanged steps)."""
+    blobs, value, prev = _grow(5)
+    expected = [value[: i + 1] for i in range(5)]
+    for i in range(5, 400):
+        if i % 100 == 0:  # growth between the still stretches
+            value = [*value, {"id": i, "text": "y" * 50}]
+        raw, prev = blob_value(SERDE, _key(i), "messages", value, prev)
+        blobs.append(raw)
+        expected.append(value)
+    assert max(_depth(blobs, i) for i in range(len(blobs))) <= 8
+    assert [_read(blobs, i) for i in range(len(blobs))] == expected
+    final = len(SERDE.dumps_typed(value)[1])
+    assert sum(map(len, blobs)) <= 400 * 64 + 40 * final
+
+
 @pytest.mark.parametrize("change", ["edit", "remove", "reorder", "mutate", "new object"])
 def test_anything_but_an_append_is_a_full_value(change: str) -> None:
     value: list[Any] = [{"id": i} for i in range(20)]

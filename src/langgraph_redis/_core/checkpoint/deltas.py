@@ -31,7 +31,9 @@ Why a delta is never wrong:
 Chains are bounded: a full value is written after :data:`MAX_DEPTH` deltas, or as soon
 as the deltas since the last full value would outgrow it; so a read assembles at most
 ``MAX_DEPTH + 1`` parts and, for a growing list, full values are written at sizes that
-at least double, which keeps storage linear in the final size (see docs/design.md).
+at least double, which keeps storage linear in the final size (see docs/design.md). A
+list written back unchanged adds no link: its blob repeats the last delta's base and
+tail, so a thread whose list stays put keeps reads as short as its last growth left them.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class Written:
     delta_bytes: int
     """Bytes of the tails written on top of it (this one included); past ``full_bytes``
     a full value is written, so full values at least double in size."""
+    base: tuple[str, int, bytes] | None = None
+    """For a delta: its base's key and length and its own typed tail, so that a value
+    that did not grow can be written as this delta's sibling (see :func:`blob_value`)."""
 
 
 class DeltaCache:
@@ -200,6 +205,26 @@ def blob_value(
         before = _extends(serde, value, prev, what)
     if prev is not None and before is not None:
         new = value[len(prev.items) :]
+        if not new and prev.base is not None:
+            # The list did not grow (a node wrote it back unchanged): a delta on ``prev``
+            # would add a link that every later read follows, so a thread whose list
+            # stays put would read ``MAX_DEPTH`` parts. ``prev``'s sibling (the same
+            # base and tail) holds the same value one link shorter; its tail is counted
+            # again, so a long run of these still ends in a full value.
+            sib_key, sib_length, sib_tail = prev.base
+            grown = prev.delta_bytes + len(sib_tail)
+            if grown <= prev.full_bytes:
+                raw = encode_delta(sib_key, sib_length, sib_tail)
+                return raw, Written(
+                    key,
+                    len(raw),
+                    prev.items,
+                    before,
+                    prev.depth,
+                    prev.full_bytes,
+                    grown,
+                    prev.base,
+                )
         tail = dump_typed(serde, new, what)
         raw = encode_delta(prev.key, prev.length, tail)
         if prev.delta_bytes + len(tail) <= prev.full_bytes:
@@ -213,6 +238,7 @@ def blob_value(
                     prev.depth + 1,
                     prev.full_bytes,
                     prev.delta_bytes + len(tail),
+                    (prev.key, prev.length, tail),
                 )
     raw = dump_typed(serde, value, what)
     return raw, Written(key, len(raw), tuple(value), raw, 0, len(raw), 0)
