@@ -29,6 +29,8 @@ import redis.asyncio.connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from langgraph_redis._packing import PackingMixin
+
 
 class DeadlineMixin:
     """Mixed into a redis.asyncio connection class by :func:`with_deadlines`."""
@@ -124,16 +126,18 @@ _classes: dict[type[Any], type[Any]] = {}
 
 
 def deadline_class(cls: type[Any]) -> type[Any]:
-    """``cls`` with :class:`DeadlineMixin` mixed in (one class per base, cached)."""
+    """``cls`` with :class:`DeadlineMixin` and hiredis packing
+    (:class:`~langgraph_redis._packing.PackingMixin`) mixed in; one class per base, cached."""
     if issubclass(cls, DeadlineMixin):
         return cls
     if cls not in _classes:
-        _classes[cls] = type(f"Deadline{cls.__name__}", (DeadlineMixin, cls), {})
+        _classes[cls] = type(f"Deadline{cls.__name__}", (DeadlineMixin, PackingMixin, cls), {})
     return _classes[cls]
 
 
 def with_deadlines(client: Any) -> Any:
-    """Give a client we made per-round-trip deadlines instead of per-call timeouts.
+    """Give a client we made per-round-trip deadlines instead of per-call timeouts
+    (and commands packed by hiredis: see :mod:`langgraph_redis._packing`).
 
     Works on a standalone or Sentinel-managed redis.asyncio client (its pool's
     connection class) and on a redis.asyncio cluster client (the class its nodes are

@@ -21,16 +21,17 @@ DESIGN = ROOT / "docs" / "design.md"
 LAYERS: dict[str, int] = {
     "_core": 0,
     "errors": 1,
-    "_deadline": 1,
+    "_packing": 1,
     "_bridge": 1,
-    "_acompat": 2,
-    "_async": 3,
-    "_sync": 3,
-    "_migrate": 4,
-    "_inspector": 4,
-    "__init__": 5,
-    "demo": 6,
-    "__main__": 7,
+    "_deadline": 2,
+    "_acompat": 3,
+    "_async": 4,
+    "_sync": 4,
+    "_migrate": 5,
+    "_inspector": 5,
+    "__init__": 6,
+    "demo": 7,
+    "__main__": 8,
 }
 
 
