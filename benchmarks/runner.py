@@ -284,6 +284,9 @@ async def _bound_store(run: Run, target: servers.Target) -> None:
         kind = loader.engine
         vcfg = loader._vector_config
         if kind not in ("query", "plain") or vcfg is None:
+            note = f"store lower bound not measured on {target.engine}: none for the {kind} engine"
+            if note not in run.notes:
+                run.notes.append(note)
             return
         bound = HandWrittenStore(
             target.url,
