@@ -3,7 +3,9 @@
 A scripted model (no LLM) and the hash embedder keep the work deterministic, so what is
 measured is LangGraph plus the persistence layer: per invocation one checkpoint read,
 the task's memory search, a memory write when the message says "remember", and the
-checkpoint and task-result writes. Imports no project code (the peer worker runs it).
+checkpoint and task-result writes. Imports no project code (the peer worker runs it);
+the hand-written lower bound (:mod:`benchmarks.lower_bound`,
+:mod:`benchmarks.lower_bound_store`) runs the same graph.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ def build_chatbot(checkpointer: Any, store: BaseStore) -> Any:
         namespace = ("memories", user_id)
         found = await memories.asearch(namespace, query=message, limit=3)
         if "remember" in message.lower():
-            await memories.aput(namespace, uuid.uuid4().hex, {"data": message})
-        known = "; ".join(str(m.value["data"]) for m in found)
+            # "text": the field the benchmarks' index embeds, so memories have vectors and
+            # the search above is a vector search (under "data" none was embedded)
+            await memories.aput(namespace, uuid.uuid4().hex, {"text": message})
+        known = "; ".join(str(m.value["text"]) for m in found)
         return f"(scripted) I know: {known[:200]}"
 
     @entrypoint(checkpointer=checkpointer, store=store)

@@ -6,6 +6,12 @@ SHA, loaded by the benchmark beforehand) for ``put``, ``put_writes``, ``get_tupl
 ``list``. Values go through the
 same serializer calls in the same byte format, because any saver has to serialize. What
 is left between this and ``AsyncRedisSaver`` is the library's own overhead.
+
+It subclasses ``BaseCheckpointSaver`` (nothing of it runs in the timed calls) so that
+LangGraph runs a graph on it: the end-to-end bound (:mod:`benchmarks.e2e`). For that,
+a channel in ``new_versions`` without a value is stored as our saver's ``EMPTY`` marker
+and skipped on read, and special writes (errors, interrupts) take LangGraph's negative
+index. Always full values, never deltas: a delta is our saver's saving on bytes sent.
 """
 
 from __future__ import annotations
@@ -17,34 +23,40 @@ from typing import Any
 
 import redis.asyncio as aredis
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_metadata
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    CheckpointTuple,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import NoScriptError
 
 from langgraph_redis._core.checkpoint.plans import PUT, PUT_WRITES
 from langgraph_redis._core.checkpoint.reads import GET_TUPLE
 
-_SERDE = JsonPlusSerializer()
+_EMPTY = b"empty\0"  # our saver's marker for a channel listed without a value
 
 
-def _dump(value: Any) -> bytes:
-    type_, payload = _SERDE.dumps_typed(value)
+def _dump(serde: SerializerProtocol, value: Any) -> bytes:
+    type_, payload = serde.dumps_typed(value)
     return type_.encode() + b"\0" + payload
 
 
-def _load(raw: bytes) -> Any:
+def _load(serde: SerializerProtocol, raw: bytes) -> Any:
     type_, _, payload = raw.partition(b"\0")
-    return _SERDE.loads_typed((type_.decode(), payload))
+    return serde.loads_typed((type_.decode(), payload))
 
 
 def _cfg(thread: str, cid: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": cid}}
 
 
-class HandWrittenSaver:
-    """Duck-types the saver methods the benchmark calls (root namespace only)."""
+class HandWrittenSaver(BaseCheckpointSaver[str]):
+    """The saver methods the benchmarks and a LangGraph run call (root namespace only)."""
 
     def __init__(self, url: str, prefix: str = "lgrbound") -> None:
+        super().__init__()
         pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64)
         # from_pool: the client owns the pool, so aclose() closes its connections
         # (Redis(connection_pool=pool) would leave them to the garbage collector).
@@ -78,9 +90,9 @@ class HandWrittenSaver:
             "fmt",
             "1",
             "c",
-            _dump(stored),
+            _dump(self.serde, stored),
             "m",
-            _dump(get_checkpoint_metadata(config, metadata)),
+            _dump(self.serde, get_checkpoint_metadata(config, metadata)),
         ]
         if parent := conf.get("checkpoint_id"):
             fields += ["p", parent]
@@ -88,7 +100,8 @@ class HandWrittenSaver:
             fields += ["b:" + channel, f"{base}b::{channel}:{version}"]
         blobs: list[bytes | str] = []
         for channel, version in new_versions.items():
-            blobs += [f"{base}b::{channel}:{version}", _dump(values[channel])]
+            value = _dump(self.serde, values[channel]) if channel in values else _EMPTY
+            blobs += [f"{base}b::{channel}:{version}", value]
         # one server: the script writes the thread registry itself (its last key)
         keys = (cp_key, f"{base}idx:", f"{base}nss", f"{base}keys", f"{base}blobs:")
         keys += (f"{self.prefix}:threads",)
@@ -105,7 +118,9 @@ class HandWrittenSaver:
         args: list[bytes | str | int] = [0, "", "", "", ""]  # ttl, no run id, not shallow
         for idx, (channel, value) in enumerate(writes):
             header = json.dumps([channel, task_path]).encode()
-            args += [0, f"{task_id}\0{idx}", header + b"\n" + _dump(value)]
+            slot = WRITES_IDX_MAP.get(channel, idx)
+            payload = header + b"\n" + _dump(self.serde, value)
+            args += [int(slot < 0), f"{task_id}\0{slot}", payload]
         keys = [wkey, f"{base}keys", f"{base}wr::{conf['checkpoint_id']}", f"{base}run:"]
         keys += [f"{base}runs", f"{base}idx:"]
         await self.client.execute_command("EVALSHA", PUT_WRITES.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
@@ -120,21 +135,23 @@ class HandWrittenSaver:
         raw_cid, cp_flat, w_flat, chans, vals = reply
         cid = raw_cid.decode()
         cp = dict(zip(cp_flat[0::2], cp_flat[1::2]))
-        checkpoint = _load(cp[b"c"])
+        checkpoint = _load(self.serde, cp[b"c"])
         checkpoint["channel_values"] = {
-            c.decode(): _load(v) for c, v in zip(chans, vals) if v is not None
+            c.decode(): _load(self.serde, v)
+            for c, v in zip(chans, vals)
+            if v is not None and v != _EMPTY
         }
         writes = []
         for field, raw in zip(w_flat[0::2], w_flat[1::2]):
             task_id, _, _ = field.decode().rpartition("\0")
             header, _, body = raw.partition(b"\n")
             channel, _ = json.loads(header)
-            writes.append((task_id, channel, _load(body)))
+            writes.append((task_id, channel, _load(self.serde, body)))
         parent = cp.get(b"p")
         return CheckpointTuple(
             config=_cfg(thread, cid),
             checkpoint=checkpoint,
-            metadata=_load(cp[b"m"]),
+            metadata=_load(self.serde, cp[b"m"]),
             parent_config=_cfg(thread, parent.decode()) if parent else None,
             pending_writes=writes,
         )

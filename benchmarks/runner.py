@@ -266,6 +266,49 @@ async def _ours_store(run: Run, target: servers.Target, recall: bool = True) -> 
         await _recall(run, target, store.engine)
 
 
+async def _bound_store(run: Run, target: servers.Target) -> None:
+    """The store's hand-written lower bound, right after ours on the same server.
+
+    Our store creates the index on the bound's prefix and loads the items (not timed);
+    the bound times single-item put and, on the query engine, filter-only search, so
+    each ratio pairs two measurements of one repetition. Not on the vector-set engine.
+    """
+    from benchmarks.lower_bound_store import HandWrittenStore
+
+    servers.flush(target)
+    sizes = run.settings.store
+    cfg = index_config(sizes.dims)
+    prefix = f"lgrbound{uuid.uuid4().hex[:6]}"
+    async with AsyncRedisStore.from_conn_string(target.url, index=cfg, prefix=prefix) as loader:
+        await loader.asetup()
+        kind = loader.engine
+        vcfg = loader._vector_config
+        if kind not in ("query", "plain") or vcfg is None:
+            note = f"store lower bound not measured on {target.engine}: none for the {kind} engine"
+            if note not in run.notes:
+                run.notes.append(note)
+            return
+        bound = HandWrittenStore(
+            target.url,
+            prefix,
+            dims=sizes.dims,
+            embed=cfg["embed"],
+            engine="query" if kind == "query" else "plain",
+            hnsw=vcfg.algorithm == "hnsw",
+            ef_runtime=vcfg.ef_runtime,
+        )
+        try:
+            await bound.load_scripts()
+            only = ("put", "search_filter") if kind == "query" else ("put",)
+            rows = await bench_store(bound, BOUND, target.engine, sizes, only=only, loader=loader)
+        finally:
+            await bound.aclose()
+    for row in rows:
+        row["store_engine"] = kind
+    run.rows += rows
+    servers.flush(target)
+
+
 async def _recall(run: Run, target: servers.Target, engine: str = "query") -> None:
     """recall@10 of the query or vector-set engine (HNSW, and FLAT: the default) against
     the exact plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
@@ -315,6 +358,43 @@ async def _ours_e2e(run: Run, target: servers.Target) -> None:
         await saver.asetup()
         await store.asetup()
         run.rows += await bench_e2e(saver, store, OURS, target.engine, sizes)
+
+
+async def _bound_e2e(run: Run, target: servers.Target) -> None:
+    """The same chatbot on the hand-written saver and store (query engine only: the
+    bound has no plain-engine search), right after ours on the same server."""
+    from benchmarks.lower_bound import HandWrittenSaver
+    from benchmarks.lower_bound_store import HandWrittenStore
+
+    servers.flush(target)
+    sizes = run.settings.e2e
+    cfg = index_config(sizes.dims)
+    prefix = f"lgrbound{uuid.uuid4().hex[:6]}"
+    # our store creates the index the bound searches (setup, not timed)
+    async with AsyncRedisStore.from_conn_string(target.url, index=cfg, prefix=prefix) as setup:
+        await setup.asetup()
+        kind = setup.engine
+        vcfg = setup._vector_config
+    if kind != "query" or vcfg is None:
+        return
+    saver = HandWrittenSaver(target.url, prefix=prefix)
+    store = HandWrittenStore(
+        target.url,
+        prefix,
+        dims=sizes.dims,
+        embed=cfg["embed"],
+        engine="query",
+        hnsw=vcfg.algorithm == "hnsw",
+        ef_runtime=vcfg.ef_runtime,
+    )
+    try:
+        await saver.load_scripts()
+        await store.load_scripts()
+        run.rows += await bench_e2e(saver, store, BOUND, target.engine, sizes)
+    finally:
+        await saver.aclose()
+        await store.aclose()
+    servers.flush(target)
 
 
 async def _local_e2e(run: Run, tmp: Path) -> None:
@@ -382,8 +462,11 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
                 )
             elif part == "store":
                 await _step(run, f"store: ours on {t.engine}", _ours_store(run, t, recall))
+                await _step(run, f"store: lower bound on {t.engine}", _bound_store(run, t))
             elif part == "e2e":
                 await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
+                if t.search:
+                    await _step(run, f"e2e: lower bound on {t.engine}", _bound_e2e(run, t))
             if s.peers and t.search:
                 peer_parts.setdefault(t.engine, []).append(part)
         if part == "checkpointer":
