@@ -9,6 +9,7 @@ compared too. No timing is measured or asserted.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -21,6 +22,8 @@ from benchmarks.lower_bound_store import HandWrittenStore
 from benchmarks.store import index_config
 from benchmarks.workload import store_item
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore
+from langgraph_redis._core.store.engines.query_index import is_indexing
+from langgraph_redis._core.store.keys import index_name
 from tests.conftest import ENGINES
 
 # The bound covers the query engine (Redis Stack) and the plain engine; not vector sets.
@@ -39,6 +42,16 @@ def _calls(url: str) -> dict[str, int]:
         for k, v in stats.items()
         if k.removeprefix("cmdstat_").lower() not in IGNORED
     }
+
+
+def _wait_indexed(url: str, prefix: str) -> None:
+    """Until the prefix's FT index has scanned in every existing key (polled, bounded)."""
+    with redis.Redis.from_url(url) as client:
+        for _ in range(500):
+            if not is_indexing(client.ft(index_name(prefix)).info()):
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"index of {prefix!r} still indexing after 5 s")
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -111,6 +124,10 @@ async def test_store_bound_filter_search_sends_our_commands_and_finds_our_items(
 ) -> None:
     ours, loader, bound = await _stores(redis_url, key_prefix, need_query=True)
     try:
+        # Both indexes scanned in: a search during the background scan confirms the
+        # index once more later (FT.INFO), which is ours working, not a difference.
+        _wait_indexed(redis_url, key_prefix + "o")
+        _wait_indexed(redis_url, key_prefix + "b")
         counted = []
         found = []
         for store in (ours, bound):

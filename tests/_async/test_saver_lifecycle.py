@@ -394,6 +394,27 @@ async def test_thread_kept_alive_by_reads_stays_listed(
         assert await _listed(saver) == {"reader", "writer"}
 
 
+async def test_reads_keep_the_run_index_alive(
+    redis_url: str, key_prefix: str, aclient: AsyncRedis
+) -> None:
+    """A thread kept alive by reads keeps its runs' ``P:run:{R}``, so
+    ``delete_for_runs`` still finds it once the write's own expiry has passed (the
+    index, in another slot, was renewed by writes only and expired under the thread)."""
+    ttl = {"default_ttl": 1, "refresh_on_read": True}  # 60 s
+    async with AsyncRedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        written = await saver.aput(_run("kept", "R"), snapshot(), meta, {})
+        index = f"{key_prefix}:run:{{R}}"
+        await aclient.pexpire(index, 5)  # as if the write's 60 s had all but passed
+        assert await saver.aget_tuple(written) is not None
+        assert await aclient.pttl(index) > 50_000
+        await aclient.persist(index)  # a TTL-less index (older data) is not given one
+        await saver.aget_tuple(written)
+        assert await aclient.pttl(index) == -1
+        await saver.adelete_for_runs(["R"])
+        assert await saver.aget_tuple(written) is None
+
+
 async def test_expired_threads_leave_the_registries(
     redis_url: str, key_prefix: str, aclient: AsyncRedis, clock: list[int]
 ) -> None:

@@ -396,6 +396,27 @@ def test_thread_kept_alive_by_reads_stays_listed(
         assert _listed(saver) == {"reader", "writer"}
 
 
+def test_reads_keep_the_run_index_alive(
+    redis_url: str, key_prefix: str, client: Redis
+) -> None:
+    """A thread kept alive by reads keeps its runs' ``P:run:{R}``, so
+    ``delete_for_runs`` still finds it once the write's own expiry has passed (the
+    index, in another slot, was renewed by writes only and expired under the thread)."""
+    ttl = {"default_ttl": 1, "refresh_on_read": True}  # 60 s
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, ttl=ttl) as saver:
+        meta = cast(CheckpointMetadata, {"step": 0})
+        written = saver.put(_run("kept", "R"), snapshot(), meta, {})
+        index = f"{key_prefix}:run:{{R}}"
+        client.pexpire(index, 5)  # as if the write's 60 s had all but passed
+        assert saver.get_tuple(written) is not None
+        assert client.pttl(index) > 50_000
+        client.persist(index)  # a TTL-less index (older data) is not given one
+        saver.get_tuple(written)
+        assert client.pttl(index) == -1
+        saver.delete_for_runs(["R"])
+        assert saver.get_tuple(written) is None
+
+
 def test_expired_threads_leave_the_registries(
     redis_url: str, key_prefix: str, client: Redis, clock: list[int]
 ) -> None:

@@ -125,8 +125,11 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
 
         One round trip (a server-side script); cost independent of thread length.
         """
+        await self.asetup()  # with refresh_on_read the plan differs on a cluster
         found: CheckpointTuple | None = await self._run(
-            self._plans.plan_get_tuple(self._cfg, config, now_ms=now_ms())
+            self._plans.plan_get_tuple(
+                self._cfg, config, now_ms=now_ms(), cluster=self._conn.cluster
+            )
         )
         return found
 

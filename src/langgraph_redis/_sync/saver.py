@@ -127,8 +127,11 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
 
         One round trip (a server-side script); cost independent of thread length.
         """
+        self.setup()  # with refresh_on_read the plan differs on a cluster
         found: CheckpointTuple | None = self._run(
-            self._plans.plan_get_tuple(self._cfg, config, now_ms=now_ms())
+            self._plans.plan_get_tuple(
+                self._cfg, config, now_ms=now_ms(), cluster=self._conn.cluster
+            )
         )
         return found
 

@@ -32,7 +32,7 @@ class SaverPlans(Protocol):
     def SCRIPTS(self) -> tuple[Script, ...]: ...
 
     def plan_get_tuple(
-        self, cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
+        self, cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0, cluster: bool = True
     ) -> Batch[CheckpointTuple | None]: ...
 
     def plan_list_scopes(

@@ -50,7 +50,8 @@ GET_TUPLE = Script(
     + LUA_CHAIN
     + LUA_TTL
     + r"""
--- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl, keys to touch
+-- KEYS[1] index zset; ARGV: checkpoint id or '', thread base, encoded ns, ttl,
+-- run index prefix or '', keys to touch
 local cid = ARGV[1]
 if cid == '' then
   local last = redis.call('ZRANGE', KEYS[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)
@@ -96,7 +97,17 @@ if ttl > 0 then
   for i = 1, #cp, 2 do
     if cp[i] == 'r' then redis.call('EXPIRE', ARGV[2] .. 'run:' .. enc(cp[i + 1]), ttl) end
   end
-  for i = 5, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
+  -- Each of the thread's runs' global index (delete_for_runs finds the thread there):
+  -- not declared, it lives in another slot, so only on one server (the plan passes '' on
+  -- a cluster, and a node refusing the key anyway is caught by pcall). Never shortened.
+  if ARGV[5] ~= '' then
+    for _, run in ipairs(redis.call('SMEMBERS', ARGV[2] .. 'runs')) do
+      local rk = ARGV[5] .. '{' .. enc(run) .. '}'
+      local left = redis.pcall('TTL', rk)
+      if type(left) == 'number' and left >= 0 and left < ttl then redis.pcall('EXPIRE', rk, ttl) end
+    end
+  end
+  for i = 6, #ARGV do redis.call('EXPIRE', ARGV[i], ttl) end
 end
 return {cid, cp, writes, chans, vals}
 """,
@@ -106,11 +117,19 @@ return {cid, cp, writes, chans, vals}
 # -- put -------------------------------------------------------------------------------
 
 
-def _get_call(cfg: SaverConfig, thread_id: str, ns: str, cid: str | None) -> Op:
+def _get_call(
+    cfg: SaverConfig, thread_id: str, ns: str, cid: str | None, *, cluster: bool = True
+) -> Op:
+    """The ``GET_TUPLE`` call. With ``refresh_on_read`` it renews the thread's keys and,
+    on one server (``cluster=False``), its runs' global indexes ``P:run:{R}``, which
+    would otherwise expire under a thread kept alive by reads and hide it from
+    ``delete_for_runs``. The default is the cluster's (no cross-slot key): a caller
+    must know it is on one server to ask for more."""
     keys = cfg.keys(thread_id)
     ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
     touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
-    return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, *touch])
+    runs = f"{cfg.prefix}:run:" if ttl and not cluster else ""
+    return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, runs, *touch])
 
 
 def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Command]:
@@ -229,11 +248,11 @@ def _typed(keys_named: Sequence[str]) -> Callable[[list[Any]], list[Any]]:
 
 
 def plan_get_tuple(
-    cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0
+    cfg: SaverConfig, config: RunnableConfig, *, now_ms: int = 0, cluster: bool = True
 ) -> Batch[CheckpointTuple | None]:
     """One script call: latest (or given) checkpoint, its blobs and pending writes.
 
-    ``now_ms`` (the caller's clock) matters only with ``refresh_on_read``.
+    ``now_ms`` (the caller's clock) and ``cluster`` matter only with ``refresh_on_read``.
     """
     thread_id, ns, cid = target(config, "get_tuple")
 
@@ -241,7 +260,7 @@ def plan_get_tuple(
         return decode_tuple(cfg, thread_id, ns, replies[0], cid)
 
     return batch(
-        [_get_call(cfg, thread_id, ns, cid)],
+        [_get_call(cfg, thread_id, ns, cid, cluster=cluster)],
         decode,
         side=_refresh_listing(cfg, thread_id, now_ms),
     )
