@@ -330,13 +330,7 @@ def _plan_filter(
         k *= 4
     token_text = None if token is None else _text(token)
     if token_text != state.checked:
-        (info,) = yield batch([("FT.INFO", name)])
-        if is_missing_index(info):
-            raise _IndexMissing
-        if is_indexing(info):
-            raise _IndexBuilding
-        state.checked = token_text
-        state.exact.clear()
+        yield from _plan_confirm_index(name, token_text, state)
         return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
     page = passing[op.offset : need]
     if refresh:
@@ -344,6 +338,25 @@ def _plan_filter(
             prefix, [(None, it.key, it.namespace, ttl) for it, ttl in page], now_ms
         )
     return [plain.search_item(it, None) for it, _ in page]
+
+
+def _plan_confirm_index(
+    name: str, token: str | None, state: Hints
+) -> Generator[Batch[Any], list[Any], None]:
+    """A new index token was read: one ``FT.INFO`` says whether that index is complete.
+
+    Raises ``_IndexMissing``/``_IndexBuilding`` (the caller answers exactly); a complete
+    index's token is remembered, and from then on the index answers (the exact
+    fallback's snapshots are dropped). The caller searches again: its FT.SEARCH ran
+    before FT.INFO and may have read the index mid-scan.
+    """
+    (info,) = yield batch([("FT.INFO", name)])
+    if is_missing_index(info):
+        raise _IndexMissing
+    if is_indexing(info):
+        raise _IndexBuilding
+    state.checked = token
+    state.exact.clear()
 
 
 def _plan_knn(
@@ -377,13 +390,7 @@ def _plan_knn(
         token = None if tokens[0] is None else _text(tokens[0])
         if token == state.checked:
             return None
-        (info,) = yield batch([("FT.INFO", name)])
-        if is_missing_index(info):
-            raise _IndexMissing
-        if is_indexing(info):
-            raise _IndexBuilding
-        state.checked = token
-        state.exact.clear()  # the index answers from now on
+        yield from _plan_confirm_index(name, token, state)
         # FT.INFO ran after this search's FT.SEARCH, which may have read the index while
         # it was still indexing: the caller searches again.
         raise _IndexChecked
