@@ -622,6 +622,20 @@ FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
 ]
 
 
+async def _check_filter_cases(
+    store: AsyncRedisStore, oracle: _Oracle, roundtrips: RoundTrips
+) -> None:
+    """Each of :data:`FILTER_CASES` is one round trip, the FT.SEARCH (with the index
+    token, read once beforehand), and agrees with the oracle."""
+    await store.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
+    for ns, flt, limit, offset in FILTER_CASES:
+        with roundtrips as count:
+            got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
+        assert count.value == 1, (ns, flt)
+        assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+        await oracle.check_page(got, ns, flt, limit, offset)
+
+
 async def test_filter_search_is_one_index_round_trip(
     stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
 ) -> None:
@@ -630,13 +644,7 @@ async def test_filter_search_is_one_index_round_trip(
     with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
     store, _, oracle = await _filter_store(redis_url, key_prefix)
     try:
-        await store.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
-        for ns, flt, limit, offset in FILTER_CASES:
-            with roundtrips as count:
-                got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
-            assert count.value == 1, (ns, flt)
-            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
-            await oracle.check_page(got, ns, flt, limit, offset)
+        await _check_filter_cases(store, oracle, roundtrips)
     finally:
         await _release(key_prefix, store)
 
@@ -725,12 +733,7 @@ async def test_items_written_before_items_were_indexed_are_upgraded(
         await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = await _open(redis_url, key_prefix, embed)
         try:
-            await again.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
-            for ns, flt, limit, offset in FILTER_CASES:
-                with roundtrips as count:
-                    got = await again.asearch(ns, filter=flt, limit=limit, offset=offset)
-                assert count.value == 1, (ns, flt)
-                await oracle.check_page(got, ns, flt, limit, offset)
+            await _check_filter_cases(again, oracle, roundtrips)
         finally:
             await again.aclose()
     finally:

@@ -624,6 +624,20 @@ FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
 ]
 
 
+def _check_filter_cases(
+    store: RedisStore, oracle: _Oracle, roundtrips: RoundTrips
+) -> None:
+    """Each of :data:`FILTER_CASES` is one round trip, the FT.SEARCH (with the index
+    token, read once beforehand), and agrees with the oracle."""
+    store.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
+    for ns, flt, limit, offset in FILTER_CASES:
+        with roundtrips as count:
+            got = store.search(ns, filter=flt, limit=limit, offset=offset)
+        assert count.value == 1, (ns, flt)
+        assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+        oracle.check_page(got, ns, flt, limit, offset)
+
+
 def test_filter_search_is_one_index_round_trip(
     stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
 ) -> None:
@@ -632,13 +646,7 @@ def test_filter_search_is_one_index_round_trip(
     with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
     store, _, oracle = _filter_store(redis_url, key_prefix)
     try:
-        store.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
-        for ns, flt, limit, offset in FILTER_CASES:
-            with roundtrips as count:
-                got = store.search(ns, filter=flt, limit=limit, offset=offset)
-            assert count.value == 1, (ns, flt)
-            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
-            oracle.check_page(got, ns, flt, limit, offset)
+        _check_filter_cases(store, oracle, roundtrips)
     finally:
         _release(key_prefix, store)
 
@@ -727,12 +735,7 @@ def test_items_written_before_items_were_indexed_are_upgraded(
         _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = _open(redis_url, key_prefix, embed)
         try:
-            again.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
-            for ns, flt, limit, offset in FILTER_CASES:
-                with roundtrips as count:
-                    got = again.search(ns, filter=flt, limit=limit, offset=offset)
-                assert count.value == 1, (ns, flt)
-                oracle.check_page(got, ns, flt, limit, offset)
+            _check_filter_cases(again, oracle, roundtrips)
         finally:
             again.close()
     finally:
