@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,13 +96,13 @@ def _expected(gen: int = 0) -> dict[str, int]:
     return {f"k{j}": j + gen for j in range(N)}
 
 
+def _with_vectors(url: str, prefix: str) -> AbstractAsyncContextManager[AsyncRedisStore]:
+    """A plain-engine store embedding ``text``; its connections close when the block ends."""
+    return AsyncRedisStore.from_conn_string(url, prefix=prefix, engine="plain", index=INDEX)  # type: ignore[arg-type]
+
+
 async def _fill(url: str, prefix: str, gen: int = 0, count: int = N) -> None:
-    async with AsyncRedisStore.from_conn_string(
-        url,
-        prefix=prefix,
-        engine="plain",
-        index=INDEX,  # type: ignore[arg-type]
-    ) as writer:
+    async with _with_vectors(url, prefix) as writer:
         ops = [PutOp(NS, f"k{j}", {"i": j + gen, "text": f"t{j}"}) for j in range(count)]
         for i in range(0, len(ops), 500):
             await writer.abatch(ops[i : i + 500])
@@ -195,12 +196,7 @@ async def _cancel_at_every_reply(
     cancelled = 0
     scores: dict[str, float] = {}
     if vectors:
-        async with AsyncRedisStore.from_conn_string(
-            redis_url,
-            prefix=key_prefix,
-            engine="plain",
-            index=INDEX,  # type: ignore[arg-type]
-        ) as clean:
+        async with _with_vectors(redis_url, key_prefix) as clean:
             scores = _scores(await clean.asearch(NS, query="t7", limit=N + 10))
         assert len(scores) == N
     for at in range(1, reads + 1):
