@@ -9,15 +9,11 @@
 # Idempotent: a cached binary that runs is reused.
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE_DIR="${REPO_ROOT}/.cache/servers"
+LOG_TAG=build-redis8
+# shellcheck source=.ci/private-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/private-apt.sh"  # sets REPO_ROOT, CACHE_DIR, log, die
 OUT_DIR="${CACHE_DIR}/redis8"
 APT_DIR="${CACHE_DIR}/apt-sid"
-HOST_SOURCES="${HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
-KEYRING="${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}"
-
-log() { printf '[build-redis8] %s\n' "$*"; }
-die() { printf '[build-redis8] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if [[ -x "${OUT_DIR}/bin/redis-server" ]] && "${OUT_DIR}/bin/redis-server" --version >/dev/null 2>&1; then
     log "cached: $("${OUT_DIR}/bin/redis-server" --version)"
@@ -35,8 +31,6 @@ if [[ ${#need[@]} -gt 0 ]]; then
         || { apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"; }
 fi
 
-# shellcheck source=.ci/private-apt.sh
-. "${REPO_ROOT}/.ci/private-apt.sh"
 uri="$(bookworm_mirror_uri "${HOST_SOURCES}")"
 [[ -n "${uri}" ]] || die "no 'bookworm' stanza with URIs: in ${HOST_SOURCES}"
 private_apt_init "${APT_DIR}" "deb-src [signed-by=${KEYRING}] ${uri} sid main"

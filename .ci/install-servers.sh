@@ -18,21 +18,15 @@
 # read from the host's own apt configuration at run time.
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE_DIR="${REPO_ROOT}/.cache/servers"
+LOG_TAG=install-servers
+# shellcheck source=.ci/private-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/private-apt.sh"  # sets REPO_ROOT, CACHE_DIR, log, die
 APT_DIR="${CACHE_DIR}/apt"
 LIBSSL_DIR="${CACHE_DIR}/libssl1.1"
-HOST_SOURCES="${HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
-KEYRING="${BULLSEYE_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}"
 PYTHON="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"
 if [[ ! -x "${PYTHON}" ]]; then
     PYTHON="$(command -v python3)"
 fi
-
-log() { printf '[install-servers] %s\n' "$*"; }
-# shellcheck source=.ci/private-apt.sh
-. "${REPO_ROOT}/.ci/private-apt.sh"
-die() { printf '[install-servers] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if [[ "$(id -u)" -ne 0 ]]; then
     SUDO=sudo

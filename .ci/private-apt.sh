@@ -2,6 +2,16 @@
 # Shared by install-servers.sh and build-redis8.sh (sourced, not run): a private apt
 # configuration under the project cache, so nothing under /etc/apt or /var/lib/apt is
 # touched, reusing the mirror URI the host already has (never a host name in the repo).
+# The sourcing script sets LOG_TAG (its name in log lines) first.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE_DIR="${REPO_ROOT}/.cache/servers"
+HOST_SOURCES="${HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
+# DEBIAN_KEYRING, or BULLSEYE_KEYRING as install-servers.sh called it.
+KEYRING="${DEBIAN_KEYRING:-${BULLSEYE_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}}"
+
+log() { printf '[%s] %s\n' "${LOG_TAG}" "$*"; }
+die() { printf '[%s] ERROR: %s\n' "${LOG_TAG}" "$*" >&2; exit 1; }
 
 # The first URI of the deb822 stanza whose Suites list the plain "bookworm" suite (not
 # only bookworm-security or -updates) in the sources file $1.

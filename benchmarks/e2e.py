@@ -33,11 +33,9 @@ class E2ESizes(Sizes):
     """Invocations per concurrency level; threads and users spread the load."""
 
     invocations: int = 2000
-    concurrency: tuple[int, ...] = (1, 32)
     threads: int = 64
     users: int = 16
     dims: int = 1536
-    warmup: int = 20
     budget_s: float = 30.0
 
 

@@ -94,11 +94,22 @@ def record(
 _S = TypeVar("_S", bound="Sizes")
 
 
+@dataclass(frozen=True)
 class Sizes:
-    """Base of each suite's sizes dataclass (how many calls, at which concurrency)."""
+    """Base of each suite's sizes dataclass (how many calls, at which concurrency).
+
+    What :func:`measure` takes from every suite; a suite may change the defaults.
+    """
+
+    concurrency: tuple[int, ...] = (1, 32)
+    warmup: int = 20
+    budget_s: float = 10.0
 
     @classmethod
     def from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
         """Rebuild from JSON (the peer worker receives its sizes on stdin), whose lists
         were tuples (every list field is)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**fields)

@@ -31,9 +31,6 @@ class StoreSizes(Sizes):
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     dims: int = 1536
     ops: int = 1000
-    concurrency: tuple[int, ...] = (1, 32)
-    warmup: int = 20
-    budget_s: float = 10.0
     recall_size: int = 10_000
     """Vectors in the recall measurement (HNSW and FLAT against the exact plain engine)."""
     recall_dims: int = 384

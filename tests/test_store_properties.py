@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import langgraph.store.memory
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
@@ -185,26 +186,21 @@ def _as_nested(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_memory_operator = langgraph.store.memory._apply_operator  # before oracle_operators patches it
+
+
 def _operator(value: Any, operator: str, op_value: Any) -> bool:
-    """InMemoryStore's operators, plus our documented answers where it has none."""
-    if operator == "$eq":
-        return bool(value == op_value)
-    if operator == "$ne":
-        return bool(value != op_value)
-    if operator == "$in":
-        return any(value == v for v in op_value)
-    if operator == "$nin":
-        return all(value != v for v in op_value)
+    """InMemoryStore's own operators, plus our documented answers where it has none:
+    ``$in``/``$nin`` (equals any / none) and a range over a non-number (no match)."""
+    if operator in ("$in", "$nin"):
+        found = any(_memory_operator(value, "$eq", v) for v in op_value)
+        return found if operator == "$in" else not found
     try:
-        left, right = float(value), float(op_value)
+        return bool(_memory_operator(value, operator, op_value))
     except (TypeError, ValueError):
+        if operator not in ("$gt", "$gte", "$lt", "$lte"):
+            raise
         return False  # ours: a non-number does not match (InMemoryStore raises)
-    return {
-        "$gt": left > right,
-        "$gte": left >= right,
-        "$lt": left < right,
-        "$lte": left <= right,
-    }[operator]
 
 
 def _plain(found: Any) -> Any:

@@ -17,42 +17,32 @@ from redis.exceptions import NoPermissionError, ResponseError
 from langgraph_redis import AsyncRedisSaver
 from langgraph_redis._acompat import AsyncRedis
 from tests._async.test_saver import _interrupt_story, config, snapshot
-from tests.acl import acl_line, as_user
+from tests.acl import Login, acl_line, as_user, documented_commands
 from tests.acl import acl_user as new_acl_user
 from tests.conformance import arun_conformance
 from tests.servers import LocalServer, require_engine, start_tls_server
 from tests.tls import write_tls_files
 
 # Every command the checkpointers send, directly or from their Lua scripts, plus the
-# connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO
-# may be denied: it ignores the error. Keep in sync with docs/security.md.
-SAVER_COMMANDS = (
-    "+hello +auth +ping "
-    "+info "
-    "+multi +exec +discard +evalsha +eval +script|load "
-    "+get +set +mget +getrange +strlen +unlink +expire "
-    "+hset +hsetnx +hdel +hget +hgetall "
-    "+sadd +srem +smembers +srandmember +exists "
-    "+zadd +zrem +zrange +zremrangebyscore +zscore "
-    "+wait"
-)
+# connection handshake (HELLO, AUTH) and the optional WAIT, as docs/security.md lists
+# them. redis-py's CLIENT SETINFO may be denied: it ignores the error.
+SAVER_COMMANDS = documented_commands("lgr_app")
 
 
 @pytest.fixture
-def acl_user(redis_url: str, key_prefix: str) -> Iterator[tuple[str, str]]:
+def acl_user(redis_url: str, key_prefix: str) -> Iterator[Login]:
     """A user allowed only the saver's commands on ``key_prefix:*``; removed afterwards."""
-    with new_acl_user(redis_url, key_prefix, SAVER_COMMANDS) as (_, user, password):
-        yield user, password
+    with new_acl_user(redis_url, key_prefix, SAVER_COMMANDS) as (_, login):
+        yield login
 
 
 async def test_conformance_as_least_privilege_user(
-    redis_url: str,
     key_prefix: str,
-    acl_user: tuple[str, str],
+    acl_user: Login,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = as_user(redis_url, *acl_user)
+    url = acl_user.url
     report = await arun_conformance(
         lambda: AsyncRedisSaver.from_conn_string(url, prefix=key_prefix)
     )
@@ -60,14 +50,14 @@ async def test_conformance_as_least_privilege_user(
     assert not failures, failures
     async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
         assert len(await _interrupt_story(saver)) == 7
-    assert acl_user[1] not in caplog.text  # the password never reaches a log line
+    assert acl_user.password not in caplog.text  # the password never reaches a log line
 
 
 async def test_conformance_with_ttl_as_least_privilege_user(
-    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
+    key_prefix: str, acl_user: Login
 ) -> None:
     """TTL adds commands (expiry bookkeeping in the scripts): they must be in the ACL too."""
-    url = as_user(redis_url, *acl_user)
+    url = acl_user.url
     ttl = {"default_ttl": 5, "refresh_on_read": True}
     report = await arun_conformance(
         lambda: AsyncRedisSaver.from_conn_string(url, prefix=key_prefix, ttl=ttl)
@@ -76,10 +66,8 @@ async def test_conformance_with_ttl_as_least_privilege_user(
     assert not failures, failures
 
 
-async def test_user_cannot_touch_other_prefixes(
-    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
-) -> None:
-    url = as_user(redis_url, *acl_user)
+async def test_user_cannot_touch_other_prefixes(key_prefix: str, acl_user: Login) -> None:
+    url = acl_user.url
     async with AsyncRedisSaver.from_conn_string(url, prefix=key_prefix) as mine:
         stored = await mine.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert await mine.aget_tuple(stored) is not None

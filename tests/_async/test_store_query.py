@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -551,13 +552,26 @@ async def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
 # --------------------------------------------------------------------------- filter search
 
 
-def _recent_first(mem_items: Sequence[Any], order: dict[tuple[Any, str], int]) -> list[Any]:
-    """InMemoryStore's matches in this store's order without a query: newest write first
-    (``order``: the batch number of each item's last write), then namespace, then key."""
-    return sorted(mem_items, key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+@dataclass
+class _Oracle:
+    """InMemoryStore holding the same writes as the store under test, and the batch
+    number of each item's last write (``order``)."""
+
+    mem: InMemoryStore
+    order: dict[tuple[Any, str], int]
+
+    async def check_page(
+        self, got: list[Any], ns: tuple[str, ...], flt: Any, limit: int, offset: int
+    ) -> None:
+        """``got``, a search without a query, is InMemoryStore's page in this store's
+        order: newest write first, then namespace, then key."""
+        full = await self.mem.asearch(ns, filter=flt, limit=1000)
+        order = self.order
+        full.sort(key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+        _same_results(got, full[offset : offset + limit])
 
 
-async def _filter_workload(store: AsyncRedisStore, embed: TableEmbeddings) -> tuple[Any, Any]:
+async def _filter_workload(store: AsyncRedisStore, embed: TableEmbeddings) -> _Oracle:
     """Three batches (items tied on ``updated_at`` inside each), some without texts to
     embed, one overwritten: the same writes to InMemoryStore."""
     mem = InMemoryStore(index=config(embed))
@@ -580,7 +594,20 @@ async def _filter_workload(store: AsyncRedisStore, embed: TableEmbeddings) -> tu
         await mem.abatch(ops)
         for op in ops:
             order[(op.namespace, op.key)] = b
-    return mem, order
+    return _Oracle(mem, order)
+
+
+async def _filter_store(
+    redis_url: str, key_prefix: str
+) -> tuple[AsyncRedisStore, TableEmbeddings, _Oracle]:
+    """A query-engine store holding :func:`_filter_workload`'s writes, and its oracle."""
+    embed = TableEmbeddings()
+    store = await _open(redis_url, key_prefix, embed)
+    try:
+        return store, embed, await _filter_workload(store, embed)
+    except BaseException:
+        await _release(key_prefix, store)
+        raise
 
 
 FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
@@ -595,24 +622,29 @@ FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
 ]
 
 
+async def _check_filter_cases(
+    store: AsyncRedisStore, oracle: _Oracle, roundtrips: RoundTrips
+) -> None:
+    """Each of :data:`FILTER_CASES` is one round trip, the FT.SEARCH (with the index
+    token, read once beforehand), and agrees with the oracle."""
+    await store.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
+    for ns, flt, limit, offset in FILTER_CASES:
+        with roundtrips as count:
+            got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
+        assert count.value == 1, (ns, flt)
+        assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+        await oracle.check_page(got, ns, flt, limit, offset)
+
+
 async def test_filter_search_is_one_index_round_trip(
     stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
 ) -> None:
     """A search without a query on the query engine is one FT.SEARCH (with the index
     token) in one round trip, not a load of the namespace into the client, and agrees
     with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
-    embed = TableEmbeddings()
-    store = await _open(redis_url, key_prefix, embed)
+    store, _, oracle = await _filter_store(redis_url, key_prefix)
     try:
-        mem, order = await _filter_workload(store, embed)
-        await store.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
-        for ns, flt, limit, offset in FILTER_CASES:
-            with roundtrips as count:
-                got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
-            assert count.value == 1, (ns, flt)
-            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
-            full = await mem.asearch(ns, filter=flt, limit=1000)
-            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+        await _check_filter_cases(store, oracle, roundtrips)
     finally:
         await _release(key_prefix, store)
 
@@ -657,11 +689,10 @@ async def test_filter_search_skips_expired_items(
         expires = int(await client.execute_command("PEXPIRETIME", last))
         while await _server_ms(store) <= expires + 5:
             await asleep(0.02)
-        order = {(op.namespace, op.key): 0 for op in live}
+        oracle = _Oracle(mem, {(op.namespace, op.key): 0 for op in live})
         for flt, limit, offset in ((None, 10, 0), ({"n": 1}, 5, 3), (None, 40, 0)):
             got = await store.asearch(("e",), filter=flt, limit=limit, offset=offset)
-            full = await mem.asearch(("e",), filter=flt, limit=1000)
-            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            await oracle.check_page(got, ("e",), flt, limit, offset)
     finally:
         await client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
@@ -673,21 +704,16 @@ async def test_filter_search_after_the_index_is_lost(
 ) -> None:
     """FT.DROPINDEX: the next search without a query recreates the index and answers
     exactly (the new index may still be scanning); once built, the index answers."""
-    embed = TableEmbeddings()
-    store = await _open(redis_url, key_prefix, embed)
-    client = cast(Any, store.client)
+    store, _, oracle = await _filter_store(redis_url, key_prefix)
     try:
-        mem, order = await _filter_workload(store, embed)
-        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        await cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         for _ in range(2):
             for ns, flt, limit, offset in FILTER_CASES:
                 got = await store.asearch(ns, filter=flt, limit=limit, offset=offset)
-                full = await mem.asearch(ns, filter=flt, limit=1000)
-                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+                await oracle.check_page(got, ns, flt, limit, offset)
             await index_built(store)
     finally:
-        await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        await store.aclose()
+        await _release(key_prefix, store)
 
 
 async def test_items_written_before_items_were_indexed_are_upgraded(
@@ -696,26 +722,18 @@ async def test_items_written_before_items_were_indexed_are_upgraded(
     """Data and index of the previous schema (vectors only; items without TAG fields):
     setup tags the items and recreates the index, and searches without a query find
     every item server-side."""
-    embed = TableEmbeddings()
-    first = await _open(redis_url, key_prefix, embed)
+    first, embed, oracle = await _filter_store(redis_url, key_prefix)
     client = cast(Any, first.client)
     try:
-        mem, order = await _filter_workload(first, embed)
         await client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        for ns, k in order:  # the item hashes as the previous release wrote them
+        for ns, k in oracle.order:  # the item hashes as the previous release wrote them
             await client.execute_command(
                 "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
             )
         await _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = await _open(redis_url, key_prefix, embed)
         try:
-            await again.asearch(("f",), filter={"n": 1}, limit=1)  # the index token, once
-            for ns, flt, limit, offset in FILTER_CASES:
-                with roundtrips as count:
-                    got = await again.asearch(ns, filter=flt, limit=limit, offset=offset)
-                assert count.value == 1, (ns, flt)
-                full = await mem.asearch(ns, filter=flt, limit=1000)
-                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            await _check_filter_cases(again, oracle, roundtrips)
         finally:
             await again.aclose()
     finally:

@@ -19,42 +19,32 @@ from redis.exceptions import NoPermissionError, ResponseError
 from langgraph_redis import RedisSaver
 from langgraph_redis._acompat import Redis
 from tests._sync.test_saver import _interrupt_story, config, snapshot
-from tests.acl import acl_line, as_user
+from tests.acl import Login, acl_line, as_user, documented_commands
 from tests.acl import acl_user as new_acl_user
 from tests.conformance import run_conformance
 from tests.servers import LocalServer, require_engine, start_tls_server
 from tests.tls import write_tls_files
 
 # Every command the checkpointers send, directly or from their Lua scripts, plus the
-# connection handshake (HELLO, AUTH) and the optional WAIT. redis-py's CLIENT SETINFO
-# may be denied: it ignores the error. Keep in sync with docs/security.md.
-SAVER_COMMANDS = (
-    "+hello +auth +ping "
-    "+info "
-    "+multi +exec +discard +evalsha +eval +script|load "
-    "+get +set +mget +getrange +strlen +unlink +expire "
-    "+hset +hsetnx +hdel +hget +hgetall "
-    "+sadd +srem +smembers +srandmember +exists "
-    "+zadd +zrem +zrange +zremrangebyscore +zscore "
-    "+wait"
-)
+# connection handshake (HELLO, AUTH) and the optional WAIT, as docs/security.md lists
+# them. redis-py's CLIENT SETINFO may be denied: it ignores the error.
+SAVER_COMMANDS = documented_commands("lgr_app")
 
 
 @pytest.fixture
-def acl_user(redis_url: str, key_prefix: str) -> Iterator[tuple[str, str]]:
+def acl_user(redis_url: str, key_prefix: str) -> Iterator[Login]:
     """A user allowed only the saver's commands on ``key_prefix:*``; removed afterwards."""
-    with new_acl_user(redis_url, key_prefix, SAVER_COMMANDS) as (_, user, password):
-        yield user, password
+    with new_acl_user(redis_url, key_prefix, SAVER_COMMANDS) as (_, login):
+        yield login
 
 
 def test_conformance_as_least_privilege_user(
-    redis_url: str,
     key_prefix: str,
-    acl_user: tuple[str, str],
+    acl_user: Login,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = as_user(redis_url, *acl_user)
+    url = acl_user.url
     report = run_conformance(
         lambda: RedisSaver.from_conn_string(url, prefix=key_prefix)
     )
@@ -62,14 +52,14 @@ def test_conformance_as_least_privilege_user(
     assert not failures, failures
     with RedisSaver.from_conn_string(url, prefix=key_prefix) as saver:
         assert len(_interrupt_story(saver)) == 7
-    assert acl_user[1] not in caplog.text  # the password never reaches a log line
+    assert acl_user.password not in caplog.text  # the password never reaches a log line
 
 
 def test_conformance_with_ttl_as_least_privilege_user(
-    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
+    key_prefix: str, acl_user: Login
 ) -> None:
     """TTL adds commands (expiry bookkeeping in the scripts): they must be in the ACL too."""
-    url = as_user(redis_url, *acl_user)
+    url = acl_user.url
     ttl = {"default_ttl": 5, "refresh_on_read": True}
     report = run_conformance(
         lambda: RedisSaver.from_conn_string(url, prefix=key_prefix, ttl=ttl)
@@ -78,10 +68,8 @@ def test_conformance_with_ttl_as_least_privilege_user(
     assert not failures, failures
 
 
-def test_user_cannot_touch_other_prefixes(
-    redis_url: str, key_prefix: str, acl_user: tuple[str, str]
-) -> None:
-    url = as_user(redis_url, *acl_user)
+def test_user_cannot_touch_other_prefixes(key_prefix: str, acl_user: Login) -> None:
+    url = acl_user.url
     with RedisSaver.from_conn_string(url, prefix=key_prefix) as mine:
         stored = mine.put(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
         assert mine.get_tuple(stored) is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -553,13 +554,26 @@ def test_data_indexed_with_hnsw_keeps_it_when_no_algorithm_is_asked(
 # --------------------------------------------------------------------------- filter search
 
 
-def _recent_first(mem_items: Sequence[Any], order: dict[tuple[Any, str], int]) -> list[Any]:
-    """InMemoryStore's matches in this store's order without a query: newest write first
-    (``order``: the batch number of each item's last write), then namespace, then key."""
-    return sorted(mem_items, key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+@dataclass
+class _Oracle:
+    """InMemoryStore holding the same writes as the store under test, and the batch
+    number of each item's last write (``order``)."""
+
+    mem: InMemoryStore
+    order: dict[tuple[Any, str], int]
+
+    def check_page(
+        self, got: list[Any], ns: tuple[str, ...], flt: Any, limit: int, offset: int
+    ) -> None:
+        """``got``, a search without a query, is InMemoryStore's page in this store's
+        order: newest write first, then namespace, then key."""
+        full = self.mem.search(ns, filter=flt, limit=1000)
+        order = self.order
+        full.sort(key=lambda i: (-order[(i.namespace, i.key)], i.namespace, i.key))
+        _same_results(got, full[offset : offset + limit])
 
 
-def _filter_workload(store: RedisStore, embed: TableEmbeddings) -> tuple[Any, Any]:
+def _filter_workload(store: RedisStore, embed: TableEmbeddings) -> _Oracle:
     """Three batches (items tied on ``updated_at`` inside each), some without texts to
     embed, one overwritten: the same writes to InMemoryStore."""
     mem = InMemoryStore(index=config(embed))
@@ -582,7 +596,20 @@ def _filter_workload(store: RedisStore, embed: TableEmbeddings) -> tuple[Any, An
         mem.batch(ops)
         for op in ops:
             order[(op.namespace, op.key)] = b
-    return mem, order
+    return _Oracle(mem, order)
+
+
+def _filter_store(
+    redis_url: str, key_prefix: str
+) -> tuple[RedisStore, TableEmbeddings, _Oracle]:
+    """A query-engine store holding :func:`_filter_workload`'s writes, and its oracle."""
+    embed = TableEmbeddings()
+    store = _open(redis_url, key_prefix, embed)
+    try:
+        return store, embed, _filter_workload(store, embed)
+    except BaseException:
+        _release(key_prefix, store)
+        raise
 
 
 FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
@@ -597,24 +624,29 @@ FILTER_CASES: list[tuple[tuple[str, ...], Any, int, int]] = [
 ]
 
 
+def _check_filter_cases(
+    store: RedisStore, oracle: _Oracle, roundtrips: RoundTrips
+) -> None:
+    """Each of :data:`FILTER_CASES` is one round trip, the FT.SEARCH (with the index
+    token, read once beforehand), and agrees with the oracle."""
+    store.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
+    for ns, flt, limit, offset in FILTER_CASES:
+        with roundtrips as count:
+            got = store.search(ns, filter=flt, limit=limit, offset=offset)
+        assert count.value == 1, (ns, flt)
+        assert b"FT.SEARCH" in count.sent[0], (ns, flt)
+        oracle.check_page(got, ns, flt, limit, offset)
+
+
 def test_filter_search_is_one_index_round_trip(
     stack_only: None, redis_url: str, key_prefix: str, roundtrips: RoundTrips
 ) -> None:
     """A search without a query on the query engine is one FT.SEARCH (with the index
     token) in one round trip, not a load of the namespace into the client, and agrees
     with InMemoryStore, ties on ``updated_at`` included (items of one batch)."""
-    embed = TableEmbeddings()
-    store = _open(redis_url, key_prefix, embed)
+    store, _, oracle = _filter_store(redis_url, key_prefix)
     try:
-        mem, order = _filter_workload(store, embed)
-        store.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
-        for ns, flt, limit, offset in FILTER_CASES:
-            with roundtrips as count:
-                got = store.search(ns, filter=flt, limit=limit, offset=offset)
-            assert count.value == 1, (ns, flt)
-            assert b"FT.SEARCH" in count.sent[0], (ns, flt)
-            full = mem.search(ns, filter=flt, limit=1000)
-            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+        _check_filter_cases(store, oracle, roundtrips)
     finally:
         _release(key_prefix, store)
 
@@ -659,11 +691,10 @@ def test_filter_search_skips_expired_items(
         expires = int(client.execute_command("PEXPIRETIME", last))
         while _server_ms(store) <= expires + 5:
             sleep(0.02)
-        order = {(op.namespace, op.key): 0 for op in live}
+        oracle = _Oracle(mem, {(op.namespace, op.key): 0 for op in live})
         for flt, limit, offset in ((None, 10, 0), ({"n": 1}, 5, 3), (None, 40, 0)):
             got = store.search(("e",), filter=flt, limit=limit, offset=offset)
-            full = mem.search(("e",), filter=flt, limit=1000)
-            _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            oracle.check_page(got, ("e",), flt, limit, offset)
     finally:
         client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
@@ -675,21 +706,16 @@ def test_filter_search_after_the_index_is_lost(
 ) -> None:
     """FT.DROPINDEX: the next search without a query recreates the index and answers
     exactly (the new index may still be scanning); once built, the index answers."""
-    embed = TableEmbeddings()
-    store = _open(redis_url, key_prefix, embed)
-    client = cast(Any, store.client)
+    store, _, oracle = _filter_store(redis_url, key_prefix)
     try:
-        mem, order = _filter_workload(store, embed)
-        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
+        cast(Any, store.client).execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
         for _ in range(2):
             for ns, flt, limit, offset in FILTER_CASES:
                 got = store.search(ns, filter=flt, limit=limit, offset=offset)
-                full = mem.search(ns, filter=flt, limit=1000)
-                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+                oracle.check_page(got, ns, flt, limit, offset)
             index_built(store)
     finally:
-        client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        store.close()
+        _release(key_prefix, store)
 
 
 def test_items_written_before_items_were_indexed_are_upgraded(
@@ -698,26 +724,18 @@ def test_items_written_before_items_were_indexed_are_upgraded(
     """Data and index of the previous schema (vectors only; items without TAG fields):
     setup tags the items and recreates the index, and searches without a query find
     every item server-side."""
-    embed = TableEmbeddings()
-    first = _open(redis_url, key_prefix, embed)
+    first, embed, oracle = _filter_store(redis_url, key_prefix)
     client = cast(Any, first.client)
     try:
-        mem, order = _filter_workload(first, embed)
         client.execute_command("FT.DROPINDEX", f"{key_prefix}:idx")
-        for ns, k in order:  # the item hashes as the previous release wrote them
+        for ns, k in oracle.order:  # the item hashes as the previous release wrote them
             client.execute_command(
                 "HDEL", sk.item_key(key_prefix, sk.ns_text(ns), k), "nsp", "flt"
             )
         _create_vector_only_index(client, key_prefix, f"{key_prefix}:v:{{")
         again = _open(redis_url, key_prefix, embed)
         try:
-            again.search(("f",), filter={"n": 1}, limit=1)  # the index token, once
-            for ns, flt, limit, offset in FILTER_CASES:
-                with roundtrips as count:
-                    got = again.search(ns, filter=flt, limit=limit, offset=offset)
-                assert count.value == 1, (ns, flt)
-                full = mem.search(ns, filter=flt, limit=1000)
-                _same_results(got, _recent_first(full, order)[offset : offset + limit])
+            _check_filter_cases(again, oracle, roundtrips)
         finally:
             again.close()
     finally:

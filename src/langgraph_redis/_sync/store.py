@@ -335,14 +335,10 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                 # with a round trip sent after it began reuses them without a round trip
                 # of its own: they hold every write it must see.
                 qvec = qvecs.get(op.query) if op.query else None
-                uses_cache = (
-                    engine.NAME == "plain"
-                    or vcfg is None
-                    or (
-                        qvec is None
-                        and not (engine is query and query.answers_filter(prepared.filters[i]))
-                    )
+                req = SearchRequest(
+                    op, prepared.filters[i], qvec, vcfg, now_ms, refresh=op.refresh_ttl
                 )
+                uses_cache = engine.uses_snapshots(req)
                 began = time.monotonic()
                 with self._cache_lock:
                     key = op.namespace_prefix
@@ -353,15 +349,7 @@ class RedisStore(ConnectionOwner, SyncStoreBridge, BaseStore):
                             engine.plan_search(
                                 self._prefix,
                                 self._cache,
-                                SearchRequest(
-                                    op,
-                                    prepared.filters[i],
-                                    qvec,
-                                    vcfg,
-                                    now_ms,
-                                    refresh=op.refresh_ttl,
-                                    reuse=reuse,
-                                ),
+                                req._replace(reuse=reuse),
                                 hints=self._hints,
                             )
                         )

@@ -58,6 +58,11 @@ class Engine(Protocol):
         """One search: candidates, filter, ranking, page, TTL refresh; ``hints`` is state
         the store keeps for the engine across searches (the query engine's)."""
 
+    def uses_snapshots(self, req: SearchRequest) -> bool:
+        """Whether :meth:`plan_search` answers ``req`` from the store's client-side
+        snapshots (then a search that waited while another refreshed them may reuse them:
+        ``SearchRequest.reuse``) rather than from what the server ranks or filters."""
+
 
 def by_name(name: str) -> Engine:
     """The engine module called ``name`` (as :func:`~..config.choose_engine` names it)."""

@@ -213,6 +213,20 @@ def plan_search(
     return results
 
 
+def uses_snapshots(req: SearchRequest) -> bool:
+    """Always: this engine answers every search from the snapshots."""
+    return True
+
+
+def plan_values_search(
+    prefix: str, cache: StoreCache, req: SearchRequest
+) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
+    """A search that ranks nothing (no query, or a store that embeds nothing) from
+    value-only snapshots: how the engines that rank on the server (query, vset) answer
+    those; their cache keeps no vectors. Round trips as :func:`plan_search`."""
+    return (yield from plan_search(prefix, cache, req._replace(cfg=None)))
+
+
 # --------------------------------------------------------------------------- server-side KNN pages
 # Shared by the engines that rank on the server (query, vset): they fetch ranked
 # candidates by (namespace text, key), read the items, and finish the page here.

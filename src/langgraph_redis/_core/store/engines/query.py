@@ -66,13 +66,7 @@ from langgraph_redis._core.store.items import (
     decode_item,
     ns_digest,
 )
-from langgraph_redis._core.store.snapshot import (
-    StoreCache,
-    plan_refresh_found,
-    plan_snapshots,
-    snapshot_items,
-    to_search_item,
-)
+from langgraph_redis._core.store.snapshot import StoreCache, plan_refresh_found
 
 logger = logging.getLogger(__name__)
 
@@ -200,26 +194,22 @@ def plan_search(
     A missing index is recreated (two round trips) and, like an index still being
     built, answered by the plain engine's exact path (module docstring).
 
-    Without a query: the snapshot path (one round trip when fresh; none with ``reuse``:
-    :func:`plan_snapshots`). With ``refresh``,
-    one more round trip renews the TTL of results that carry one (none when none does).
+    Without a query: one ``FT.SEARCH`` when the index narrows the filter, else the
+    snapshot path (:func:`uses_snapshots`; one round trip when fresh, none with
+    ``reuse``: :func:`~..snapshot.plan_snapshots`). With ``refresh``, one more round
+    trip renews the TTL of results that carry one (none when none does).
     """
-    op, flt, query, cfg, now_ms, refresh, reuse = req
+    op, flt, query, cfg, now_ms, refresh, _ = req
     state = hints if hints is not None else Hints()
-    if query is None and cfg is not None and answers_filter(flt):
+    if uses_snapshots(req):
+        return (yield from plain.plan_values_search(prefix, cache, req))
+    assert cfg is not None  # else uses_snapshots
+    if query is None:
         try:
             return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
         except (_IndexMissing, _IndexBuilding) as exc:
             yield from _plan_index_trouble(prefix, cfg, exc)
         return (yield from plain.plan_search(prefix, state.exact, req))
-    if query is None or cfg is None:
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
-        page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
-        if refresh:
-            yield from plan_refresh_found(
-                prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
-            )
-        return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
     for _ in range(2):
         try:
             return (yield from _plan_knn(prefix, cache, req, query, cfg, state))
@@ -248,6 +238,13 @@ def _plan_index_trouble(
     )
     yield from plan_create(prefix, cfg)
     return None
+
+
+def uses_snapshots(req: SearchRequest) -> bool:
+    """Whether a search reads the value snapshots: on a store that embeds nothing, or
+    without a query when the index would not narrow its filter (:func:`answers_filter`).
+    Every other search asks the index (KNN, or FT.SEARCH for a filter)."""
+    return req.cfg is None or (req.query is None and not answers_filter(req.flt))
 
 
 def answers_filter(flt: CompiledFilter) -> bool:
@@ -333,13 +330,7 @@ def _plan_filter(
         k *= 4
     token_text = None if token is None else _text(token)
     if token_text != state.checked:
-        (info,) = yield batch([("FT.INFO", name)])
-        if is_missing_index(info):
-            raise _IndexMissing
-        if is_indexing(info):
-            raise _IndexBuilding
-        state.checked = token_text
-        state.exact.clear()
+        yield from _plan_confirm_index(name, token_text, state)
         return (yield from _plan_filter(prefix, op, flt, now_ms, refresh, state))
     page = passing[op.offset : need]
     if refresh:
@@ -347,6 +338,25 @@ def _plan_filter(
             prefix, [(None, it.key, it.namespace, ttl) for it, ttl in page], now_ms
         )
     return [plain.search_item(it, None) for it, _ in page]
+
+
+def _plan_confirm_index(
+    name: str, token: str | None, state: Hints
+) -> Generator[Batch[Any], list[Any], None]:
+    """A new index token was read: one ``FT.INFO`` says whether that index is complete.
+
+    Raises ``_IndexMissing``/``_IndexBuilding`` (the caller answers exactly); a complete
+    index's token is remembered, and from then on the index answers (the exact
+    fallback's snapshots are dropped). The caller searches again: its FT.SEARCH ran
+    before FT.INFO and may have read the index mid-scan.
+    """
+    (info,) = yield batch([("FT.INFO", name)])
+    if is_missing_index(info):
+        raise _IndexMissing
+    if is_indexing(info):
+        raise _IndexBuilding
+    state.checked = token
+    state.exact.clear()
 
 
 def _plan_knn(
@@ -380,13 +390,7 @@ def _plan_knn(
         token = None if tokens[0] is None else _text(tokens[0])
         if token == state.checked:
             return None
-        (info,) = yield batch([("FT.INFO", name)])
-        if is_missing_index(info):
-            raise _IndexMissing
-        if is_indexing(info):
-            raise _IndexBuilding
-        state.checked = token
-        state.exact.clear()  # the index answers from now on
+        yield from _plan_confirm_index(name, token, state)
         # FT.INFO ran after this search's FT.SEARCH, which may have read the index while
         # it was still indexing: the caller searches again.
         raise _IndexChecked

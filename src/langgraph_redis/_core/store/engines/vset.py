@@ -51,13 +51,7 @@ from langgraph_redis._core.store.config import VectorConfig
 from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import LOGICAL, CompiledFilter
 from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
-from langgraph_redis._core.store.snapshot import (
-    StoreCache,
-    plan_refresh_found,
-    plan_snapshots,
-    snapshot_items,
-    to_search_item,
-)
+from langgraph_redis._core.store.snapshot import StoreCache
 from langgraph_redis._core.store.writes import VSET_ATTR_MAX, VSET_LUA
 
 logger = logging.getLogger(__name__)
@@ -299,6 +293,12 @@ def search_call(
     )
 
 
+def uses_snapshots(req: SearchRequest) -> bool:
+    """Searches without a query (or on a store that embeds nothing) read the value
+    snapshots; the vector sets answer the others."""
+    return req.query is None or req.cfg is None
+
+
 def plan_search(
     prefix: str, cache: StoreCache, req: SearchRequest, hints: object = None
 ) -> Generator[Batch[Any], list[Any], list[SearchItem]]:
@@ -312,15 +312,10 @@ def plan_search(
     path (one round trip when fresh). With ``refresh``, one more round trip renews the
     TTL of results that carry one.
     """
-    op, flt, query, cfg, now_ms, refresh, reuse = req
-    if query is None or cfg is None:
-        snaps = yield from plan_snapshots(prefix, cache, op.namespace_prefix, None, now_ms, reuse)
-        page = snapshot_items(snaps, flt, now_ms, op.offset + op.limit)[op.offset :]
-        if refresh:
-            yield from plan_refresh_found(
-                prefix, [(s, k, s.namespace, rec.ttl) for s, k, rec in page], now_ms
-            )
-        return [to_search_item(s.namespace, k, rec, None) for s, k, rec in page]
+    if uses_snapshots(req):
+        return (yield from plain.plan_values_search(prefix, cache, req))
+    op, flt, query, cfg, now_ms = req.op, req.flt, req.query, req.cfg, req.now_ms
+    assert query is not None and cfg is not None  # else uses_snapshots
     pnst = sk.ns_text(op.namespace_prefix)
     lo, hi = sk.ns_lex_range(pnst)
     expr = filter_expression(flt)
