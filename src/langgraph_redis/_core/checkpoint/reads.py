@@ -114,7 +114,7 @@ def _get_calls(cfg: SaverConfig, thread_id: str, ns: str, cids: Sequence[str | N
     keys = cfg.keys(thread_id)
     ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
     touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
-    index, base, ns_part = [keys.index(ns)], keys.base, encode(ns)
+    index, base, ns_part = (keys.index(ns),), keys.base, encode(ns)  # one keys tuple
     return [GET_TUPLE.call(index, [cid or "", base, ns_part, ttl, *touch]) for cid in cids]
 
 
