@@ -184,6 +184,54 @@ def test_list_without_namespace_covers_all(saver: RedisSaver) -> None:
     assert [t.config["configurable"]["checkpoint_id"] for t in two] == ids[:2]
 
 
+class _Tracked:
+    """A channel value that counts how many decoded copies are alive."""
+
+    alive = 0
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        _Tracked.alive += 1
+
+    def __del__(self) -> None:
+        _Tracked.alive -= 1
+
+
+class _TrackingSerde(JsonPlusSerializer):
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if isinstance(obj, _Tracked):
+            return "tracked", obj.payload
+        return super().dumps_typed(obj)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        if data[0] == "tracked":
+            return _Tracked(data[1])
+        return super().loads_typed(data)
+
+
+def test_list_decodes_each_checkpoint_as_the_caller_takes_it(
+    redis_url: str, key_prefix: str
+) -> None:
+    """A page of checkpoints is not decoded as a whole: only the one being handed out is
+    alive (a whole page of decoded chat histories outlived the garbage collector's young
+    generation and made ``list`` pay for full collections)."""
+    serde = _TrackingSerde()
+    with RedisSaver.from_conn_string(redis_url, prefix=key_prefix, serde=serde) as saver:
+        tid = str(uuid.uuid4())
+        parent = config(tid)
+        for step in range(6):
+            cp = snapshot({"v": _Tracked(b"step %d" % step)}, {"v": f"{step + 1}"})
+            parent = saver.put(parent, cp, {"step": step}, {"v": f"{step + 1}"})
+        del cp
+        held = _Tracked.alive  # what the puts' callers still hold, if anything
+        seen = []
+        for t in saver.list(config(tid), limit=5):
+            seen.append(t.checkpoint["channel_values"]["v"].payload)
+            decoded = _Tracked.alive - held
+            assert decoded == 1, f"{decoded} decoded at checkpoint {len(seen)}"
+        assert seen == [b"step %d" % step for step in (5, 4, 3, 2, 1)]
+
+
 # -- configuration, lifecycle, bad input -----------------------------------------------
 
 

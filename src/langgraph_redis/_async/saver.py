@@ -165,9 +165,12 @@ class AsyncRedisSaver(ConnectionOwner, AsyncSaverBridge, BaseCheckpointSaver[str
                             )
                         )
                         merge.feed(ns, page, after)
-                item = merge.pop()
-                if item is None:
+                listed = merge.pop()
+                if listed is None:
                     break
+                item = listed.load()  # decoded as taken (see Listed)
+                if item is None:
+                    continue  # deleted since its page was read
                 yield item
                 if remaining is not None:
                     remaining -= 1

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # annotations only: the plans modules import this package
     )
 
     from langgraph_redis._core.checkpoint.config import SaverConfig
-    from langgraph_redis._core.checkpoint.listing import ListQuery
+    from langgraph_redis._core.checkpoint.listing import Listed, ListQuery
     from langgraph_redis._core.plans import Batch, Plan, Script
 
 
@@ -49,7 +49,7 @@ class SaverPlans(Protocol):
         want: int | None,
         *,
         now_ms: int = 0,
-    ) -> Generator[Batch[Any], Any, tuple[list[CheckpointTuple], str | None]]: ...
+    ) -> Generator[Batch[Any], Any, tuple[list[Listed], str | None]]: ...
 
     def plan_put(
         self,

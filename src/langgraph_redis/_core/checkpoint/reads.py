@@ -19,6 +19,7 @@ from langgraph.checkpoint.base import (
     PendingWrite,
     writes_sort_key,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._core.checkpoint.config import (
     SaverConfig,
@@ -35,6 +36,7 @@ from langgraph_redis._core.checkpoint.keys import (
 from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_ENCODE, LUA_TTL
 from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
+    READABLE_FORMATS,
     CorruptDataError,
     UnsupportedFormatError,
     check_format,
@@ -117,19 +119,28 @@ return {cid, cp, writes, chans, vals}
 # -- put -------------------------------------------------------------------------------
 
 
-def _get_call(
-    cfg: SaverConfig, thread_id: str, ns: str, cid: str | None, *, cluster: bool = True
-) -> Op:
-    """The ``GET_TUPLE`` call. With ``refresh_on_read`` it renews the thread's keys and,
-    on one server (``cluster=False``), its runs' global indexes ``P:run:{R}``, which
-    would otherwise expire under a thread kept alive by reads and hide it from
-    ``delete_for_runs``. The default is the cluster's (no cross-slot key): a caller
-    must know it is on one server to ask for more."""
+def _get_calls(
+    cfg: SaverConfig,
+    thread_id: str,
+    ns: str,
+    cids: Sequence[str | None],
+    *,
+    cluster: bool = True,
+) -> list[Op]:
+    """One ``GET_TUPLE`` call per id (None: the latest) of one namespace; the key names
+    they share are built once (a ``list`` page asks for ten).
+
+    With ``refresh_on_read`` a call renews the thread's keys and, on one server
+    (``cluster=False``), its runs' global indexes ``P:run:{R}``, which would otherwise
+    expire under a thread kept alive by reads and hide it from ``delete_for_runs``. The
+    default is the cluster's (no cross-slot key): a caller must know it is on one server
+    to ask for more."""
     keys = cfg.keys(thread_id)
     ttl = cfg.ttl_seconds if cfg.refresh_on_read else 0
     touch = [keys.namespaces, keys.registry, keys.blobs(ns), keys.runs] if ttl else []
     runs = f"{cfg.prefix}:run:" if ttl and not cluster else ""
-    return GET_TUPLE.call([keys.index(ns)], [cid or "", keys.base, encode(ns), ttl, runs, *touch])
+    index, base, ns_part = (keys.index(ns),), keys.base, encode(ns)  # one keys tuple
+    return [GET_TUPLE.call(index, [cid or "", base, ns_part, ttl, runs, *touch]) for cid in cids]
 
 
 def _refresh_listing(cfg: SaverConfig, thread_id: str, now_ms: int) -> list[Command]:
@@ -157,6 +168,11 @@ def decode_tuple(
     """
     if reply is None:
         return None
+    if type(reply) is list:
+        try:
+            return _decode_fast(cfg.serde, thread_id, ns, reply)
+        except Exception:
+            pass  # the careful decoder below finds what is wrong and says so
     keys = cfg.keys(thread_id)
     if _is_wrong_type(reply):
         named = (
@@ -180,6 +196,69 @@ def decode_tuple(
             f"checkpoint {cid or '(latest)'!r} of thread {thread_id!r} (key {named!r}): "
             f"damaged data ({type(exc).__name__})"
         ) from exc
+
+
+_READABLE = frozenset(f.encode() for f in READABLE_FORMATS)
+
+
+def _load(serde: SerializerProtocol, raw: bytes) -> Any:
+    """:func:`load_typed` without an error message (the fast path's failures go to the
+    careful decoder, which names what failed)."""
+    type_, sep, payload = raw.partition(b"\0")
+    if not sep:
+        raise ValueError("not a langgraph-redis value")
+    return serde.loads_typed((type_.decode(), payload))
+
+
+def _decode_fast(
+    serde: SerializerProtocol, thread_id: str, ns: str, reply: list[Any]
+) -> CheckpointTuple:
+    """:func:`_decode_tuple` for well-formed data: the same checks, no error messages.
+
+    A ``list`` reads ten checkpoints per page, and building the messages the careful
+    decoder would need (key names, percent-encoded parts, a string per channel) cost a
+    tenth of the client's time of a ``list`` call. Here nothing is formatted: any check
+    that fails, or any exception at all, sends the reply to :func:`_decode_tuple`, which
+    repeats the decoding and raises the error naming the thread, checkpoint and key. So
+    whatever this accepts, the careful decoder accepts too, with the same result.
+    """
+    raw_cid, cp_flat, w_flat, chans, vals = reply
+    cp = dict(zip(cp_flat[0::2], cp_flat[1::2]))
+    if cp.get(b"fmt") not in _READABLE:
+        raise ValueError("format")
+    checkpoint = _load(serde, cp[b"c"])
+    metadata = _load(serde, cp[b"m"])
+    if type(checkpoint) is not dict or type(metadata) is not dict:
+        raise TypeError("not a mapping")
+    channel_values: dict[str, Any] = {}
+    for chan, val in zip(chans, vals):
+        if val is not None and val != EMPTY:
+            if type(val) is list:  # a delta chain, newest first (GET_TUPLE)
+                channel_values[chan.decode()] = assemble(serde, val, "")
+            else:
+                channel_values[chan.decode()] = _load(serde, val)
+    pending: list[PendingWrite] = []
+    if w_flat:
+        keyed: list[tuple[tuple[str, str, int], PendingWrite]] = []
+        for i in range(0, len(w_flat), 2):
+            task_id, sep, slot = w_flat[i].decode().rpartition("\0")
+            if not sep or not slot.lstrip("-").isdigit():
+                raise ValueError("not a task and index")
+            channel, value, task_path = load_write(serde, w_flat[i + 1])
+            keyed.append(
+                (writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value))
+            )
+        keyed.sort(key=lambda item: item[0])
+        pending = [write for _, write in keyed]
+    cid = raw_cid.decode()
+    parent = cp.get(b"p")
+    return CheckpointTuple(
+        config=_config(thread_id, ns, cid),
+        checkpoint=cast(Checkpoint, {**checkpoint, "channel_values": channel_values}),
+        metadata=cast(CheckpointMetadata, metadata),
+        parent_config=_config(thread_id, ns, parent.decode()) if parent else None,
+        pending_writes=pending,
+    )
 
 
 def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple:
@@ -260,7 +339,7 @@ def plan_get_tuple(
         return decode_tuple(cfg, thread_id, ns, replies[0], cid)
 
     return batch(
-        [_get_call(cfg, thread_id, ns, cid, cluster=cluster)],
+        _get_calls(cfg, thread_id, ns, [cid], cluster=cluster),
         decode,
         side=_refresh_listing(cfg, thread_id, now_ms),
     )
