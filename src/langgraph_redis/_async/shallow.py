@@ -1,13 +1,15 @@
 """The shallow checkpointer: only the newest checkpoint of each thread namespace.
 
-Identical to the full saver except for its plans (``_core.checkpoint.shallow``), which drop older
-checkpoints inside the same atomic put.
+Identical to the full saver except that its put and put_writes plans are the shallow ones
+(``shallow=True``: ``_core.checkpoint.plans.plan_put``), which drop older checkpoints
+inside the same atomic put.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from langgraph_redis._async.saver import AsyncRedisSaver
-from langgraph_redis._core.checkpoint import SaverPlans, shallow
 
 
 class AsyncShallowRedisSaver(AsyncRedisSaver):
@@ -19,4 +21,4 @@ class AsyncShallowRedisSaver(AsyncRedisSaver):
     rather than constant and nothing is lost.
     """
 
-    _plans: SaverPlans = shallow
+    _shallow: ClassVar[bool] = True

@@ -13,7 +13,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -33,8 +33,7 @@ from langgraph_redis._sync.connection import (
     open_connection,
 )
 from langgraph_redis._bridge import SyncSaverBridge
-from langgraph_redis._core.checkpoint import SaverPlans
-from langgraph_redis._core.checkpoint import full as checkpoints
+from langgraph_redis._core.checkpoint import saver as checkpoints
 from langgraph_redis._core.checkpoint.config import SaverConfig, ttl_seconds
 from langgraph_redis._core.checkpoint.listing import ListMerge, by_thread, list_query
 from langgraph_redis._core.plans import Plan, T
@@ -74,7 +73,8 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         **client_options: Passed to redis-py (``socket_timeout``, ``retry``, ...).
     """
 
-    _plans: SaverPlans = checkpoints
+    _shallow: ClassVar[bool] = False
+    """The shallow saver's put and put_writes drop older checkpoints (``plan_put``)."""
 
     def __init__(
         self,
@@ -102,7 +102,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         """Probe the server and load the saver's scripts, once. Idempotent; no schema."""
         self._remember_loop()
         info = self._conn.probe()
-        self._conn.ensure_scripts(self._plans.SCRIPTS)
+        self._conn.ensure_scripts(checkpoints.SCRIPTS)
         return info
 
     def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
@@ -129,7 +129,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         """
         self.setup()  # with refresh_on_read the plan differs on a cluster
         found: CheckpointTuple | None = self._run(
-            self._plans.plan_get_tuple(
+            checkpoints.plan_get_tuple(
                 self._cfg, config, now_ms=now_ms(), cluster=self._conn.cluster
             )
         )
@@ -154,7 +154,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         remaining = query.limit
         if remaining == 0:
             return
-        scopes = self._run(self._plans.plan_list_scopes(self._cfg, query))
+        scopes = self._run(checkpoints.plan_list_scopes(self._cfg, query))
         for thread_id, namespaces in by_thread(scopes):
             # one thread's namespaces are merged newest first (each is paged on its own)
             merge = ListMerge(namespaces)
@@ -162,7 +162,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
                 while needs := merge.needs():
                     for ns, cursor in needs:
                         page, after = self._run(
-                            self._plans.plan_list_page(
+                            checkpoints.plan_list_page(
                                 self._cfg, query, thread_id, ns, cursor, remaining, now_ms=now_ms()
                             )
                         )
@@ -194,12 +194,13 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         """
         self.setup()  # the plan differs on a cluster
         stored: RunnableConfig = self._run_registered(
-            self._plans.plan_put(
+            checkpoints.plan_put(
                 self._cfg,
                 config,
                 checkpoint,
                 metadata,
                 new_versions,
+                shallow=self._shallow,
                 now_ms=now_ms(),
                 cluster=self._conn.cluster,
             ),
@@ -216,12 +217,11 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
         self.setup()  # the plan differs on a cluster
-        self._run(
-            self._plans.plan_put_writes(
-                self._cfg, config, writes, task_id, task_path, cluster=self._conn.cluster
-            ),
-            wait=True,
+        shallow, cluster = self._shallow, self._conn.cluster
+        plan = checkpoints.plan_put_writes(
+            self._cfg, config, writes, task_id, task_path, shallow=shallow, cluster=cluster
         )
+        self._run(plan, wait=True)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and blob of a thread. One atomic script.
@@ -231,7 +231,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         """
         self.setup()  # the plan differs on a cluster
         self._run_registered(
-            self._plans.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
+            checkpoints.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
         )
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -240,13 +240,13 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         Writes a run stored on another run's checkpoint (a resume's answer) go too.
         Two round trips: read the run indexes, then one atomic script per thread.
         """
-        self._run(self._plans.plan_delete_for_runs(self._cfg, run_ids))
+        self._run(checkpoints.plan_delete_for_runs(self._cfg, run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy all checkpoints, writes and blobs of a thread under a new thread id."""
         self.setup()  # the plan differs on a cluster
         self._run_registered(
-            self._plans.plan_copy_thread(
+            checkpoints.plan_copy_thread(
                 self._cfg,
                 source_thread_id,
                 target_thread_id,
@@ -264,7 +264,7 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         """
         self.setup()  # the plan differs on a cluster
         self._run_registered(
-            self._plans.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
+            checkpoints.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
         )
 
     def with_allowlist(

@@ -2,14 +2,16 @@
 # DO NOT EDIT: change the async source and regenerate.
 """The shallow checkpointer: only the newest checkpoint of each thread namespace.
 
-Identical to the full saver except for its plans (``_core.checkpoint.shallow``), which drop older
-checkpoints inside the same atomic put.
+Identical to the full saver except that its put and put_writes plans are the shallow ones
+(``shallow=True``: ``_core.checkpoint.plans.plan_put``), which drop older checkpoints
+inside the same atomic put.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from langgraph_redis._sync.saver import RedisSaver
-from langgraph_redis._core.checkpoint import SaverPlans, shallow
 
 
 class ShallowRedisSaver(RedisSaver):
@@ -21,4 +23,4 @@ class ShallowRedisSaver(RedisSaver):
     rather than constant and nothing is lost.
     """
 
-    _plans: SaverPlans = shallow
+    _shallow: ClassVar[bool] = True

@@ -245,7 +245,11 @@ def plan_put(
 
     The script makes the write atomic; serialization happens here, before any I/O, so a
     value the serializer rejects raises ``ValueError`` and nothing is written. With
-    ``shallow`` the same script drops the namespace's older checkpoints. ``now_ms`` (the
+    ``shallow`` (the shallow saver) the same script drops the namespace's older
+    checkpoints, their writes and the blobs the new checkpoint no longer names, so
+    storage stays constant per thread and the swap is atomic; only the ancestors a
+    ``DeltaChannel`` of the new checkpoint is rebuilt from are kept (``delta_replay``
+    and the ``needed`` walk in ``LUA_DROP``). ``now_ms`` (the
     caller's clock) matters only with TTL, for the thread registry's expiry scores.
 
     On one server the script also writes the thread registry and the run index (their

@@ -1,14 +1,15 @@
-"""The full saver's plans (every checkpoint kept), gathered in one module.
+"""Every plan a saver calls, gathered in one module (the savers' one import of the core).
 
-The savers hold their plans as a :class:`~langgraph_redis._core.checkpoint.SaverPlans`;
-this module is the full saver's, :mod:`.shallow` the shallow saver's. The plans
-themselves live by operation: :mod:`.plans` (put, put_writes), :mod:`.reads` (get_tuple),
+The full and the shallow saver call the same functions; the shallow one passes
+``shallow=True`` to ``plan_put`` and ``plan_put_writes``, whose scripts then also drop
+the older checkpoints of the namespace (see :mod:`.plans`). The plans themselves live
+by operation: :mod:`.plans` (put, put_writes), :mod:`.reads` (get_tuple),
 :mod:`.listing` (list) and :mod:`.threads` (delete, prune, copy).
 """
 
 from __future__ import annotations
 
-# ``name as name``: re-exported, for the savers (``SaverPlans``) and for shallow.py.
+# ``name as name``: re-exported for the savers.
 from langgraph_redis._core.checkpoint.listing import plan_list_page as plan_list_page
 from langgraph_redis._core.checkpoint.listing import plan_list_scopes as plan_list_scopes
 from langgraph_redis._core.checkpoint.plans import PUT, PUT_WRITES
