@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -31,6 +32,7 @@ STORE_ENGINES = [e for e in ENGINES if e in ("valkey", "redis7", "stack", "env")
 QUERY_ENGINES = [e for e in ENGINES if e in ("stack", "env")]
 IGNORED = {"info", "hello", "client|setinfo", "script|load", "ping"}
 DIMS = 16
+T = TypeVar("T")
 ITEMS = 60
 
 
@@ -56,6 +58,15 @@ def _wait_indexed(url: str, prefix: str) -> None:
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+async def _counted(url: str, calls: Callable[[], Awaitable[T]]) -> tuple[dict[str, int], T]:
+    """The commands the server ran for ``calls`` (run once before to warm up: scripts
+    loaded, connections open), and what the counted run returned."""
+    await calls()
+    before = _calls(url)
+    result = await calls()
+    return _delta(before, _calls(url)), result
 
 
 async def _stores(
@@ -95,11 +106,12 @@ async def test_store_bound_put_sends_our_commands_and_writes_our_data(
     try:
         counted = []
         for store in (ours, bound):
-            await store.aput(*store_item(0))  # warm: scripts loaded, connections open
-            before = _calls(redis_url)
-            for i in range(10):
-                await store.aput(*store_item(i))
-            counted.append(_delta(before, _calls(redis_url)))
+
+            async def puts(store: Any = store) -> None:
+                for i in range(10):
+                    await store.aput(*store_item(i))
+
+            counted.append((await _counted(redis_url, puts))[0])
         assert counted[0] == counted[1]
         assert counted[0].get("evalsha") == 10, counted[0]
         # the same item and vector hashes, but for the clock-derived fields
@@ -131,11 +143,14 @@ async def test_store_bound_filter_search_sends_our_commands_and_finds_our_items(
         counted = []
         found = []
         for store in (ours, bound):
-            await store.asearch(("bench",), filter={"color": "red"}, limit=10)  # warm
-            before = _calls(redis_url)
-            for _ in range(5):
-                page = await store.asearch(("bench",), filter={"color": "red"}, limit=10)
-            counted.append(_delta(before, _calls(redis_url)))
+
+            async def searches(store: Any = store) -> Any:
+                for _ in range(5):
+                    page = await store.asearch(("bench",), filter={"color": "red"}, limit=10)
+                return page
+
+            delta, page = await _counted(redis_url, searches)
+            counted.append(delta)
             found.append([(i.namespace, i.key, i.value, i.score) for i in page])
         assert counted[0] == counted[1]
         assert counted[0].get("ft.search") == 5, counted[0]
