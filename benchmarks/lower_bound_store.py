@@ -16,9 +16,9 @@ same index (the same server work):
 * ``asearch`` with a query (query engine, what the chatbot sends): the prefilter count
   (``LIMIT 0 0``, at most every 5 s per namespace, which picks ``HYBRID_POLICY``), the
   KNN ``FT.SEARCH`` sent alone (its arguments built by our ``knn_query`` and
-  ``knn_command``: the very command, for the same tuple building), then the ``HMGET`` of the best items with the token
-  ``GET`` in one pipeline (the token alone when nothing was found), and, when the page
-  is short, the namespace-index ``ZRANGE``. Our store then refreshes its snapshots of
+  ``knn_command``: the very command, for the same tuple building), then the ``HMGET``
+  of the best items with the token ``GET`` in one pipeline (the token alone when
+  nothing was found), and, when the page is short, the namespace-index ``ZRANGE``. Our store then refreshes its snapshots of
   a namespace that exists (items without vectors fill the page); the bound stops at the
   ``ZRANGE``, so there it does less than ours (it stays a lower bound).
 
