@@ -9,9 +9,10 @@ compared too. No timing is measured or asserted.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -69,41 +70,43 @@ async def _counted(url: str, calls: Callable[[], Awaitable[T]]) -> tuple[dict[st
     return _delta(before, _calls(url)), result
 
 
+@contextlib.asynccontextmanager
 async def _stores(
     url: str, prefix: str, need_query: bool = False
-) -> tuple[AsyncRedisStore, AsyncRedisStore, Any]:
-    """Ours on ``prefix``o, and the bound on ``prefix``b with its loader (our store on
-    the bound's prefix, which makes the index and loads the items, as in the runner)."""
+) -> AsyncIterator[tuple[AsyncRedisStore, HandWrittenStore]]:
+    """Ours on ``prefix``o, and the bound on ``prefix``b (our store on the bound's
+    prefix makes the index and loads the items, as in the runner); all closed after."""
     from langgraph.store.base import PutOp
 
     cfg = index_config(DIMS)
-    ours = AsyncRedisStore(url, index=cfg, prefix=prefix + "o")
-    loader = AsyncRedisStore(url, index=cfg, prefix=prefix + "b")
-    for store in (ours, loader):
-        await store.asetup()
-        await store.abatch([PutOp(*store_item(i)) for i in range(ITEMS)])
-    engine = loader.engine
-    if engine not in (("query",) if need_query else ("query", "plain")):
+    async with contextlib.AsyncExitStack() as stack:
+        ours = AsyncRedisStore(url, index=cfg, prefix=prefix + "o")
+        stack.push_async_callback(ours.aclose)
+        loader = AsyncRedisStore(url, index=cfg, prefix=prefix + "b")
+        stack.push_async_callback(loader.aclose)
         for store in (ours, loader):
-            await store.aclose()
-        pytest.skip(f"the lower bound has no search on the {engine} engine")
-    bound = HandWrittenStore(
-        url,
-        prefix + "b",
-        dims=DIMS,
-        embed=cfg["embed"],
-        engine="query" if engine == "query" else "plain",
-    )
-    await bound.load_scripts()
-    return ours, loader, bound
+            await store.asetup()
+            await store.abatch([PutOp(*store_item(i)) for i in range(ITEMS)])
+        engine = loader.engine
+        if engine not in (("query",) if need_query else ("query", "plain")):
+            pytest.skip(f"the lower bound has no search on the {engine} engine")
+        bound = HandWrittenStore(
+            url,
+            prefix + "b",
+            dims=DIMS,
+            embed=cfg["embed"],
+            engine="query" if engine == "query" else "plain",
+        )
+        stack.push_async_callback(bound.aclose)
+        await bound.load_scripts()
+        yield ours, bound
 
 
 @pytest.mark.parametrize("engine", STORE_ENGINES)
 async def test_store_bound_put_sends_our_commands_and_writes_our_data(
     redis_url: str, key_prefix: str
 ) -> None:
-    ours, loader, bound = await _stores(redis_url, key_prefix)
-    try:
+    async with _stores(redis_url, key_prefix) as (ours, bound):
         counted = []
         for store in (ours, bound):
 
@@ -124,18 +127,13 @@ async def test_store_bound_put_sends_our_commands_and_writes_our_data(
                     mine.pop(clocked, None)
                     theirs.pop(clocked, None)
                 assert mine and mine == theirs, kind
-    finally:
-        await bound.aclose()
-        await ours.aclose()
-        await loader.aclose()
 
 
 @pytest.mark.parametrize("engine", QUERY_ENGINES)
 async def test_store_bound_filter_search_sends_our_commands_and_finds_our_items(
     redis_url: str, key_prefix: str
 ) -> None:
-    ours, loader, bound = await _stores(redis_url, key_prefix, need_query=True)
-    try:
+    async with _stores(redis_url, key_prefix, need_query=True) as (ours, bound):
         # Both indexes scanned in: a search during the background scan confirms the
         # index once more later (FT.INFO), which is ours working, not a difference.
         _wait_indexed(redis_url, key_prefix + "o")
@@ -155,10 +153,6 @@ async def test_store_bound_filter_search_sends_our_commands_and_finds_our_items(
         assert counted[0] == counted[1]
         assert counted[0].get("ft.search") == 5, counted[0]
         assert len(found[0]) == 10 and found[0] == found[1]
-    finally:
-        await bound.aclose()
-        await ours.aclose()
-        await loader.aclose()
 
 
 @pytest.mark.parametrize("engine", QUERY_ENGINES)
