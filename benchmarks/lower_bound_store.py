@@ -15,9 +15,10 @@ same index (the same server work):
   ``SearchItem`` s directly (the TAG digests are trusted: no predicate, no widening).
 * ``asearch`` with a query (query engine, what the chatbot sends): the prefilter count
   (``LIMIT 0 0``, at most every 5 s per namespace, which picks ``HYBRID_POLICY``), the
-  KNN ``FT.SEARCH`` sent alone, then the ``HMGET`` of the best items with the token
-  ``GET`` in one pipeline (the token alone when nothing was found), and, when the page
-  is short, the namespace-index ``ZRANGE``. Our store then refreshes its snapshots of
+  KNN ``FT.SEARCH`` sent alone (its arguments built by our ``knn_query`` and
+  ``knn_command``: the very command, for the same tuple building), then the ``HMGET``
+  of the best items with the token ``GET`` in one pipeline (the token alone when
+  nothing was found), and, when the page is short, the namespace-index ``ZRANGE``. Our store then refreshes its snapshots of
   a namespace that exists (items without vectors fill the page); the bound stops at the
   ``ZRANGE``, so there it does less than ours (it stays a lower bound).
 
@@ -48,6 +49,7 @@ from langgraph.store.base import (
     SearchItem,
 )
 
+from langgraph_redis._core.store.engines.query import knn_command, knn_query
 from langgraph_redis._core.store.writes import PUT_ITEM
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -230,33 +232,12 @@ class HandWrittenStore(BaseStore):
                 "FT.SEARCH", index, clause, "LIMIT", 0, 0, "DIALECT", 2
             )
             seen = self.counts[clause] = (_total(total), now)
-        policy = " HYBRID_POLICY BATCHES" if seen[0] >= _BATCHES_FROM else ""
-        ef = " EF_RUNTIME $EF" if self.hnsw else ""
+        text = knn_query(clause, self.hnsw, batches=seen[0] >= _BATCHES_FROM)
         k = max(2 * limit + 8, 16)
         blob = np.asarray(await self.embed.aembed_query(query), dtype=np.float32).tobytes()
-        params: list[Any] = ["K", k, "B", blob]
-        if self.hnsw:
-            params += ["EF", max(self.ef_runtime, k)]
+        ef_runtime = self.ef_runtime if self.hnsw else None
         reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
-            "FT.SEARCH",
-            index,
-            f"({clause})=>[KNN $K @vec $B{ef}{policy} AS __d]",
-            "PARAMS",
-            len(params),
-            *params,
-            "SORTBY",
-            "__d",
-            "ASC",
-            "LIMIT",
-            0,
-            k,
-            "RETURN",
-            3,
-            "ns",
-            "key",
-            "__d",
-            "DIALECT",
-            2,
+            *knn_command(index, text, k, blob, ef_runtime)
         )
         best = [(a[b"ns"].decode(), a[b"key"].decode(), float(a[b"__d"])) for a in _docs(reply)]
         best = best[:limit]  # one vector per item: no duplicates to skip

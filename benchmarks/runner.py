@@ -13,7 +13,7 @@ import platform
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from benchmarks import peers, servers
 from benchmarks.checkpointer import CheckpointerSizes, bench_checkpointer
 from benchmarks.e2e import E2ESizes, bench_e2e
+from benchmarks.lower_bound_store import HandWrittenStore
 from benchmarks.store import (
     ClusteredEmbeddings,
     StoreSizes,
@@ -280,6 +281,39 @@ def _snapshot_cap(sizes: StoreSizes) -> int:
     return max(128 << 20, 2 * max(sizes.sizes) * sizes.dims * 4)
 
 
+@contextlib.asynccontextmanager
+async def _bound_on_our_index(
+    target: servers.Target, dims: int
+) -> AsyncIterator[tuple[AsyncRedisStore, HandWrittenStore | None]]:
+    """Our store set up on a fresh prefix (it creates the index the bound searches and,
+    in the store suite, loads the items: not timed), and the store's lower bound on that
+    prefix with the same vector settings, or ``None`` on the vector-set engine, which
+    has none. The server is flushed first."""
+    servers.flush(target)
+    cfg = index_config(dims)
+    prefix = f"lgrbound{uuid.uuid4().hex[:6]}"
+    async with AsyncRedisStore.from_conn_string(target.url, index=cfg, prefix=prefix) as ours:
+        await ours.asetup()
+        vcfg = ours._vector_config
+        if ours.engine not in ("query", "plain") or vcfg is None:
+            yield ours, None
+            return
+        bound = HandWrittenStore(
+            target.url,
+            prefix,
+            dims=dims,
+            embed=cfg["embed"],
+            engine="query" if ours.engine == "query" else "plain",
+            hnsw=vcfg.algorithm == "hnsw",
+            ef_runtime=vcfg.ef_runtime,
+        )
+        try:
+            await bound.load_scripts()
+            yield ours, bound
+        finally:
+            await bound.aclose()
+
+
 async def _bound_store(run: Run, target: servers.Target) -> None:
     """The store's hand-written lower bound, right after ours on the same server.
 
@@ -287,36 +321,16 @@ async def _bound_store(run: Run, target: servers.Target) -> None:
     the bound times single-item put and, on the query engine, filter-only search, so
     each ratio pairs two measurements of one repetition. Not on the vector-set engine.
     """
-    from benchmarks.lower_bound_store import HandWrittenStore
-
-    servers.flush(target)
     sizes = run.settings.store
-    cfg = index_config(sizes.dims)
-    prefix = f"lgrbound{uuid.uuid4().hex[:6]}"
-    async with AsyncRedisStore.from_conn_string(target.url, index=cfg, prefix=prefix) as loader:
-        await loader.asetup()
+    async with _bound_on_our_index(target, sizes.dims) as (loader, bound):
         kind = loader.engine
-        vcfg = loader._vector_config
-        if kind not in ("query", "plain") or vcfg is None:
+        if bound is None:
             note = f"store lower bound not measured on {target.engine}: none for the {kind} engine"
             if note not in run.notes:
                 run.notes.append(note)
             return
-        bound = HandWrittenStore(
-            target.url,
-            prefix,
-            dims=sizes.dims,
-            embed=cfg["embed"],
-            engine="query" if kind == "query" else "plain",
-            hnsw=vcfg.algorithm == "hnsw",
-            ef_runtime=vcfg.ef_runtime,
-        )
-        try:
-            await bound.load_scripts()
-            only = ("put", "search_filter") if kind == "query" else ("put",)
-            rows = await bench_store(bound, BOUND, target.engine, sizes, only=only, loader=loader)
-        finally:
-            await bound.aclose()
+        only = ("put", "search_filter") if kind == "query" else ("put",)
+        rows = await bench_store(bound, BOUND, target.engine, sizes, only=only, loader=loader)
     for row in rows:
         row["store_engine"] = kind
     run.rows += rows
@@ -378,36 +392,17 @@ async def _bound_e2e(run: Run, target: servers.Target) -> None:
     """The same chatbot on the hand-written saver and store (query engine only: the
     bound has no plain-engine search), right after ours on the same server."""
     from benchmarks.lower_bound import HandWrittenSaver
-    from benchmarks.lower_bound_store import HandWrittenStore
 
-    servers.flush(target)
     sizes = run.settings.e2e
-    cfg = index_config(sizes.dims)
-    prefix = f"lgrbound{uuid.uuid4().hex[:6]}"
-    # our store creates the index the bound searches (setup, not timed)
-    async with AsyncRedisStore.from_conn_string(target.url, index=cfg, prefix=prefix) as setup:
-        await setup.asetup()
-        kind = setup.engine
-        vcfg = setup._vector_config
-    if kind != "query" or vcfg is None:
-        return
-    saver = HandWrittenSaver(target.url, prefix=prefix)
-    store = HandWrittenStore(
-        target.url,
-        prefix,
-        dims=sizes.dims,
-        embed=cfg["embed"],
-        engine="query",
-        hnsw=vcfg.algorithm == "hnsw",
-        ef_runtime=vcfg.ef_runtime,
-    )
-    try:
-        await saver.load_scripts()
-        await store.load_scripts()
-        run.rows += await bench_e2e(saver, store, BOUND, target.engine, sizes)
-    finally:
-        await saver.aclose()
-        await store.aclose()
+    async with _bound_on_our_index(target, sizes.dims) as (setup, store):
+        if setup.engine != "query" or store is None:
+            return
+        saver = HandWrittenSaver(target.url, prefix=setup._prefix)
+        try:
+            await saver.load_scripts()
+            run.rows += await bench_e2e(saver, store, BOUND, target.engine, sizes)
+        finally:
+            await saver.aclose()
     servers.flush(target)
 
 

@@ -8,6 +8,8 @@ behind it and the test drives it with plain method calls:
   never hears back (the case where a retry could duplicate a write).
 - :meth:`FaultProxy.cut`: close every open connection now.
 - :meth:`FaultProxy.stall`: hold all traffic (both directions) until :meth:`resume`.
+
+:func:`saver_behind_proxy` puts an ``AsyncRedisSaver`` behind one, for the stall tests.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import AsyncIterator
 from types import TracebackType
+
+from redis.backoff import NoBackoff
+
+from langgraph_redis import AsyncRedisSaver
+from langgraph_redis._acompat import AsyncRetry
+from tests.servers import LocalServer
 
 
 class FaultProxy:
@@ -135,3 +144,26 @@ class FaultProxy:
         await self._close_all()
         if self._server is not None:
             self._server.close()
+
+
+@contextlib.asynccontextmanager
+async def saver_behind_proxy(
+    server: LocalServer,
+    prefix: str,
+    *,
+    socket_timeout: float,
+    recovery_timeout: float,
+    retries: int,
+) -> AsyncIterator[tuple[FaultProxy, AsyncRedisSaver]]:
+    """A saver opened from the URL of a :class:`FaultProxy` in front of ``server``, with
+    these timeouts and ``retries`` immediate redis-py retries (no backoff, so a stalled
+    call's time is the timeouts' alone); both closed when the block ends."""
+    with FaultProxy(server.host, server.port) as proxy:
+        async with AsyncRedisSaver.from_conn_string(
+            proxy.url,
+            prefix=prefix,
+            socket_timeout=socket_timeout,
+            recovery_timeout=recovery_timeout,
+            retry=AsyncRetry(NoBackoff(), retries),
+        ) as saver:
+            yield proxy, saver

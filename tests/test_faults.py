@@ -14,15 +14,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from redis.backoff import NoBackoff
 from redis.crc import key_slot
 
 from langgraph_redis import AsyncRedisSaver, NotReplicatedError, RecoveryTimeout
-from langgraph_redis._acompat import AsyncRetry
 from langgraph_redis._core.checkpoint.keys import ThreadKeys
 from tests._async.test_saver import config, snapshot
 from tests._async.workload import Workload
-from tests.proxy import FaultProxy
+from tests.proxy import FaultProxy, saver_behind_proxy
 from tests.servers import (
     Engine,
     LocalCluster,
@@ -97,30 +95,23 @@ async def test_connection_cut_mid_pipeline(plain_server: LocalServer) -> None:
 
 async def test_stalled_server_raises_in_bounded_time(plain_server: LocalServer) -> None:
     """A server that stops answering: the call fails after a bounded time, then recovers."""
-    with FaultProxy(plain_server.host, plain_server.port) as proxy:
-        async with AsyncRedisSaver.from_conn_string(
-            proxy.url,
-            prefix="stall",
-            socket_timeout=0.5,
-            recovery_timeout=1.0,
-            retry=AsyncRetry(NoBackoff(), 1),
-        ) as saver:
-            work = Workload(saver)
-            await work.run(5)
-            proxy.stall()
-            started = time.monotonic()
-            # Raised by the recovery deadline (recovery_timeout=1s), which only ends an
-            # attempt the socket timeouts ended first: a call that could hang would not
-            # get there and would hit the guard instead (HANG_GUARD, far above the
-            # bound, so load never decides the outcome).
-            with pytest.raises(
-                RecoveryTimeout, match=r"recovery_timeout=1s\); last error: Timeout"
-            ):
-                await asyncio.wait_for(saver.aget_tuple(config("w0")), HANG_GUARD)
-            took = time.monotonic() - started  # reported, not asserted
-            proxy.resume()
-            await work.run(5, {0: ("stall resumed", lambda: None)})
-            lost = await work.verify()
+    async with saver_behind_proxy(
+        plain_server, "stall", socket_timeout=0.5, recovery_timeout=1.0, retries=1
+    ) as (proxy, saver):
+        work = Workload(saver)
+        await work.run(5)
+        proxy.stall()
+        started = time.monotonic()
+        # Raised by the recovery deadline (recovery_timeout=1s), which only ends an
+        # attempt the socket timeouts ended first: a call that could hang would not
+        # get there and would hit the guard instead (HANG_GUARD, far above the
+        # bound, so load never decides the outcome).
+        with pytest.raises(RecoveryTimeout, match=r"recovery_timeout=1s\); last error: Timeout"):
+            await asyncio.wait_for(saver.aget_tuple(config("w0")), HANG_GUARD)
+        took = time.monotonic() - started  # reported, not asserted
+        proxy.resume()
+        await work.run(5, {0: ("stall resumed", lambda: None)})
+        lost = await work.verify()
     data = work.report("stall", lost=lost, stalled_call_raised_after_s=round(took, 2))
     assert not lost and not work.errors, data
 

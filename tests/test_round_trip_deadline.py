@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio.connection
-from redis.backoff import NoBackoff
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from langgraph_redis import AsyncRedisSaver, AsyncRedisStore, RecoveryTimeout
-from langgraph_redis._acompat import AsyncRetry
 from tests._async.test_saver import config, snapshot
 from tests.connections import unique_name
-from tests.proxy import FaultProxy
+from tests.proxy import saver_behind_proxy
 from tests.servers import LocalServer, require_engine, start_server
 
 HANG_GUARD = 60.0
@@ -79,22 +77,17 @@ def valkey_server() -> Iterator[LocalServer]:
 async def test_a_stalled_round_trip_times_out_then_recovers(valkey_server: LocalServer) -> None:
     """A server that stops answering mid round trip: the wait ends by the deadline
     (no per-call timeout is left to end it), and the next call after it resumes works."""
-    with FaultProxy(valkey_server.host, valkey_server.port) as proxy:
-        async with AsyncRedisSaver.from_conn_string(
-            proxy.url,
-            prefix="dl",
-            socket_timeout=0.3,
-            recovery_timeout=0.0,
-            retry=AsyncRetry(NoBackoff(), 0),
-        ) as saver:
-            await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
-            proxy.stall()
-            with pytest.raises(RecoveryTimeout, match="TimeoutError: Timeout reading") as info:
-                await asyncio.wait_for(saver.aget_tuple(config("t")), HANG_GUARD)
-            assert isinstance(info.value.__cause__, RedisTimeoutError)
-            proxy.resume()
-            got = await asyncio.wait_for(saver.aget_tuple(config("t")), HANG_GUARD)
-            assert got is not None and got.checkpoint["channel_values"] == {"a": 1}
+    async with saver_behind_proxy(
+        valkey_server, "dl", socket_timeout=0.3, recovery_timeout=0.0, retries=0
+    ) as (proxy, saver):
+        await saver.aput(config("t"), snapshot({"a": 1}), {}, {"a": "1"})
+        proxy.stall()
+        with pytest.raises(RecoveryTimeout, match="TimeoutError: Timeout reading") as info:
+            await asyncio.wait_for(saver.aget_tuple(config("t")), HANG_GUARD)
+        assert isinstance(info.value.__cause__, RedisTimeoutError)
+        proxy.resume()
+        got = await asyncio.wait_for(saver.aget_tuple(config("t")), HANG_GUARD)
+        assert got is not None and got.checkpoint["channel_values"] == {"a": 1}
 
 
 async def test_an_idle_connection_is_not_cut_by_its_deadline(

@@ -54,9 +54,9 @@ word_text = st.builds(lambda w, h: f"{w} {h}", st.sampled_from(WORDS), hostile)
 json_key = st.text(
     alphabet=st.sampled_from([c for c in [*META, "a", "\x00"] if c != "."]), max_size=3
 ).filter(lambda s: not s.startswith("$"))  # a top-level "$..." filter key is an operator
+number = st.integers(-5, 5) | st.floats(-5, 5, allow_nan=False, width=32)
 scalar = st.one_of(
-    st.integers(-5, 5),
-    st.floats(-5, 5, allow_nan=False, width=32),
+    number,
     st.booleans(),
     st.none(),
     hostile,
@@ -72,7 +72,7 @@ def _value(draw: st.DrawFn) -> dict[str, Any]:
         # and then fails ("Number of embeddings ... does not match").
         value["alt"] = "alt " + draw(word_text)
     if draw(st.booleans()):
-        value["n"] = draw(scalar)
+        value["n"] = draw(number | scalar)  # a number often: range filters compare it
     if draw(st.booleans()):
         value["meta"] = {"lang": draw(st.sampled_from(["en", "fr"]) | hostile), "s": draw(scalar)}
     if draw(st.booleans()):
@@ -82,22 +82,36 @@ def _value(draw: st.DrawFn) -> dict[str, Any]:
     return value
 
 
-def _filter(draw: st.DrawFn, seen: list[Any]) -> dict[str, Any]:
+RANGE = ["$gt", "$gte", "$lt", "$lte"]
+
+
+def _bound(draw: st.DrawFn, numbers: list[tuple[str, float]]) -> dict[str, Any]:
+    """A range filter at, or just beside, a number an item was put with, on that
+    number's own field (``numbers``: (field, number) pairs), so an operator that
+    compares the wrong way, or takes > for >=, changes the answer."""
+    field, at = draw(st.sampled_from(numbers))
+    return {field: {draw(st.sampled_from(RANGE)): at + draw(st.sampled_from([0, -0.5, 0.5]))}}
+
+
+def _filter(draw: st.DrawFn, seen: list[Any], numbers: list[tuple[str, float]]) -> dict[str, Any]:
     """A filter made from values the items hold (so it can match) or fresh hostile ones."""
     pick = st.sampled_from(seen) if seen else scalar
     target = draw(st.one_of(pick, scalar))
-    num = draw(st.integers(-5, 5) | st.floats(-5, 5, allow_nan=False, width=32))
+    num = draw(number)
     # Dotted keys ("meta.s") only where a missing parent cannot match: with a missing
     # parent our path lookup yields None (like a missing top-level key), while the
     # oracle's nested form fails on the missing parent, so None-matching operators
     # ($ne, $nin, == None) would differ by construction.
     field = draw(st.sampled_from(["n", "lst", "text", "tag"]))
-    kind = draw(st.integers(0, 8))
+    kind = draw(st.integers(0, 13))
     if kind == 0:
         return {field: target}
-    if kind == 1:
+    if kind == 1 or kind > 8:  # the range operators: nearly half the filters
+        near = draw(st.booleans())  # half of them at a number the items hold
+        if numbers and near:
+            return _bound(draw, numbers)
         ranged = draw(st.sampled_from(["n", "meta.s", "text"]))
-        return {ranged: {draw(st.sampled_from(["$gt", "$gte", "$lt", "$lte"])): num}}
+        return {ranged: {draw(st.sampled_from(RANGE)): num}}
     if kind == 2:
         return {field: {"$ne": target}}
     if kind == 3:
@@ -130,14 +144,20 @@ def scenarios(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     )
     keys = draw(st.lists(key, min_size=1, max_size=3, unique=True))
     seen: list[Any] = []
+    numbers: list[tuple[str, float]] = []
     steps: list[tuple[Any, ...]] = []
     for _ in range(draw(st.integers(3, 14))):
         ns = draw(st.sampled_from(pool))
-        kind = draw(st.sampled_from(["put", "put", "put", "delete", "get", "search", "list"]))
+        kind = draw(
+            st.sampled_from(["put", "put", "put", "delete", "get", "search", "search", "list"])
+        )
         if kind == "put":
             value = _value(draw)
             seen.extend(v for v in value.values() if not isinstance(v, (dict, list)))
             seen.extend(value.get("meta", {}).values())
+            for path, held in (("n", value.get("n")), ("meta.s", value.get("meta", {}).get("s"))):
+                if isinstance(held, (int, float)) and not isinstance(held, bool):
+                    numbers.append((path, held))
             steps.append(("put", ns, draw(st.sampled_from(keys)), value))
         elif kind in ("delete", "get"):
             steps.append((kind, ns, draw(st.sampled_from(keys))))
@@ -148,7 +168,7 @@ def scenarios(draw: st.DrawFn) -> list[tuple[Any, ...]]:
                 (
                     "search",
                     prefix,
-                    _filter(draw, seen),
+                    _filter(draw, seen, numbers),
                     query,
                     draw(st.integers(1, 6)),
                     draw(st.integers(0, 3)),
@@ -171,6 +191,10 @@ def scenarios(draw: st.DrawFn) -> list[tuple[Any, ...]]:
                     draw(st.integers(0, 2)),
                 )
             )
+    if numbers:
+        # Last, a range search over every namespace, bounded near a number an item
+        # holds: most scenarios then check a range operator where it decides the answer.
+        steps.append(("search", (), _bound(draw, numbers), None, 20, 0))
     return steps
 
 

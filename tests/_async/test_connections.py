@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from langgraph_redis import (
+    AsyncRedisCache,
     AsyncRedisSaver,
     AsyncRedisStore,
     AsyncShallowRedisSaver,
@@ -32,8 +33,9 @@ from tests.connections import named_connections, unique_name, wait_no_connection
 from tests.servers import LocalCluster, LocalServer, require_engine, start_server, start_tls_server
 from tests.tls import write_tls_files
 
-Owner = AsyncRedisSaver | AsyncShallowRedisSaver | AsyncRedisStore
+Owner = AsyncRedisSaver | AsyncShallowRedisSaver | AsyncRedisStore | AsyncRedisCache
 KINDS: dict[str, Callable[..., Owner]] = {
+    "cache": AsyncRedisCache,
     "saver": AsyncRedisSaver,
     "shallow": AsyncShallowRedisSaver,
     "store": AsyncRedisStore,
@@ -44,7 +46,11 @@ async def _busy(obj: Owner) -> None:
     """A few concurrent calls, so the pool opens more than one connection."""
 
     async def one(i: int) -> None:
-        if isinstance(obj, AsyncRedisStore):
+        if isinstance(obj, AsyncRedisCache):
+            key = (("conn",), str(i))
+            await obj.aset({key: (i, None)})
+            assert await obj.aget([key]) == {key: i}
+        elif isinstance(obj, AsyncRedisStore):
             await obj.aput(("conn", str(i)), "k", {"i": i})
             assert await obj.aget(("conn", str(i)), "k") is not None
         else:

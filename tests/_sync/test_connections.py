@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from langgraph_redis import (
+    RedisCache,
     RedisSaver,
     RedisStore,
     ShallowRedisSaver,
@@ -33,8 +34,9 @@ from tests.connections import named_connections, unique_name, wait_no_connection
 from tests.servers import LocalCluster, LocalServer, require_engine, start_server, start_tls_server
 from tests.tls import write_tls_files
 
-Owner = RedisSaver | ShallowRedisSaver | RedisStore
+Owner = RedisSaver | ShallowRedisSaver | RedisStore | RedisCache
 KINDS: dict[str, Callable[..., Owner]] = {
+    "cache": RedisCache,
     "saver": RedisSaver,
     "shallow": ShallowRedisSaver,
     "store": RedisStore,
@@ -45,7 +47,11 @@ def _busy(obj: Owner) -> None:
     """A few concurrent calls, so the pool opens more than one connection."""
 
     def one(i: int) -> None:
-        if isinstance(obj, RedisStore):
+        if isinstance(obj, RedisCache):
+            key = (("conn",), str(i))
+            obj.set({key: (i, None)})
+            assert obj.get([key]) == {key: i}
+        elif isinstance(obj, RedisStore):
             obj.put(("conn", str(i)), "k", {"i": i})
             assert obj.get(("conn", str(i)), "k") is not None
         else:

@@ -38,7 +38,9 @@ class AsyncRedisCache(ConnectionOwner, AsyncCacheBridge, BaseCache[Any]):
     caller asked for it explicitly.
 
     Args:
-        conn: A Redis URL or an existing client (never closed by this object).
+        conn: A Redis URL (``redis://``, ``rediss://``, ``unix://``,
+            ``redis+sentinel://``) or an existing client. A URL's client is owned and
+            closed by :meth:`aclose`; a client passed in stays the caller's.
         redis_url: Alias of ``conn`` (langgraph-checkpoint-redis spelling).
         redis_client: Alias of ``conn`` (an existing client).
         prefix: Key prefix, so several apps can share one database.

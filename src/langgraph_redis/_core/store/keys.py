@@ -50,6 +50,7 @@ decoding is exact.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 NS_SEP = "."
 _ESCAPE = frozenset("%.:{}|,*?[]\\\"'`") | {chr(c) for c in range(0x21)} | {"\x7f"}
@@ -96,16 +97,21 @@ def vec_prefix(prefix: str) -> str:
     return f"{prefix}:v:"
 
 
-def keys_key(prefix: str, nst: str) -> str:
-    return f"{prefix}:z:{{{nst}}}"
+def _namespace_key(kind: str) -> Callable[[str, str], str]:
+    """The builder of the namespace's ``P:<kind>:{N}`` key (see the layout above)."""
+
+    def key(prefix: str, nst: str) -> str:
+        return f"{prefix}:{kind}:{{{nst}}}"
+
+    return key
 
 
-def stamps_key(prefix: str, nst: str) -> str:
-    return f"{prefix}:s:{{{nst}}}"
-
-
-def tombstones_key(prefix: str, nst: str) -> str:
-    return f"{prefix}:d:{{{nst}}}"
+# The namespace's bookkeeping keys, one of each per namespace, in the namespace's slot.
+keys_key = _namespace_key("z")  # ZSET: its item keys by expiry
+stamps_key = _namespace_key("s")  # ZSET: item key -> version of its last write
+tombstones_key = _namespace_key("d")  # ZSET: item key -> version of its delete
+version_key = _namespace_key("c")  # HASH: version and epoch
+vset_key = _namespace_key("vs")  # VSET (vector-set engine; kept in step once it exists)
 
 
 def item_key_prefix(prefix: str, nst: str) -> str:
@@ -116,16 +122,6 @@ def item_key_prefix(prefix: str, nst: str) -> str:
 def vec_ns_prefix(prefix: str, nst: str) -> str:
     """Vector keys of a namespace are this prefix, the escaped key, ``:`` and ``n``."""
     return f"{prefix}:v:{{{nst}}}:"
-
-
-def vset_key(prefix: str, nst: str) -> str:
-    """The namespace's vector set (vector-set engine; kept in step by every writer once
-    it exists)."""
-    return f"{prefix}:vs:{{{nst}}}"
-
-
-def version_key(prefix: str, nst: str) -> str:
-    return f"{prefix}:c:{{{nst}}}"
 
 
 def ns_index_key(prefix: str) -> str:

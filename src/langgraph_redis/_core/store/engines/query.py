@@ -133,6 +133,38 @@ def knn_query(prefilter: str, hnsw: bool, batches: bool = False) -> str:
     return f"{head}=>[KNN $K @vec $B{ef}{policy} AS __d]"
 
 
+def knn_command(index: str, query: str, k: int, blob: bytes, ef_runtime: int | None) -> Command:
+    """The FT.SEARCH of the ``k`` nearest vectors to ``blob`` that match ``query`` (made
+    by :func:`knn_query`): (ns, key, distance) per row, nearest first. ``ef_runtime``
+    (HNSW only, else ``None``) is raised to ``k``, since HNSW cannot return more
+    candidates than it explores. Shared with the benchmarks' lower bound, which must send
+    this very command."""
+    params: list[Any] = ["K", k, "B", blob]
+    if ef_runtime is not None:
+        params += ["EF", max(ef_runtime, k)]
+    return (
+        "FT.SEARCH",
+        index,
+        query,
+        "PARAMS",
+        len(params),
+        *params,
+        "SORTBY",
+        "__d",
+        "ASC",
+        "LIMIT",
+        0,
+        k,
+        "RETURN",
+        3,
+        "ns",
+        "key",
+        "__d",
+        "DIALECT",
+        2,
+    )
+
+
 def decode_total(raw: Any) -> int:
     """The match count of an FT.SEARCH reply (RESP2 list or RESP3 map)."""
     if isinstance(raw, BaseException):
@@ -420,32 +452,8 @@ def _plan_knn(
     fetched: dict[tuple[str, str], Any] = {}
     ttls: dict[tuple[str, str], int] = {}
     while True:
-        params: list[Any] = ["K", k, "B", blob]
-        if cfg.algorithm == "hnsw":
-            params += ["EF", max(cfg.ef_runtime, k)]
-        reply = yield from ft_search(
-            (
-                "FT.SEARCH",
-                name,
-                text,
-                "PARAMS",
-                len(params),
-                *params,
-                "SORTBY",
-                "__d",
-                "ASC",
-                "LIMIT",
-                0,
-                k,
-                "RETURN",
-                3,
-                "ns",
-                "key",
-                "__d",
-                "DIALECT",
-                2,
-            )
-        )
+        ef_runtime = cfg.ef_runtime if cfg.algorithm == "hnsw" else None
+        reply = yield from ft_search(knn_command(name, text, k, blob, ef_runtime))
         rows, returned = decode_rows(reply)
         for nst, key, dist in rows:
             ident = (nst, key)
