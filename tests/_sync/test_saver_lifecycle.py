@@ -314,7 +314,11 @@ def test_shallow_thread_storage_stays_flat(
         (k10, m10, s10), (k100, m100, s100), (k1000, m1000, s1000) = seen.values()
         assert k10 == k100 == k1000
         assert s10 == s100 == s1000
-        assert m1000 <= m10 * 1.05 and m1000 <= m100 * 1.05
+        # Flat up to a constant: MEMORY USAGE counts allocator size classes, and version
+        # strings (a random tiebreak) vary by a few bytes, so one reading moved by ~300
+        # bytes (4 %) between otherwise equal states. A per-step leak of even 2 bytes is
+        # ~2 KB by step 1,000.
+        assert m1000 <= m10 + 1024 and m1000 <= m100 + 1024
         if run_id:
             assert client.smembers(f"{key_prefix}:run:{{{run_id}}}") == {
                 b"\0" + cfg["configurable"]["thread_id"].encode()
