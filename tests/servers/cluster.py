@@ -121,19 +121,33 @@ def _form_cluster(cluster: LocalCluster, replicas_per_master: int, timeout: floa
                 parts.append(f"{node.url}: {exc}")
         return "\n".join(parts)
 
+    ids: list[str] = []
+    for node in nodes:
+        with node.client() as conn:
+            ids.append(as_str(conn.execute_command("CLUSTER", "MYID")))
+
     def all_known() -> bool:
-        return all(len(_cluster_nodes(n)) == len(nodes) for n in nodes)
+        # Every node lists every other by its real id, with no handshake left: during a
+        # handshake a peer appears under a temporary id, and a REPLICATE naming the real
+        # one then fails with "Unknown node" (seen once in a CI run).
+        for node in nodes:
+            table = _cluster_nodes(node)
+            if {row[0] for row in table} != set(ids) or any("handshake" in r[2] for r in table):
+                return False
+        return True
 
     wait_for("all cluster nodes to meet", all_known, timeout, describe)
 
-    master_ids: list[str] = []
-    for master in cluster.masters:
-        with master.client() as conn:
-            master_ids.append(as_str(conn.execute_command("CLUSTER", "MYID")))
+    master_ids = ids[: len(cluster.masters)]  # nodes list the masters first
     for index, replica in enumerate(cluster.replicas):
         target = master_ids[index // replicas_per_master]
-        with replica.client() as conn:
-            conn.execute_command("CLUSTER", "REPLICATE", target)
+
+        def replicate(replica: LocalServer = replica, target: str = target) -> bool:
+            with replica.client() as conn:
+                conn.execute_command("CLUSTER", "REPLICATE", target)
+            return True
+
+        wait_for(f"{replica.url} to replicate {target}", replicate, timeout, describe)
 
     expected_replicas = len(cluster.replicas)
 
