@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from benchmarks.stats import Sizes, measure, record
+from benchmarks.stats import Op, Sizes, measure_paired, record
 from benchmarks.workload import WRITES, ThreadWriter, thread_config, write_config
 
 
@@ -89,56 +89,73 @@ async def _drain(items: AsyncIterator[Any]) -> int:
 
 
 async def bench_checkpointer(
-    saver: SaverLike, subject: str, engine: str, sizes: CheckpointerSizes
+    savers: Mapping[str, SaverLike], engine: str, sizes: CheckpointerSizes
 ) -> list[dict[str, Any]]:
-    """put, put_writes, get_tuple and list(limit=10) at each concurrency, then history."""
+    """put, put_writes, get_tuple and list(limit=10) at each concurrency, then history.
+
+    ``savers`` maps subject names to savers on one server (distinct prefixes); subjects
+    whose figures are compared (ours and the lower bound) are measured interleaved by
+    :func:`measure_paired`, each with its own threads and inputs.
+    """
     tag = uuid.uuid4().hex[:6]
     rows: list[dict[str, Any]] = []
-    reads = await _seed_threads(saver, f"{tag}-r", threads=100, depth=2)
-    listed = await _seed_threads(saver, f"{tag}-l", threads=8, depth=12)
+    names = list(savers)
+    reads = {s: await _seed_threads(savers[s], f"{tag}{k}-r", 100, 2) for k, s in enumerate(names)}
+    listed = {s: await _seed_threads(savers[s], f"{tag}{k}-l", 8, 12) for k, s in enumerate(names)}
 
     for conc in sizes.concurrency:
         n = sizes.ops if conc == 1 else sizes.ops_concurrent
-        total = n + sizes.warmup
-        writers = [ThreadWriter(f"{tag}-p{conc}-{j}", saver.get_next_version) for j in range(64)]
-        put_args = [writers[i % 64].next() for i in range(total)]
-
-        async def put(i: int, args: list[Any] = put_args) -> None:
-            await saver.aput(*args[i])
-
-        async def put_writes(i: int, c: int = conc) -> None:
-            thread, cid = reads.latest[i % len(reads.latest)]
-            await saver.aput_writes(write_config(thread, cid), WRITES, f"task-{c}-{i}")
-
-        async def get_tuple(i: int) -> None:
-            thread, _ = reads.latest[i % len(reads.latest)]
-            found = await saver.aget_tuple(thread_config(thread))
-            assert found is not None, f"{subject}: seeded thread {thread} not found"
-
-        async def list10(i: int) -> None:
-            thread, _ = listed.latest[i % len(listed.latest)]
-            got = await _drain(saver.alist(thread_config(thread), limit=10))
-            assert got == 10, f"{subject}: list(limit=10) returned {got}"
-
-        ops: dict[str, Callable[[int], Awaitable[None]]] = {
-            "put": put,
-            "put_writes": put_writes,
-            "get_tuple": get_tuple,
-            "list": list10,
-        }
-        for name, op in ops.items():
-            stat = await measure(op, n, conc, warmup=sizes.warmup, budget_s=sizes.budget_s)
-            rows.append(record("checkpointer", name, subject, engine, stat))
+        ops: dict[str, dict[str, Op]] = {"put": {}, "put_writes": {}, "get_tuple": {}, "list": {}}
+        for k, subject in enumerate(names):
+            saver = savers[subject]
+            ops["put"][subject] = _puts(saver, f"{tag}{k}-p{conc}", n + sizes.warmup)
+            ops["put_writes"][subject] = functools.partial(_put_writes, saver, reads[subject], conc)
+            ops["get_tuple"][subject] = functools.partial(_get_tuple, saver, reads[subject])
+            ops["list"][subject] = functools.partial(_list10, saver, listed[subject])
+        for name, pair in ops.items():
+            stats = await measure_paired(
+                pair, n, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
+            )
+            rows += [record("checkpointer", name, s, engine, stat) for s, stat in stats.items()]
 
     for depth in sizes.history:
-        hist = await _seed_threads(saver, f"{tag}-h{depth}", threads=1, depth=depth)
-        thread = hist.latest[0][0]
-
-        async def get_latest(i: int, t: str = thread) -> None:
-            assert await saver.aget_tuple(thread_config(t)) is not None
-
-        stat = await measure(
-            get_latest, sizes.history_ops, 1, warmup=sizes.warmup, budget_s=sizes.budget_s
+        latest: dict[str, Op] = {}
+        for k, subject in enumerate(names):
+            hist = await _seed_threads(savers[subject], f"{tag}{k}-h{depth}", 1, depth)
+            latest[subject] = functools.partial(_get_tuple, savers[subject], hist)
+        stats = await measure_paired(
+            latest, sizes.history_ops, 1, warmup=sizes.warmup, budget_s=sizes.budget_s
         )
-        rows.append(record("history", "get_tuple", subject, engine, stat, history=depth))
+        rows += [
+            record("history", "get_tuple", s, engine, stat, history=depth)
+            for s, stat in stats.items()
+        ]
     return rows
+
+
+def _puts(saver: SaverLike, prefix: str, total: int) -> Op:
+    """``put`` over 64 threads, the ``total`` checkpoints built before timing starts."""
+    writers = [ThreadWriter(f"{prefix}-{j}", saver.get_next_version) for j in range(64)]
+    args = [writers[i % 64].next() for i in range(total)]
+
+    async def put(i: int) -> None:
+        await saver.aput(*args[i])
+
+    return put
+
+
+async def _put_writes(saver: SaverLike, seeded: _Seeded, conc: int, i: int) -> None:
+    thread, cid = seeded.latest[i % len(seeded.latest)]
+    await saver.aput_writes(write_config(thread, cid), WRITES, f"task-{conc}-{i}")
+
+
+async def _get_tuple(saver: SaverLike, seeded: _Seeded, i: int) -> None:
+    thread, _ = seeded.latest[i % len(seeded.latest)]
+    found = await saver.aget_tuple(thread_config(thread))
+    assert found is not None, f"seeded thread {thread} not found"
+
+
+async def _list10(saver: SaverLike, seeded: _Seeded, i: int) -> None:
+    thread, _ = seeded.latest[i % len(seeded.latest)]
+    got = await _drain(saver.alist(thread_config(thread), limit=10))
+    assert got == 10, f"list(limit=10) returned {got}"

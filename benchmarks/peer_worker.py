@@ -48,7 +48,7 @@ async def _checkpointer(req: dict[str, Any]) -> list[dict[str, Any]]:
         req["url"], connection_args=CONNECTION_ARGS
     ) as saver:
         await saver.asetup()
-        return await bench_checkpointer(saver, SUBJECT, req["engine"], sizes)
+        return await bench_checkpointer({SUBJECT: saver}, req["engine"], sizes)
 
 
 async def _store(req: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,8 +8,9 @@ is what a caller sees; ops/s is completed calls divided by the wall time of the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +38,41 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+async def _timed(
+    op: Op, indices: range, concurrency: int, deadline: float | None, latencies: list[float]
+) -> float:
+    """Call ``op(i)`` for ``i`` in ``indices`` from ``concurrency`` tasks, appending each
+    call's latency; returns the batch's wall time."""
+    next_index = iter(indices)
+
+    async def worker() -> None:
+        # One shared range iterator: asyncio runs one task at a time, so no locking.
+        for i in next_index:
+            if deadline is not None and time.perf_counter() > deadline:
+                return
+            t0 = time.perf_counter()
+            await op(i)
+            latencies.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    return time.perf_counter() - t0
+
+
+def _summary(latencies: list[float], wall: float, concurrency: int) -> Stat:
+    latencies.sort()
+    done = len(latencies)
+    return Stat(
+        n=done,
+        concurrency=concurrency,
+        p50_ms=percentile(latencies, 50) * 1e3,
+        p99_ms=percentile(latencies, 99) * 1e3,
+        mean_ms=(sum(latencies) / done * 1e3) if done else float("nan"),
+        ops_s=done / wall if wall > 0 else float("nan"),
+        wall_s=wall,
+    )
+
+
 async def measure(
     op: Op,
     n: int,
@@ -56,32 +92,52 @@ async def measure(
     for i in range(warmup):
         await op(start + n + i)
     latencies: list[float] = []
-    next_index = iter(range(n))
     deadline = None if budget_s is None else time.perf_counter() + budget_s
+    wall = await _timed(op, range(start, start + n), concurrency, deadline, latencies)
+    return _summary(latencies, wall, concurrency)
 
-    async def worker() -> None:
-        # One shared range iterator: asyncio runs one task at a time, so no locking.
-        for i in next_index:
-            if deadline is not None and time.perf_counter() > deadline:
-                return
-            t0 = time.perf_counter()
-            await op(start + i)
-            latencies.append(time.perf_counter() - t0)
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    wall = time.perf_counter() - t0
-    latencies.sort()
-    done = len(latencies)
-    return Stat(
-        n=done,
-        concurrency=concurrency,
-        p50_ms=percentile(latencies, 50) * 1e3,
-        p99_ms=percentile(latencies, 99) * 1e3,
-        mean_ms=(sum(latencies) / done * 1e3) if done else float("nan"),
-        ops_s=done / wall if wall > 0 else float("nan"),
-        wall_s=wall,
-    )
+async def measure_paired(
+    ops: Mapping[str, Op],
+    n: int,
+    concurrency: int = 1,
+    *,
+    warmup: int = 0,
+    budget_s: float | None = None,
+) -> dict[str, Stat]:
+    """:func:`measure` for several subjects whose figures are compared, interleaved.
+
+    Each subject's ``n`` calls run in four slices, in the order A B B A A B B A (each
+    subject warmed up first), so whatever drifts during the measurement (the server's
+    keyspace growing, its allocator, the machine's other load) falls on every subject
+    alike. Run one after the other, minutes apart, the same subject's time per call
+    varied 1.8x from one batch to the next on the 2-core VM, which decided ratios that
+    interleaved batches put at 1.0.
+
+    Every slice starts from a collected heap: a full collection costs in proportion to
+    everything the process holds (the benchmark's own rows included) and lands on
+    whichever slice crosses the threshold, so 100 ms of it swung a 0.25 s batch by 40 %.
+    Collections a slice's own allocations trigger still count against it. ``budget_s``
+    is each subject's, split between its slices.
+    """
+    for op in ops.values():
+        for i in range(warmup):
+            await op(n + i)
+    names = list(ops)
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    walls = dict.fromkeys(names, 0.0)
+    bounds = [n * k // _SLICES for k in range(_SLICES + 1)]
+    for k in range(_SLICES):
+        for name in names if k % 2 == 0 else names[::-1]:
+            gc.collect()
+            deadline = None if budget_s is None else time.perf_counter() + budget_s / _SLICES
+            part = range(bounds[k], bounds[k + 1])
+            walls[name] += await _timed(ops[name], part, concurrency, deadline, latencies[name])
+    return {name: _summary(latencies[name], walls[name], concurrency) for name in names}
+
+
+_SLICES = 4
+"""Slices per subject in :func:`measure_paired` (even: each subject leads equally often)."""
 
 
 def record(
