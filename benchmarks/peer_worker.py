@@ -54,7 +54,7 @@ async def _checkpointer(req: dict[str, Any]) -> list[dict[str, Any]]:
 async def _store(req: dict[str, Any]) -> list[dict[str, Any]]:
     from langgraph.store.redis.aio import AsyncRedisStore  # type: ignore[import-not-found,unused-ignore]
 
-    from benchmarks.store import StoreSizes, bench_store, index_config, redis_memory
+    from benchmarks.store import StoreSizes, StoreSubject, bench_store, index_config, redis_memory
 
     sizes = StoreSizes.from_dict(req["store"])
     async with AsyncRedisStore.from_conn_string(
@@ -62,7 +62,7 @@ async def _store(req: dict[str, Any]) -> list[dict[str, Any]]:
     ) as store:
         await store.setup()
         return await bench_store(
-            store, SUBJECT, req["engine"], sizes, memory=redis_memory(req["url"])
+            {SUBJECT: StoreSubject(store)}, req["engine"], sizes, memory=redis_memory(req["url"])
         )
 
 

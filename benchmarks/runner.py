@@ -26,6 +26,7 @@ from benchmarks.lower_bound_store import HandWrittenStore
 from benchmarks.store import (
     ClusteredEmbeddings,
     StoreSizes,
+    StoreSubject,
     bench_recall,
     bench_store,
     index_config,
@@ -255,16 +256,33 @@ async def _local_checkpointers(run: Run, tmp: Path) -> None:
 
 
 async def _ours_store(run: Run, target: servers.Target, recall: bool = True) -> None:
+    """Our store and its hand-written lower bound, measured interleaved on one server.
+
+    The bound works on a prefix our store (the loader) created and loaded, with the
+    same vector settings: it times single-item put and, on the query engine,
+    filter-only search. None on the vector-set engine, which has no bound.
+    """
     sizes = run.settings.store
-    async with AsyncRedisStore.from_conn_string(
-        target.url,
-        index=index_config(sizes.dims),
-        prefix=f"lgrbench{uuid.uuid4().hex[:6]}",
-        snapshot_cache_bytes=_snapshot_cap(sizes),
-    ) as store:
+    async with (
+        _bound_on_our_index(target, sizes.dims) as (loader, bound),
+        AsyncRedisStore.from_conn_string(
+            target.url,
+            index=index_config(sizes.dims),
+            prefix=f"lgrbench{uuid.uuid4().hex[:6]}",
+            snapshot_cache_bytes=_snapshot_cap(sizes),
+        ) as store,
+    ):
         await store.asetup()
         run.log(f"  store engine on {target.engine}: {store.engine}")
-        rows = await bench_store(store, OURS, target.engine, sizes, memory=redis_memory(target.url))
+        subjects = {OURS: StoreSubject(store)}
+        if bound is None:
+            note = f"store lower bound not measured on {target.engine}: none for the {store.engine} engine"
+            if note not in run.notes:
+                run.notes.append(note)
+        else:
+            only = ("put", "search_filter") if loader.engine == "query" else ("put",)
+            subjects[BOUND] = StoreSubject(bound, only=only, loader=loader)
+        rows = await bench_store(subjects, target.engine, sizes, memory=redis_memory(target.url))
     for row in rows:
         row["store_engine"] = store.engine
     run.rows += rows
@@ -317,29 +335,6 @@ async def _bound_on_our_index(
             await bound.aclose()
 
 
-async def _bound_store(run: Run, target: servers.Target) -> None:
-    """The store's hand-written lower bound, right after ours on the same server.
-
-    Our store creates the index on the bound's prefix and loads the items (not timed);
-    the bound times single-item put and, on the query engine, filter-only search, so
-    each ratio pairs two measurements of one repetition. Not on the vector-set engine.
-    """
-    sizes = run.settings.store
-    async with _bound_on_our_index(target, sizes.dims) as (loader, bound):
-        kind = loader.engine
-        if bound is None:
-            note = f"store lower bound not measured on {target.engine}: none for the {kind} engine"
-            if note not in run.notes:
-                run.notes.append(note)
-            return
-        only = ("put", "search_filter") if kind == "query" else ("put",)
-        rows = await bench_store(bound, BOUND, target.engine, sizes, only=only, loader=loader)
-    for row in rows:
-        row["store_engine"] = kind
-    run.rows += rows
-    servers.flush(target)
-
-
 async def _recall(run: Run, target: servers.Target, engine: str = "query") -> None:
     """recall@10 of the query or vector-set engine (HNSW, and FLAT: the default) against
     the exact plain engine, on the same clustered vectors (docs/engines.md quotes it)."""
@@ -372,7 +367,7 @@ async def _local_stores(run: Run, tmp: Path) -> None:
 
     sizes = run.settings.store
     store: Any = InMemoryStore(index=index_config(sizes.dims))
-    run.rows += await bench_store(store, "InMemoryStore", "local", sizes)
+    run.rows += await bench_store({"InMemoryStore": StoreSubject(store)}, "local", sizes)
 
 
 async def _ours_e2e(run: Run, target: servers.Target) -> None:
@@ -439,7 +434,7 @@ def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
         request["e2e"] = asdict(s.e2e)
     reply = peers.run_worker(python, request, timeout=900)
     run.rows += reply.get("rows", [])
-    run.notes += reply.get("notes", [])
+    run.notes += [n for n in reply.get("notes", []) if n not in run.notes]
     run.peer_versions.update(reply.get("versions", {}))
 
 
@@ -458,9 +453,13 @@ async def _step(run: Run, what: str, coro: Coroutine[Any, Any, None]) -> None:
 
 
 async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall: bool) -> None:
-    """One repetition of every part and subject, the peer's right after ours."""
+    """One repetition of every part and subject, the peer's right after ours.
+
+    Right after: the peer runs each part on a server as soon as ours has (a worker
+    process per part), not once all parts are done, so a ratio against it pairs
+    figures a minute apart rather than ten (batch put against it spread 4.4-6.8x).
+    """
     s = run.settings
-    peer_parts: dict[str, list[str]] = {}
     for part in PARTS:
         if part not in s.parts:
             continue
@@ -473,14 +472,19 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
                     _ours_checkpointer(run, t),
                 )
             elif part == "store":
-                await _step(run, f"store: ours on {t.engine}", _ours_store(run, t, recall))
-                await _step(run, f"store: lower bound on {t.engine}", _bound_store(run, t))
+                await _step(
+                    run, f"store: ours + lower bound on {t.engine}", _ours_store(run, t, recall)
+                )
             elif part == "e2e":
                 await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
                 if t.search:
                     await _step(run, f"e2e: lower bound on {t.engine}", _bound_e2e(run, t))
             if s.peers and t.search:
-                peer_parts.setdefault(t.engine, []).append(part)
+                servers.flush(t)
+                t0 = time.perf_counter()
+                run.log(f"{PEER} {part} on {t.engine} (worker process) ...")
+                await asyncio.to_thread(_peer, run, t, (part,))
+                run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
         if part == "checkpointer":
             await _step(
                 run, "checkpointer: InMemorySaver, SqliteSaver", _local_checkpointers(run, tmp)
@@ -489,13 +493,6 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
             await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
         else:
             await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
-    for t in tgts:
-        if t.engine in peer_parts:
-            servers.flush(t)
-            t0 = time.perf_counter()
-            run.log(f"{PEER} on {t.engine} (worker process) ...")
-            await asyncio.to_thread(_peer, run, t, tuple(peer_parts[t.engine]))
-            run.log(f"{PEER} done in {time.perf_counter() - t0:.1f}s")
 
 
 async def run_all(run: Run, report: Callable[[Run], None]) -> None:

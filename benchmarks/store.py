@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import BaseStore, PutOp
 
-from benchmarks.stats import Sizes, Stat, measure, record
+from benchmarks.stats import Sizes, Stat, measure, measure_paired, record
 from benchmarks.workload import HashEmbeddings, VectorEmbeddings, store_item
 
 MemoryFn = Callable[[], int]
@@ -75,99 +75,140 @@ async def load_items(store: BaseStore, first: int, last: int) -> Stat:
     return await measure(put_batch, len(starts), 1)
 
 
+@dataclass(frozen=True)
+class StoreSubject:
+    """One store under measurement and how: which operations, who loads its items."""
+
+    store: BaseStore
+    only: Collection[str] | None = None
+    """The operations to time (default: all)."""
+    loader: BaseStore | None = None
+    """Loads the items instead of ``store``, untimed (the lower bound has no batch put:
+    our store loads the data it then reads and writes)."""
+
+
 async def bench_store(
-    store: BaseStore,
-    subject: str,
+    subjects: Mapping[str, StoreSubject],
     engine: str,
     sizes: StoreSizes,
     memory: MemoryFn | None = None,
-    *,
-    only: Collection[str] | None = None,
-    loader: BaseStore | None = None,
 ) -> list[dict[str, Any]]:
-    """Grow the store through ``sizes.sizes``; measure every operation at each size.
+    """Grow the stores through ``sizes.sizes``; measure every operation at each size.
 
-    ``only`` names the operations to time (default: all); ``loader``, when given, loads
-    the items instead of ``store`` and the load is not recorded (the lower bound has no
-    batch put: our store loads the data it then reads and writes).
+    Subjects that time the same operation (ours and the lower bound, on one server)
+    are measured interleaved (:func:`measure_paired`). ``memory`` reads the server's
+    memory around each load of a subject that loads its own items.
     """
     rows: list[dict[str, Any]] = []
     loaded = 0
     for size in sizes.sizes:
-        before = memory() if memory else None
-        stat = await load_items(loader or store, loaded, size)
-        if loader is None:
+        for subject, sub in subjects.items():
+            before = memory() if memory and sub.loader is None else None
+            stat = await load_items(sub.loader or sub.store, loaded, size)
+            if sub.loader is not None:
+                continue
+            items_s = (size - loaded) / stat.wall_s
             rows.append(
-                record(
-                    "store",
-                    "batch_put",
-                    subject,
-                    engine,
-                    stat,
-                    size=size,
-                    items_s=(size - loaded) / stat.wall_s,
-                )
+                record("store", "batch_put", subject, engine, stat, size=size, items_s=items_s)
             )
-        if memory is not None and before is not None:
-            per_item = (memory() - before) / (size - loaded)
+            if memory is not None and before is not None:
+                per_item = (memory() - before) / (size - loaded)
+                rows.append(
+                    {
+                        "suite": "store",
+                        "op": "memory",
+                        "subject": subject,
+                        "engine": engine,
+                        "size": size,
+                        "bytes_per_item": per_item,
+                    }
+                )
+        loaded = size
+        for conc in sizes.concurrency:
+            for name in _OPS:
+                timed = {
+                    s: sub for s, sub in subjects.items() if sub.only is None or name in sub.only
+                }
+                if timed:
+                    rows += await _measure_op(name, timed, engine, sizes, size, conc)
+    return rows
+
+
+async def _measure_op(
+    name: str,
+    subjects: Mapping[str, StoreSubject],
+    engine: str,
+    sizes: StoreSizes,
+    size: int,
+    conc: int,
+) -> list[dict[str, Any]]:
+    """One operation of every subject at one size and concurrency: a row per subject.
+
+    A wrong answer is a finding, not a crash: the subject's row carries the error and
+    the other subjects' figures are kept.
+    """
+    wrong: dict[str, str] = {}
+
+    def checked(subject: str, store: BaseStore) -> Callable[[int], Awaitable[None]]:
+        op = _OPS[name]
+
+        async def call(i: int) -> None:
+            if subject in wrong:
+                return
+            try:
+                await op(store, size, i)
+            except AssertionError as exc:
+                wrong[subject] = f"{subject}: {exc}"
+
+        return call
+
+    ops = {s: checked(s, sub.store) for s, sub in subjects.items()}
+    stats = await measure_paired(ops, sizes.ops, conc, warmup=sizes.warmup, budget_s=sizes.budget_s)
+    rows: list[dict[str, Any]] = []
+    for subject, stat in stats.items():
+        if subject in wrong:
             rows.append(
                 {
                     "suite": "store",
-                    "op": "memory",
+                    "op": name,
                     "subject": subject,
                     "engine": engine,
                     "size": size,
-                    "bytes_per_item": per_item,
+                    "concurrency": conc,
+                    "error": wrong[subject],
                 }
             )
-        loaded = size
-
-        async def put(i: int, n: int = size) -> None:
-            ns, key, value = store_item(i % n)
-            await store.aput(ns, key, value)
-
-        async def get(i: int, n: int = size) -> None:
-            ns, key, _ = store_item((i * 7919) % n)
-            assert await store.aget(ns, key) is not None, f"{subject}: item {key} missing"
-
-        async def search_filter(i: int) -> None:
-            found = await store.asearch(("bench",), filter={"color": "red"}, limit=10)
-            assert len(found) == 10, f"{subject}: filter search found {len(found)}"
-
-        async def search_vector(i: int) -> None:
-            found = await store.asearch(("bench",), query=f"user likes topic {i % 97}", limit=10)
-            assert len(found) == 10, f"{subject}: vector search found {len(found)}"
-
-        ops: dict[str, Callable[[int], Awaitable[None]]] = {
-            "put": put,
-            "get": get,
-            "search_filter": search_filter,
-            "search_vector": search_vector,
-        }
-        for conc in sizes.concurrency:
-            for name, op in ops.items():
-                if only is not None and name not in only:
-                    continue
-                try:
-                    stat = await measure(
-                        op, sizes.ops, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
-                    )
-                except AssertionError as exc:
-                    # A wrong answer is a finding, not a crash: keep measuring the rest.
-                    rows.append(
-                        {
-                            "suite": "store",
-                            "op": name,
-                            "subject": subject,
-                            "engine": engine,
-                            "size": size,
-                            "concurrency": conc,
-                            "error": str(exc),
-                        }
-                    )
-                    continue
-                rows.append(record("store", name, subject, engine, stat, size=size))
+        else:
+            rows.append(record("store", name, subject, engine, stat, size=size))
     return rows
+
+
+async def _put(store: BaseStore, n: int, i: int) -> None:
+    ns, key, value = store_item(i % n)
+    await store.aput(ns, key, value)
+
+
+async def _get(store: BaseStore, n: int, i: int) -> None:
+    ns, key, _ = store_item((i * 7919) % n)
+    assert await store.aget(ns, key) is not None, f"item {key} missing"
+
+
+async def _search_filter(store: BaseStore, n: int, i: int) -> None:
+    found = await store.asearch(("bench",), filter={"color": "red"}, limit=10)
+    assert len(found) == 10, f"filter search found {len(found)}"
+
+
+async def _search_vector(store: BaseStore, n: int, i: int) -> None:
+    found = await store.asearch(("bench",), query=f"user likes topic {i % 97}", limit=10)
+    assert len(found) == 10, f"vector search found {len(found)}"
+
+
+_OPS: dict[str, Callable[[BaseStore, int, int], Awaitable[None]]] = {
+    "put": _put,
+    "get": _get,
+    "search_filter": _search_filter,
+    "search_vector": _search_vector,
+}
 
 
 # --------------------------------------------------------------------------- recall
