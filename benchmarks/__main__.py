@@ -33,7 +33,9 @@ def parse(argv: list[str] | None) -> Settings:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     p.add_argument(
-        "--engines", default="valkey,redis7,stack", help="comma-separated engines to start"
+        "--engines",
+        default="valkey,redis7,stack,redis8",
+        help="comma-separated engines to start (one not installed is skipped, with a note)",
     )
     p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
     p.add_argument("--no-peers", action="store_true", help="skip langgraph-checkpoint-redis")
