@@ -26,13 +26,18 @@ except ImportError:  # pragma: no cover - the package depends on hiredis
 class PackingMixin:
     """Mixed into a redis.asyncio connection class before the class it extends."""
 
-    def pack_command(self, *args: Any) -> list[bytes]:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Decided once: a connection's encoder is set here and never replaced.
         encoder = self.encoder  # type: ignore[attr-defined]
-        if (
-            _hiredis_pack is None
-            or encoder.encoding.lower().replace("-", "") != "utf8"
-            or encoder.encoding_errors != "strict"
-        ):
+        self._hiredis_packs = (
+            _hiredis_pack is not None
+            and encoder.encoding.lower().replace("-", "") == "utf8"
+            and encoder.encoding_errors == "strict"
+        )
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if not self._hiredis_packs:
             return super().pack_command(*args)  # type: ignore[misc, no-any-return]
         name = args[0]
         if isinstance(name, str):
@@ -42,6 +47,6 @@ class PackingMixin:
         else:
             words = (name,)
         try:
-            return [_hiredis_pack((*words, *args[1:]))]
+            return [_hiredis_pack((*words, *args[1:]))]  # type: ignore[misc]
         except TypeError:
             return super().pack_command(*args)  # type: ignore[misc, no-any-return]
