@@ -1,9 +1,9 @@
-"""Decoding ``GET_TUPLE`` replies: the fast decoder agrees with the careful one.
+"""Decoding ``GET_TUPLE`` replies: the quick pass agrees with the careful one.
 
-``decode_tuple`` first tries a decoder that formats no error message and falls back to
-the careful decoder on any failure. Here both read the same replies, written by the
-library's own encoders: every shape the fast one accepts must decode the same way, and
-every reply it gives up on must still get the careful decoder's error.
+``decode_tuple`` first decodes without formatting any error message and decodes again,
+carefully, on any failure. Here both passes read the same replies, written by the
+library's own encoders: every shape the quick pass accepts must decode the same way, and
+every reply it gives up on must still get the careful pass's error, naming the thread.
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ SHAPES = {
 def test_fast_decoder_matches_the_careful_one(shape: str) -> None:
     reply = SHAPES[shape]
     found = reads.decode_tuple(CFG, "t", "", reply, "c-2")
-    careful = reads._decode_tuple(CFG, "t", "", reply)
+    careful = reads._decode_tuple(CFG, "t", "", reply, careful=True)
     assert found == careful
-    assert reads._decode_fast(SERDE, "t", "", reply) == careful
+    assert reads._decode_tuple(CFG, "t", "", reply, careful=False) == careful
 
 
 def test_delta_chain_is_assembled_by_both() -> None:
@@ -106,4 +106,4 @@ def test_a_reply_the_fast_decoder_refuses_gets_the_careful_error(damage: str) ->
         reads.decode_tuple(CFG, "t", "", reply, "c-2")
     assert "'t'" in str(info.value) or "pfx:{t}:" in str(info.value), str(info.value)
     with pytest.raises(Exception):  # noqa: B017 - any failure sends it to the careful path
-        reads._decode_fast(SERDE, "t", "", reply)
+        reads._decode_tuple(CFG, "t", "", reply, careful=False)

@@ -19,7 +19,6 @@ from langgraph.checkpoint.base import (
     PendingWrite,
     writes_sort_key,
 )
-from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_redis._core.checkpoint.config import (
     SaverConfig,
@@ -36,7 +35,6 @@ from langgraph_redis._core.checkpoint.keys import (
 from langgraph_redis._core.checkpoint.lua import LUA_CHAIN, LUA_ENCODE, LUA_TTL
 from langgraph_redis._core.checkpoint.serde import (
     EMPTY,
-    READABLE_FORMATS,
     CorruptDataError,
     UnsupportedFormatError,
     check_format,
@@ -170,9 +168,9 @@ def decode_tuple(
         return None
     if type(reply) is list:
         try:
-            return _decode_fast(cfg.serde, thread_id, ns, reply)
+            return _decode_tuple(cfg, thread_id, ns, reply, careful=False)
         except Exception:
-            pass  # the careful decoder below finds what is wrong and says so
+            pass  # decoded again below, carefully: finds what is wrong and says so
     keys = cfg.keys(thread_id)
     if _is_wrong_type(reply):
         named = (
@@ -187,7 +185,7 @@ def decode_tuple(
     if isinstance(reply, BaseException):
         raise reply
     try:
-        return _decode_tuple(cfg, thread_id, ns, reply)
+        return _decode_tuple(cfg, thread_id, ns, reply, careful=True)
     except (CorruptDataError, UnsupportedFormatError):
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -198,101 +196,61 @@ def decode_tuple(
         ) from exc
 
 
-_READABLE = frozenset(f.encode() for f in READABLE_FORMATS)
-
-
-def _load(serde: SerializerProtocol, raw: bytes) -> Any:
-    """:func:`load_typed` without an error message (the fast path's failures go to the
-    careful decoder, which names what failed)."""
-    type_, sep, payload = raw.partition(b"\0")
-    if not sep:
-        raise ValueError("not a langgraph-redis value")
-    return serde.loads_typed((type_.decode(), payload))
-
-
-def _decode_fast(
-    serde: SerializerProtocol, thread_id: str, ns: str, reply: list[Any]
+def _decode_tuple(
+    cfg: SaverConfig, thread_id: str, ns: str, reply: Any, *, careful: bool
 ) -> CheckpointTuple:
-    """:func:`_decode_tuple` for well-formed data: the same checks, no error messages.
+    """A ``CheckpointTuple`` from a well-formed GET_TUPLE reply.
 
-    A ``list`` reads ten checkpoints per page, and building the messages the careful
-    decoder would need (key names, percent-encoded parts, a string per channel) cost a
-    tenth of the client's time of a ``list`` call. Here nothing is formatted: any check
-    that fails, or any exception at all, sends the reply to :func:`_decode_tuple`, which
-    repeats the decoding and raises the error naming the thread, checkpoint and key. So
-    whatever this accepts, the careful decoder accepts too, with the same result.
+    ``careful``: build the text that names the thread, checkpoint and Redis key of
+    whatever fails. Without it nothing is formatted (a ``list`` page decodes ten
+    checkpoints, and those messages cost a tenth of its client time) and an error says
+    nothing useful, so :func:`decode_tuple` decodes a reply carefully only after a
+    failure: the same checks either way, one decoder.
     """
     raw_cid, cp_flat, w_flat, chans, vals = reply
-    cp = dict(zip(cp_flat[0::2], cp_flat[1::2]))
-    if cp.get(b"fmt") not in _READABLE:
-        raise ValueError("format")
-    checkpoint = _load(serde, cp[b"c"])
-    metadata = _load(serde, cp[b"m"])
-    if type(checkpoint) is not dict or type(metadata) is not dict:
-        raise TypeError("not a mapping")
-    channel_values: dict[str, Any] = {}
-    for chan, val in zip(chans, vals):
-        if val is not None and val != EMPTY:
-            if type(val) is list:  # a delta chain, newest first (GET_TUPLE)
-                channel_values[chan.decode()] = assemble(serde, val, "")
-            else:
-                channel_values[chan.decode()] = _load(serde, val)
-    pending: list[PendingWrite] = []
-    if w_flat:
-        keyed: list[tuple[tuple[str, str, int], PendingWrite]] = []
-        for i in range(0, len(w_flat), 2):
-            task_id, sep, slot = w_flat[i].decode().rpartition("\0")
-            if not sep or not slot.lstrip("-").isdigit():
-                raise ValueError("not a task and index")
-            channel, value, task_path = load_write(serde, w_flat[i + 1])
-            keyed.append(
-                (writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value))
-            )
-        keyed.sort(key=lambda item: item[0])
-        pending = [write for _, write in keyed]
-    cid = raw_cid.decode()
-    parent = cp.get(b"p")
-    return CheckpointTuple(
-        config=_config(thread_id, ns, cid),
-        checkpoint=cast(Checkpoint, {**checkpoint, "channel_values": channel_values}),
-        metadata=cast(CheckpointMetadata, metadata),
-        parent_config=_config(thread_id, ns, parent.decode()) if parent else None,
-        pending_writes=pending,
+    # Replies are bytes (clients that decode them are refused); the careful pass also
+    # names anything else.
+    text: Callable[[Any], str] = _text if careful else bytes.decode
+    cid = text(raw_cid)
+    cp = dict(zip(map(text, cp_flat[0::2]), cp_flat[1::2]))
+    keys = cfg.keys(thread_id) if careful else None
+    where = (
+        f"checkpoint {cid!r} of thread {thread_id!r} (key {keys.checkpoint(ns, cid)!r})"
+        if keys
+        else ""
     )
-
-
-def _decode_tuple(cfg: SaverConfig, thread_id: str, ns: str, reply: Any) -> CheckpointTuple:
-    raw_cid, cp_flat, w_flat, chans, vals = reply
-    cid = _text(raw_cid)
-    keys = cfg.keys(thread_id)
-    cp = {_text(cp_flat[i]): cp_flat[i + 1] for i in range(0, len(cp_flat), 2)}
-    where = f"checkpoint {cid!r} of thread {thread_id!r} (key {keys.checkpoint(ns, cid)!r})"
     check_format(cp.get("fmt"), where)
     try:
         checkpoint = cast(Checkpoint, load_typed(cfg.serde, cp["c"], where))
         metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], f"{where}, metadata"))
     except KeyError as exc:
         raise CorruptDataError(f"{where}: missing field {exc}") from exc
-    if not isinstance(checkpoint, Mapping) or not isinstance(metadata, Mapping):
+    if not (type(checkpoint) is dict or isinstance(checkpoint, Mapping)) or not (
+        type(metadata) is dict or isinstance(metadata, Mapping)
+    ):
         raise CorruptDataError(f"{where}: checkpoint or metadata is not a mapping")
     channel_values: dict[str, Any] = {}
     for chan, val in zip(chans, vals):
         if val is not None and val != EMPTY:
-            channel = _text(chan)
-            what = f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
+            channel = text(chan)
+            what = (
+                f"{where}, channel {channel!r} (key {_text(cp['b:' + channel])!r})"
+                if careful
+                else ""
+            )
             if isinstance(val, list):  # a delta chain, newest first (GET_TUPLE)
                 channel_values[channel] = assemble(cfg.serde, val, what)
             else:
                 channel_values[channel] = load_typed(cfg.serde, val, what)
     pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
-    wkey = keys.writes(ns, cid)
+    wkey = keys.writes(ns, cid) if keys and w_flat else ""
     for i in range(0, len(w_flat), 2):
-        field = _text(w_flat[i])
+        field = text(w_flat[i])
         task_id, sep, slot = field.rpartition("\0")
         if not sep or not slot.lstrip("-").isdigit():
             raise CorruptDataError(f"pending write {field!r} (key {wkey!r}): not a task and index")
         channel, value, task_path = load_write(
-            cfg.serde, w_flat[i + 1], f"pending write {field!r} (key {wkey!r})"
+            cfg.serde, w_flat[i + 1], f"pending write {field!r} (key {wkey!r})" if careful else ""
         )
         pending.append((writes_sort_key(task_path, task_id, int(slot)), (task_id, channel, value)))
     pending.sort(key=lambda item: item[0])
