@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 from langchain_core.runnables import RunnableConfig
@@ -105,32 +105,41 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         self._conn.ensure_scripts(checkpoints.SCRIPTS)
         return info
 
-    def _run(self, plan: Plan[T], *, wait: bool = False) -> T:
-        self.setup()
-        return self._conn.run(plan, wait=self._wait if wait else None)
+    def _run(
+        self,
+        plan: Plan[T] | Callable[[bool], Plan[T]],
+        *,
+        wait: bool = False,
+        registered: bool = False,
+    ) -> T:
+        """Set up (once), then run ``plan``, or the plan ``plan(cluster)`` makes for
+        what setup found (several plans differ on a cluster).
 
-    def _run_registered(self, plan: Plan[T], *, wait: bool = False) -> T:
-        """Run a plan that writes or removes a thread registry entry.
-
-        On a cluster the registry lives in another slot than the thread, so such a plan
-        is two or more round trips (registry, then the thread, then on a write creating
-        the thread a confirmation); once started it runs to its end even if this call
-        is cancelled, so no cancellation lands between them (see
-        ``checkpoints._confirm_registry``). On one server it is one atomic round trip.
+        ``registered``: the plan writes or removes a thread registry entry. On a cluster
+        the registry lives in another slot than the thread, so such a plan is two or
+        more round trips (registry, then the thread, then on a write creating the thread
+        a confirmation); once started it runs to its end even if this call is cancelled,
+        so no cancellation lands between them (see ``checkpoints._confirm_registry``).
+        On one server it is one atomic round trip.
         """
-        if self._conn.cluster:
-            return finish(self._run(plan, wait=wait))
-        return self._run(plan, wait=wait)
+        self.setup()
+        cluster = self._conn.cluster
+        if callable(plan):
+            plan = plan(cluster)
+        ran = self._conn.run(plan, wait=self._wait if wait else None)
+        if registered and cluster:
+            return finish(ran)
+        return ran
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Latest checkpoint of the thread (or the one named by ``checkpoint_id``).
 
         One round trip (a server-side script); cost independent of thread length.
         """
-        self.setup()  # with refresh_on_read the plan differs on a cluster
         found: CheckpointTuple | None = self._run(
-            checkpoints.plan_get_tuple(
-                self._cfg, config, now_ms=now_ms(), cluster=self._conn.cluster
+            # with refresh_on_read the plan differs on a cluster
+            lambda cluster: checkpoints.plan_get_tuple(
+                self._cfg, config, now_ms=now_ms(), cluster=cluster
             )
         )
         return found
@@ -192,9 +201,8 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         registry entry, then the script, then, only when the put creates the thread, a
         confirmation of the entry (so a racing ``delete_thread`` cannot hide the thread).
         """
-        self.setup()  # the plan differs on a cluster
-        stored: RunnableConfig = self._run_registered(
-            checkpoints.plan_put(
+        stored: RunnableConfig = self._run(
+            lambda cluster: checkpoints.plan_put(
                 self._cfg,
                 config,
                 checkpoint,
@@ -202,9 +210,10 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
                 new_versions,
                 shallow=self._shallow,
                 now_ms=now_ms(),
-                cluster=self._conn.cluster,
+                cluster=cluster,
             ),
             wait=True,
+            registered=True,
         )
         return stored
 
@@ -216,12 +225,18 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store pending writes of a task. One atomic, idempotent round trip."""
-        self.setup()  # the plan differs on a cluster
-        shallow, cluster = self._shallow, self._conn.cluster
-        plan = checkpoints.plan_put_writes(
-            self._cfg, config, writes, task_id, task_path, shallow=shallow, cluster=cluster
+        self._run(
+            lambda cluster: checkpoints.plan_put_writes(
+                self._cfg,
+                config,
+                writes,
+                task_id,
+                task_path,
+                shallow=self._shallow,
+                cluster=cluster,
+            ),
+            wait=True,
         )
-        self._run(plan, wait=True)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and blob of a thread. One atomic script.
@@ -229,9 +244,9 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         A second round trip, only when runs wrote to the thread, unlists it from those
         run indexes.
         """
-        self.setup()  # the plan differs on a cluster
-        self._run_registered(
-            checkpoints.plan_delete_thread(self._cfg, thread_id, cluster=self._conn.cluster)
+        self._run(
+            lambda cluster: checkpoints.plan_delete_thread(self._cfg, thread_id, cluster=cluster),
+            registered=True,
         )
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -244,15 +259,11 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy all checkpoints, writes and blobs of a thread under a new thread id."""
-        self.setup()  # the plan differs on a cluster
-        self._run_registered(
-            checkpoints.plan_copy_thread(
-                self._cfg,
-                source_thread_id,
-                target_thread_id,
-                now_ms=now_ms(),
-                cluster=self._conn.cluster,
-            )
+        self._run(
+            lambda cluster: checkpoints.plan_copy_thread(
+                self._cfg, source_thread_id, target_thread_id, now_ms=now_ms(), cluster=cluster
+            ),
+            registered=True,
         )
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -262,9 +273,11 @@ class RedisSaver(ConnectionOwner, SyncSaverBridge, BaseCheckpointSaver[str]):
         values are rebuilt from. One round trip (``delete``: two when the threads are in
         run indexes); each thread is pruned atomically by a script.
         """
-        self.setup()  # the plan differs on a cluster
-        self._run_registered(
-            checkpoints.plan_prune(self._cfg, thread_ids, strategy, cluster=self._conn.cluster)
+        self._run(
+            lambda cluster: checkpoints.plan_prune(
+                self._cfg, thread_ids, strategy, cluster=cluster
+            ),
+            registered=True,
         )
 
     def with_allowlist(
