@@ -59,6 +59,17 @@ async def _timed(
     return time.perf_counter() - t0
 
 
+async def _warm(op: Op, indices: range, budget_s: float | None) -> None:
+    """Warm-up calls, within a quarter of the budget (after at least one): a subject that
+    takes seconds per call (in-memory vector search over 100k items) spent minutes on
+    20 warm-up calls of full mode, more than on its measurement."""
+    deadline = None if budget_s is None else time.perf_counter() + budget_s / 4
+    for k, i in enumerate(indices):
+        if k and deadline is not None and time.perf_counter() > deadline:
+            return
+        await op(i)
+
+
 def _summary(latencies: list[float], wall: float, concurrency: int) -> Stat:
     latencies.sort()
     done = len(latencies)
@@ -89,8 +100,7 @@ async def measure(
     handing out work once exceeded: slow subjects (in-memory vector search over 100k
     items) report fewer samples instead of blowing the time budget of ``--quick``.
     """
-    for i in range(warmup):
-        await op(start + n + i)
+    await _warm(op, range(start + n, start + n + warmup), budget_s)
     latencies: list[float] = []
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     wall = await _timed(op, range(start, start + n), concurrency, deadline, latencies)
@@ -121,8 +131,7 @@ async def measure_paired(
     is each subject's, split between its slices.
     """
     for op in ops.values():
-        for i in range(warmup):
-            await op(n + i)
+        await _warm(op, range(n, n + warmup), budget_s)
     names = list(ops)
     latencies: dict[str, list[float]] = {name: [] for name in names}
     walls = dict.fromkeys(names, 0.0)
