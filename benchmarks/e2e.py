@@ -10,7 +10,9 @@ the hand-written lower bound (:mod:`benchmarks.lower_bound`,
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ from langgraph.config import get_store
 from langgraph.func import entrypoint, task
 from langgraph.store.base import BaseStore
 
-from benchmarks.stats import Sizes, measure, record
+from benchmarks.stats import Sizes, measure_paired, record
 
 MESSAGES = (
     "Hi, remember that my name is Bob and I like {n} cats",
@@ -64,25 +66,34 @@ def build_chatbot(checkpointer: Any, store: BaseStore) -> Any:
 
 
 async def bench_e2e(
-    checkpointer: Any, store: BaseStore, subject: str, engine: str, sizes: E2ESizes
+    subjects: Mapping[str, tuple[Any, BaseStore]], engine: str, sizes: E2ESizes
 ) -> list[dict[str, Any]]:
-    """Invocations/s and latency of the chatbot at each concurrency."""
-    app = build_chatbot(checkpointer, store)
-    tag = uuid.uuid4().hex[:6]
+    """Invocations/s and latency of the chatbot at each concurrency.
+
+    ``subjects`` maps a name to its ``(checkpointer, store)``; subjects on one server
+    (ours and the lower bound) are measured interleaved (:func:`measure_paired`), each
+    on its own threads and users.
+    """
     rows: list[dict[str, Any]] = []
+    apps = {name: build_chatbot(saver, store) for name, (saver, store) in subjects.items()}
+    tag = uuid.uuid4().hex[:6]
     for conc in sizes.concurrency:
-
-        async def invoke(i: int, c: int = conc) -> None:
-            config = {"configurable": {"thread_id": f"{tag}-c{c}-t{i % sizes.threads}"}}
-            inputs = {
-                "user_id": f"{tag}-u{i % sizes.users}",
-                "message": MESSAGES[i % len(MESSAGES)].format(n=i),
-            }
-            reply = await app.ainvoke(inputs, config)
-            assert isinstance(reply, str)
-
-        stat = await measure(
-            invoke, sizes.invocations, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
+        ops = {
+            name: functools.partial(_invoke, app, f"{tag}{k}", conc, sizes)
+            for k, (name, app) in enumerate(apps.items())
+        }
+        stats = await measure_paired(
+            ops, sizes.invocations, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
         )
-        rows.append(record("e2e", "invoke", subject, engine, stat))
+        rows += [record("e2e", "invoke", name, engine, stat) for name, stat in stats.items()]
     return rows
+
+
+async def _invoke(app: Any, tag: str, conc: int, sizes: E2ESizes, i: int) -> None:
+    config = {"configurable": {"thread_id": f"{tag}-c{conc}-t{i % sizes.threads}"}}
+    inputs = {
+        "user_id": f"{tag}-u{i % sizes.users}",
+        "message": MESSAGES[i % len(MESSAGES)].format(n=i),
+    }
+    reply = await app.ainvoke(inputs, config)
+    assert isinstance(reply, str)

@@ -80,7 +80,7 @@ async def _e2e(req: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         await saver.asetup()
         await store.setup()
-        return await bench_e2e(saver, store, SUBJECT, req["engine"], sizes)
+        return await bench_e2e({SUBJECT: (saver, store)}, req["engine"], sizes)
 
 
 async def _storage(req: dict[str, Any]) -> list[dict[str, Any]]:

@@ -371,11 +371,15 @@ async def _local_stores(run: Run, tmp: Path) -> None:
 
 
 async def _ours_e2e(run: Run, target: servers.Target) -> None:
+    """The chatbot on our saver and store and, on the query engine, on the hand-written
+    ones (the bound has no plain-engine search), measured interleaved on one server."""
+    from benchmarks.lower_bound import HandWrittenSaver
     from langgraph_redis import AsyncRedisSaver
 
     sizes = run.settings.e2e
     prefix = f"lgrbench{uuid.uuid4().hex[:6]}"
     async with (
+        _bound_on_our_index(target, sizes.dims) as (setup, bound_store),
         AsyncRedisSaver.from_conn_string(target.url, prefix=prefix) as saver,
         AsyncRedisStore.from_conn_string(
             target.url, index=index_config(sizes.dims), prefix=prefix
@@ -383,24 +387,17 @@ async def _ours_e2e(run: Run, target: servers.Target) -> None:
     ):
         await saver.asetup()
         await store.asetup()
-        run.rows += await bench_e2e(saver, store, OURS, target.engine, sizes)
-
-
-async def _bound_e2e(run: Run, target: servers.Target) -> None:
-    """The same chatbot on the hand-written saver and store (query engine only: the
-    bound has no plain-engine search), right after ours on the same server."""
-    from benchmarks.lower_bound import HandWrittenSaver
-
-    sizes = run.settings.e2e
-    async with _bound_on_our_index(target, sizes.dims) as (setup, store):
-        if setup.engine != "query" or store is None:
-            return
-        saver = HandWrittenSaver(target.url, prefix=setup._prefix)
+        subjects: dict[str, tuple[Any, Any]] = {OURS: (saver, store)}
+        bound = None
+        if setup.engine == "query" and bound_store is not None:
+            bound = HandWrittenSaver(target.url, prefix=setup._prefix)
+            await bound.load_scripts()
+            subjects[BOUND] = (bound, bound_store)
         try:
-            await saver.load_scripts()
-            run.rows += await bench_e2e(saver, store, BOUND, target.engine, sizes)
+            run.rows += await bench_e2e(subjects, target.engine, sizes)
         finally:
-            await saver.aclose()
+            if bound is not None:
+                await bound.aclose()
     servers.flush(target)
 
 
@@ -412,12 +409,14 @@ async def _local_e2e(run: Run, tmp: Path) -> None:
     sizes = run.settings.e2e
     mem_store: Any = InMemoryStore(index=index_config(sizes.dims))
     run.rows += await bench_e2e(
-        InMemorySaver(), mem_store, "InMemorySaver+InMemoryStore", "local", sizes
+        {"InMemorySaver+InMemoryStore": (InMemorySaver(), mem_store)}, "local", sizes
     )
     async with AsyncSqliteSaver.from_conn_string(str(tmp / "e2e.sqlite")) as saver:
         await saver.setup()
         mem_store = InMemoryStore(index=index_config(sizes.dims))
-        run.rows += await bench_e2e(saver, mem_store, "SqliteSaver+InMemoryStore", "local", sizes)
+        run.rows += await bench_e2e(
+            {"SqliteSaver+InMemoryStore": (saver, mem_store)}, "local", sizes
+        )
 
 
 def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
@@ -476,9 +475,7 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
                     run, f"store: ours + lower bound on {t.engine}", _ours_store(run, t, recall)
                 )
             elif part == "e2e":
-                await _step(run, f"e2e: ours on {t.engine}", _ours_e2e(run, t))
-                if t.search:
-                    await _step(run, f"e2e: lower bound on {t.engine}", _bound_e2e(run, t))
+                await _step(run, f"e2e: ours + lower bound on {t.engine}", _ours_e2e(run, t))
             if s.peers and t.search:
                 servers.flush(t)
                 t0 = time.perf_counter()
