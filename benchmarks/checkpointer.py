@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from benchmarks.stats import Op, Sizes, measure_paired, record
+from benchmarks.stats import Leader, Op, Partner, Sizes, measure_paired, record
 from benchmarks.workload import WRITES, ThreadWriter, thread_config, write_config
 
 
@@ -89,14 +89,22 @@ async def _drain(items: AsyncIterator[Any]) -> int:
 
 
 async def bench_checkpointer(
-    savers: Mapping[str, SaverLike], engine: str, sizes: CheckpointerSizes
+    savers: Mapping[str, SaverLike],
+    engine: str,
+    sizes: CheckpointerSizes,
+    *,
+    partners: Mapping[str, Partner] | None = None,
+    leader: Leader | None = None,
 ) -> list[dict[str, Any]]:
     """put, put_writes, get_tuple and list(limit=10) at each concurrency, then history.
 
     ``savers`` maps subject names to savers on one server (distinct prefixes); subjects
     whose figures are compared (ours and the lower bound) are measured interleaved by
-    :func:`measure_paired`, each with its own threads and inputs.
+    :func:`measure_paired`, each with its own threads and inputs. ``partners`` are
+    subjects of another process running this function under a ``leader``, with the
+    same sizes, interleaved with these (the peer, from its own virtualenv).
     """
+    partners = partners or {}
     tag = uuid.uuid4().hex[:6]
     rows: list[dict[str, Any]] = []
     names = list(savers)
@@ -105,7 +113,12 @@ async def bench_checkpointer(
 
     for conc in sizes.concurrency:
         n = sizes.ops if conc == 1 else sizes.ops_concurrent
-        ops: dict[str, dict[str, Op]] = {"put": {}, "put_writes": {}, "get_tuple": {}, "list": {}}
+        ops: dict[str, dict[str, Op | Partner]] = {
+            "put": {},
+            "put_writes": {},
+            "get_tuple": {},
+            "list": {},
+        }
         for k, subject in enumerate(names):
             saver = savers[subject]
             ops["put"][subject] = _puts(saver, f"{tag}{k}-p{conc}", n + sizes.warmup)
@@ -114,17 +127,27 @@ async def bench_checkpointer(
             ops["list"][subject] = functools.partial(_list10, saver, listed[subject])
         for name, pair in ops.items():
             stats = await measure_paired(
-                pair, n, conc, warmup=sizes.warmup, budget_s=sizes.budget_s
+                {**pair, **partners},
+                n,
+                conc,
+                warmup=sizes.warmup,
+                budget_s=sizes.budget_s,
+                leader=leader,
             )
             rows += [record("checkpointer", name, s, engine, stat) for s, stat in stats.items()]
 
     for depth in sizes.history:
-        latest: dict[str, Op] = {}
+        latest: dict[str, Op | Partner] = {}
         for k, subject in enumerate(names):
             hist = await _seed_threads(savers[subject], f"{tag}{k}-h{depth}", 1, depth)
             latest[subject] = functools.partial(_get_tuple, savers[subject], hist)
         stats = await measure_paired(
-            latest, sizes.history_ops, 1, warmup=sizes.warmup, budget_s=sizes.budget_s
+            {**latest, **partners},
+            sizes.history_ops,
+            1,
+            warmup=sizes.warmup,
+            budget_s=sizes.budget_s,
+            leader=leader,
         )
         rows += [
             record("history", "get_tuple", s, engine, stat, history=depth)

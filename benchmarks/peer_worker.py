@@ -1,9 +1,13 @@
 """Runs inside the peer virtualenv: measures langgraph-checkpoint-redis, prints JSON.
 
-Reads a request on stdin (``url``, ``engine``, the sizes of each part), runs the shared
-benchmark functions against the peer's classes and prints one JSON line:
+Reads a request line on stdin (``url``, ``engine``, the sizes of each part), runs the
+shared benchmark functions against the peer's classes and prints one JSON line:
 ``{"rows": [...], "notes": [...], "versions": {...}}``. A part that fails becomes a note,
 so one broken peer class never hides the figures of the others.
+
+With ``"lockstep": true`` the checkpointer is measured in turn with the parent's subjects
+(``peers.LockstepWorker``): the worker says ``ready`` once warmed up and ``done`` after
+each slice, and runs a slice on each ``go`` line and moves on at ``end``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from benchmarks.checkpointer import CheckpointerSizes, bench_checkpointer
+from benchmarks.stats import Leader
 
 SUBJECT = "langgraph-checkpoint-redis"
 # redis-py 8 caps an async pool at 100 connections by default (7 had no cap); the
@@ -40,6 +45,27 @@ def _versions() -> dict[str, str]:
     return out
 
 
+class _Parent(Leader):
+    """The parent process, over this worker's stdin and stdout."""
+
+    async def _expect(self, word: str) -> None:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if line.strip() != word:
+            raise RuntimeError(f"expected {word!r} from the parent, got {line.strip()!r}")
+
+    async def ready(self) -> None:
+        print("ready", flush=True)
+
+    async def turn(self) -> None:
+        await self._expect("go")
+
+    async def done(self) -> None:
+        print("done", flush=True)
+
+    async def released(self) -> None:
+        await self._expect("end")
+
+
 async def _checkpointer(req: dict[str, Any]) -> list[dict[str, Any]]:
     from langgraph.checkpoint.redis.aio import AsyncRedisSaver  # type: ignore[import-not-found,unused-ignore]
 
@@ -48,7 +74,8 @@ async def _checkpointer(req: dict[str, Any]) -> list[dict[str, Any]]:
         req["url"], connection_args=CONNECTION_ARGS
     ) as saver:
         await saver.asetup()
-        return await bench_checkpointer({SUBJECT: saver}, req["engine"], sizes)
+        leader = _Parent() if req.get("lockstep") else None
+        return await bench_checkpointer({SUBJECT: saver}, req["engine"], sizes, leader=leader)
 
 
 async def _store(req: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,7 +143,7 @@ async def main_async(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    req = json.loads(sys.stdin.read())
+    req = json.loads(sys.stdin.readline())
     print(json.dumps(asyncio.run(main_async(req))))
 
 

@@ -7,14 +7,18 @@ The worker (``peer_worker.py``) runs the same benchmark functions and prints JSO
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from benchmarks.stats import Partner
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_DIR = ROOT / ".cache" / "bench-peers"
@@ -112,3 +116,102 @@ def run_worker(python: Path, request: dict[str, Any], timeout: float) -> dict[st
         return {"rows": [], "notes": [f"peer worker failed (exit {proc.returncode}): {tail}"]}
     reply: dict[str, Any] = json.loads(lines[-1])
     return reply
+
+
+class LockstepWorker(Partner):
+    """``peer_worker`` measuring the peer's checkpointer in turn with ours.
+
+    Started with ``"lockstep": true`` in its request, the worker runs the same
+    measurements as this process and waits for a ``go`` before each of its slices (see
+    ``peer_worker``). Should the worker fail or stop answering, it drops out: the
+    remaining turns return at once and this process's own figures are kept.
+    """
+
+    def __init__(
+        self,
+        python: Path,
+        request: dict[str, Any],
+        timeout: float,
+        module: str = "benchmarks.peer_worker",
+    ) -> None:
+        self._argv = [str(python), "-m", module]
+        self._request = {**request, "lockstep": True}
+        self._timeout = timeout
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()
+        self._lines: list[str] = []
+
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self._argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=ROOT,
+            env=_clean_env(),
+            limit=2**26,  # the reply is one JSON line of every row
+        )
+        await self._send(json.dumps(self._request))
+
+    @property
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None and not self._lines
+
+    async def _send(self, line: str) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(line.encode() + b"\n")
+            await self._proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            self._lines.append("")
+
+    async def _expect(self, word: str) -> None:
+        """Read up to ``word``; a JSON line instead is the reply of a worker that is done."""
+        assert self._proc is not None and self._proc.stdout is not None
+        while self._alive:
+            try:
+                raw = await asyncio.wait_for(self._proc.stdout.readline(), self._timeout)
+            except TimeoutError:
+                self._proc.kill()
+                self._lines.append("")
+                return
+            line = raw.decode().strip()
+            if line == word:
+                return
+            if not raw or line.startswith("{"):
+                self._lines.append(line)
+
+    async def ready(self) -> None:
+        await self._expect("ready")
+
+    async def turn(self) -> None:
+        if self._alive:
+            await self._send("go")
+            await self._expect("done")
+
+    async def release(self) -> None:
+        if self._alive:
+            await self._send("end")
+
+    async def finish(self) -> dict[str, Any]:
+        """Wait for the worker's reply (after this process's last measurement)."""
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        if self._alive:
+            proc.stdin.close()
+            try:
+                rest = await asyncio.wait_for(proc.stdout.read(), self._timeout)
+            except TimeoutError:
+                proc.kill()
+                rest = b""
+            self._lines += rest.decode().splitlines()
+        code = await proc.wait()
+        replies = [line for line in self._lines if line.startswith("{")]
+        with self._stderr:
+            if replies:
+                reply: dict[str, Any] = json.loads(replies[-1])
+                return reply
+            self._stderr.seek(0)
+            err = self._stderr.read().decode(errors="replace").strip().splitlines()
+        tail = "\n".join(err[-5:])
+        return {"rows": [], "notes": [f"peer worker failed in lockstep (exit {code}): {tail}"]}

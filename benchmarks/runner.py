@@ -219,29 +219,56 @@ async def _server_cpu_per_put(
     }
 
 
-async def _ours_checkpointer(run: Run, target: servers.Target) -> None:
+async def _ours_checkpointer(run: Run, target: servers.Target, *, peer: bool) -> None:
+    """Ours and the lower bound interleaved on one server, and with ``peer`` the peer's
+    saver too, from its worker process in lock step (:class:`peers.LockstepWorker`)."""
     from benchmarks.lower_bound import HandWrittenSaver
     from langgraph_redis import AsyncRedisSaver
 
     sizes = run.settings.checkpointer
+    partner = await _lockstep_peer(run, target) if peer else None
     puts = min(500, sizes.ops)
-    async with AsyncRedisSaver.from_conn_string(
-        target.url, prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
-    ) as saver:
-        await saver.asetup()
-        bound = HandWrittenSaver(target.url)
-        try:
-            await bound.load_scripts()
-            # Interleaved on one server (distinct prefixes): the ratio pairs batches
-            # seconds apart, not minutes.
-            savers = {OURS: saver, BOUND: bound}
-            run.rows += await bench_checkpointer(savers, target.engine, sizes)
-            for subject, one in savers.items():
-                servers.flush(target)
-                run.rows.append(await _server_cpu_per_put(one, subject, target, puts))
-        finally:
-            await bound.aclose()
+    try:
+        async with AsyncRedisSaver.from_conn_string(
+            target.url, prefix=f"lgrbench{uuid.uuid4().hex[:6]}"
+        ) as saver:
+            await saver.asetup()
+            bound = HandWrittenSaver(target.url)
+            try:
+                await bound.load_scripts()
+                # Interleaved on one server (distinct prefixes): the ratio pairs batches
+                # seconds apart, not minutes.
+                savers = {OURS: saver, BOUND: bound}
+                partners = {PEER: partner} if partner else {}
+                run.rows += await bench_checkpointer(
+                    savers, target.engine, sizes, partners=partners
+                )
+                if partner:  # its exit must not fall inside the server-CPU batches
+                    _take_reply(run, await partner.finish())
+                    partner = None
+                for subject, one in savers.items():
+                    servers.flush(target)
+                    run.rows.append(await _server_cpu_per_put(one, subject, target, puts))
+            finally:
+                await bound.aclose()
+    finally:
+        if partner:
+            _take_reply(run, await partner.finish())
     servers.flush(target)
+
+
+async def _lockstep_peer(run: Run, target: servers.Target) -> peers.LockstepWorker | None:
+    python = await asyncio.to_thread(peers.ensure_venv, run.notes)
+    if python is None:
+        return None
+    request = {
+        "url": target.url,
+        "engine": target.engine,
+        "checkpointer": asdict(run.settings.checkpointer),
+    }
+    worker = peers.LockstepWorker(python, request, timeout=900)
+    await worker.start()
+    return worker
 
 
 async def _local_checkpointers(run: Run, tmp: Path) -> None:
@@ -431,7 +458,10 @@ def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
         request["store"] = asdict(s.store)
     if "e2e" in parts:
         request["e2e"] = asdict(s.e2e)
-    reply = peers.run_worker(python, request, timeout=900)
+    _take_reply(run, peers.run_worker(python, request, timeout=900))
+
+
+def _take_reply(run: Run, reply: dict[str, Any]) -> None:
     run.rows += reply.get("rows", [])
     run.notes += [n for n in reply.get("notes", []) if n not in run.notes]
     run.peer_versions.update(reply.get("versions", {}))
@@ -464,11 +494,13 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
             continue
         for t in tgts:
             servers.flush(t)
+            lockstep = part == "checkpointer" and s.peers and t.search
             if part == "checkpointer":
                 await _step(
                     run,
-                    f"checkpointer: ours + lower bound on {t.engine}",
-                    _ours_checkpointer(run, t),
+                    f"checkpointer: ours + lower bound{' + ' + PEER if lockstep else ''}"
+                    f" on {t.engine}",
+                    _ours_checkpointer(run, t, peer=lockstep),
                 )
             elif part == "store":
                 await _step(
@@ -476,7 +508,7 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
                 )
             elif part == "e2e":
                 await _step(run, f"e2e: ours + lower bound on {t.engine}", _ours_e2e(run, t))
-            if s.peers and t.search:
+            if s.peers and t.search and not lockstep:
                 servers.flush(t)
                 t0 = time.perf_counter()
                 run.log(f"{PEER} {part} on {t.engine} (worker process) ...")

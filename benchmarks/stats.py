@@ -107,13 +107,56 @@ async def measure(
     return _summary(latencies, wall, concurrency)
 
 
+class Partner:
+    """A subject measured in another process, in turn with this one's subjects.
+
+    :func:`measure_paired` gives it its turns instead of calling an op: the peer runs in
+    its own virtualenv, and measured there minutes after ours its ratio to ours spread
+    1.4-3.7x within one run. The other process runs the same measurements under a
+    :class:`Leader`, so the two sequences of :func:`measure_paired` calls match.
+    """
+
+    async def ready(self) -> None:
+        """Wait until the other process has warmed up for this measurement."""
+        raise NotImplementedError
+
+    async def turn(self) -> None:
+        """Let the other process run one slice, and wait until it has."""
+        raise NotImplementedError
+
+    async def release(self) -> None:
+        """Let the other process go on past this measurement."""
+        raise NotImplementedError
+
+
+class Leader:
+    """The other end of a :class:`Partner`: the process whose slices are handed out."""
+
+    async def ready(self) -> None:
+        """Say this process has warmed up."""
+        raise NotImplementedError
+
+    async def turn(self) -> None:
+        """Wait for this process's turn to run a slice."""
+        raise NotImplementedError
+
+    async def done(self) -> None:
+        """Say the slice has run."""
+        raise NotImplementedError
+
+    async def released(self) -> None:
+        """Wait until the leading process has run all its slices."""
+        raise NotImplementedError
+
+
 async def measure_paired(
-    ops: Mapping[str, Op],
+    ops: Mapping[str, Op | Partner],
     n: int,
     concurrency: int = 1,
     *,
     warmup: int = 0,
     budget_s: float | None = None,
+    leader: Leader | None = None,
 ) -> dict[str, Stat]:
     """:func:`measure` for several subjects whose figures are compared, interleaved.
 
@@ -124,25 +167,46 @@ async def measure_paired(
     varied 1.8x from one batch to the next on the 2-core VM, which decided ratios that
     interleaved batches put at 1.0.
 
+    A :class:`Partner` among ``ops`` is a subject of another process, which takes its
+    slices in the same order (its figures are that process's to report); ``leader``
+    makes this process that other one, running each slice when its leader says.
+
     Every slice starts from a collected heap: a full collection costs in proportion to
     everything the process holds (the benchmark's own rows included) and lands on
     whichever slice crosses the threshold, so 100 ms of it swung a 0.25 s batch by 40 %.
     Collections a slice's own allocations trigger still count against it. ``budget_s``
     is each subject's, split between its slices.
     """
-    for op in ops.values():
+    local = {name: op for name, op in ops.items() if not isinstance(op, Partner)}
+    partners = {name: op for name, op in ops.items() if isinstance(op, Partner)}
+    for op in local.values():
         await _warm(op, range(n, n + warmup), budget_s)
+    for partner in partners.values():
+        await partner.ready()
+    if leader is not None:
+        await leader.ready()
     names = list(ops)
-    latencies: dict[str, list[float]] = {name: [] for name in names}
-    walls = dict.fromkeys(names, 0.0)
+    latencies: dict[str, list[float]] = {name: [] for name in local}
+    walls = dict.fromkeys(local, 0.0)
     bounds = [n * k // _SLICES for k in range(_SLICES + 1)]
     for k in range(_SLICES):
         for name in names if k % 2 == 0 else names[::-1]:
+            if name in partners:
+                await partners[name].turn()
+                continue
+            if leader is not None:
+                await leader.turn()
             gc.collect()
             deadline = None if budget_s is None else time.perf_counter() + budget_s / _SLICES
             part = range(bounds[k], bounds[k + 1])
-            walls[name] += await _timed(ops[name], part, concurrency, deadline, latencies[name])
-    return {name: _summary(latencies[name], walls[name], concurrency) for name in names}
+            walls[name] += await _timed(local[name], part, concurrency, deadline, latencies[name])
+            if leader is not None:
+                await leader.done()
+    for partner in partners.values():
+        await partner.release()
+    if leader is not None:
+        await leader.released()
+    return {name: _summary(latencies[name], walls[name], concurrency) for name in local}
 
 
 _SLICES = 4

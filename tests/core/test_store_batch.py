@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from langgraph.store.base import GetOp, Op, PutOp, SearchOp
 
 from langgraph_redis._core.store.batch import prepare_batch
-from langgraph_redis._core.store.config import VectorConfig
-from langgraph_redis._core.store.writes import vector_bytes
+from langgraph_redis._core.store.config import VectorConfig, vector_bytes
 
 CFG = VectorConfig(dims=3, fields=(("text", ["text"]),))
 

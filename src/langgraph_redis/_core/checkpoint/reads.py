@@ -225,9 +225,7 @@ def _decode_tuple(
         metadata = cast(CheckpointMetadata, load_typed(cfg.serde, cp["m"], f"{where}, metadata"))
     except KeyError as exc:
         raise CorruptDataError(f"{where}: missing field {exc}") from exc
-    if not (type(checkpoint) is dict or isinstance(checkpoint, Mapping)) or not (
-        type(metadata) is dict or isinstance(metadata, Mapping)
-    ):
+    if not isinstance(checkpoint, Mapping) or not isinstance(metadata, Mapping):
         raise CorruptDataError(f"{where}: checkpoint or metadata is not a mapping")
     channel_values: dict[str, Any] = {}
     for chan, val in zip(chans, vals):

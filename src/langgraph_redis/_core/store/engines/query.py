@@ -47,7 +47,7 @@ from langgraph_redis._core.plans import Batch, Command, batch, check
 from langgraph_redis._core.replies import as_map as _as_dict
 from langgraph_redis._core.replies import text as _text
 from langgraph_redis._core.store import keys as sk
-from langgraph_redis._core.store.config import VectorConfig
+from langgraph_redis._core.store.config import VectorConfig, vector_bytes
 from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.engines.query_index import (
     TAG_ITEM,
@@ -444,7 +444,7 @@ def _plan_knn(
             seen = state[scope] = (decode_total(total), now_ms)
         batches = seen[0] >= BATCHES_FROM
     text = knn_query(prefilter, cfg.algorithm == "hnsw", batches)
-    blob = np.asarray(query, dtype=cfg.dtype).tobytes()
+    blob = vector_bytes(query, cfg.dtype)
     need = op.offset + op.limit
     k = max(2 * need + 8, 16)
     order: list[tuple[str, str]] = []

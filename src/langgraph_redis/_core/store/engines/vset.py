@@ -47,7 +47,7 @@ from langgraph_redis._core.plans import Batch, Op, Script, batch, check
 from langgraph_redis._core.replies import pairs, text
 from langgraph_redis._core.store import keys as sk
 from langgraph_redis._core.store import snapshot, writes
-from langgraph_redis._core.store.config import VectorConfig
+from langgraph_redis._core.store.config import VectorConfig, vector_bytes
 from langgraph_redis._core.store.engines import SearchRequest, plain
 from langgraph_redis._core.store.filters import LOGICAL, CompiledFilter
 from langgraph_redis._core.store.items import ITEM_FIELDS, decode_item
@@ -319,7 +319,7 @@ def plan_search(
     pnst = sk.ns_text(op.namespace_prefix)
     lo, hi = sk.ns_lex_range(pnst)
     expr = filter_expression(flt)
-    blob = np.asarray(query, dtype=np.float32).tobytes()
+    blob = vector_bytes(query, np.float32)
     need = op.offset + op.limit
     k = max(2 * need + 8, 16)
     first: list[Op] = [("ZRANGE", sk.ns_index_key(prefix), lo, hi, "BYLEX")]
