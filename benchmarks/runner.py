@@ -14,7 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ PARTS = ("checkpointer", "store", "e2e")
 OURS = "langgraph-redis"
 BOUND = "lower-bound"
 PEER = "langgraph-checkpoint-redis"
+LOCAL_STORE_MAX = 10_000
+"""Largest store size InMemoryStore is measured at."""
 
 
 @dataclass(frozen=True)
@@ -393,6 +395,9 @@ async def _local_stores(run: Run, tmp: Path) -> None:
     from langgraph.store.memory import InMemoryStore
 
     sizes = run.settings.store
+    # Up to 10k items: at 100k a vector search in Python takes seconds per call, and one
+    # repetition of full mode spent 7 of its 27 minutes there, for no target.
+    sizes = replace(sizes, sizes=tuple(n for n in sizes.sizes if n <= LOCAL_STORE_MAX))
     store: Any = InMemoryStore(index=index_config(sizes.dims))
     run.rows += await bench_store({"InMemoryStore": StoreSubject(store)}, "local", sizes)
 
@@ -481,12 +486,15 @@ async def _step(run: Run, what: str, coro: Coroutine[Any, Any, None]) -> None:
     run.log(f"{what} done in {time.perf_counter() - t0:.1f}s")
 
 
-async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall: bool) -> None:
+async def _repetition(
+    run: Run, tgts: list[servers.Target], tmp: Path, *, recall: bool, done: Callable[[], None]
+) -> None:
     """One repetition of every part and subject, the peer's right after ours.
 
     Right after: the peer runs each part on a server as soon as ours has (a worker
     process per part), not once all parts are done, so a ratio against it pairs
     figures a minute apart rather than ten (batch put against it spread 4.4-6.8x).
+    ``done`` is called after each part, so a run that stops keeps what it measured.
     """
     s = run.settings
     for part in PARTS:
@@ -522,6 +530,7 @@ async def _repetition(run: Run, tgts: list[servers.Target], tmp: Path, *, recall
             await _step(run, "store: InMemoryStore", _local_stores(run, tmp))
         else:
             await _step(run, "e2e: in-memory and SQLite", _local_e2e(run, tmp))
+        done()
 
 
 async def run_all(run: Run, report: Callable[[Run], None]) -> None:
@@ -533,10 +542,13 @@ async def run_all(run: Run, report: Callable[[Run], None]) -> None:
         for rep in range(s.repeats):
             if s.repeats > 1:
                 run.log(f"repetition {rep + 1} of {s.repeats}")
-            await _repetition(run, tgts, tmp, recall=rep == 0)
-            for row in run.rows:
-                row.setdefault("rep", rep)
-            report(run)
+
+            def done(rep: int = rep) -> None:
+                for row in run.rows:
+                    row.setdefault("rep", rep)
+                report(run)
+
+            await _repetition(run, tgts, tmp, recall=rep == 0, done=done)
         if not s.peers:
             run.notes.append("langgraph-checkpoint-redis not measured (--no-peers or --smoke).")
         elif not any(t.search for t in tgts):
