@@ -263,12 +263,7 @@ async def _lockstep_peer(run: Run, target: servers.Target) -> peers.LockstepWork
     python = await asyncio.to_thread(peers.ensure_venv, run.notes)
     if python is None:
         return None
-    request = {
-        "url": target.url,
-        "engine": target.engine,
-        "checkpointer": asdict(run.settings.checkpointer),
-    }
-    worker = peers.LockstepWorker(python, request, timeout=900)
+    worker = peers.LockstepWorker(python, _peer_request(run, target, ("checkpointer",)), 900)
     await worker.start()
     return worker
 
@@ -455,6 +450,11 @@ def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
     python = peers.ensure_venv(run.notes)
     if python is None:
         return
+    _take_reply(run, peers.run_worker(python, _peer_request(run, target, parts), timeout=900))
+
+
+def _peer_request(run: Run, target: servers.Target, parts: tuple[str, ...]) -> dict[str, Any]:
+    """What the peer worker measures: the server, and each part's sizes."""
     s = run.settings
     request: dict[str, Any] = {"url": target.url, "engine": target.engine}
     if "checkpointer" in parts:
@@ -463,7 +463,7 @@ def _peer(run: Run, target: servers.Target, parts: tuple[str, ...]) -> None:
         request["store"] = asdict(s.store)
     if "e2e" in parts:
         request["e2e"] = asdict(s.e2e)
-    _take_reply(run, peers.run_worker(python, request, timeout=900))
+    return request
 
 
 def _take_reply(run: Run, reply: dict[str, Any]) -> None:
